@@ -1,0 +1,74 @@
+#!/usr/bin/env python3
+"""The README's two commands, needing only Python >= 3.11 and pip.
+
+    python3 dev.py demo   # build the Leeds demo profile from the shipped data; prints index.html
+    python3 dev.py test   # run the whole test suite
+
+Both create (once) a virtual environment in .venv and install localprofile into it with its test
+dependencies. Standard library only, so it runs before anything is installed.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = Path(os.environ.get("LOCALPROFILE_VENV", ROOT / ".venv"))
+BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+PY = BIN / ("python.exe" if os.name == "nt" else "python")
+STAMP = VENV / ".localprofile-installed"
+
+
+def run(*cmd: str | Path) -> None:
+    result = subprocess.run([str(c) for c in cmd], cwd=ROOT)
+    if result.returncode:
+        sys.exit(result.returncode)
+
+
+def ensure_venv() -> None:
+    if sys.version_info < (3, 11):
+        sys.exit(f"localprofile needs Python 3.11 or newer; this is {sys.version.split()[0]}")
+    deps = (ROOT / "pyproject.toml").stat().st_mtime
+    if STAMP.exists() and STAMP.stat().st_mtime >= deps:
+        return
+    if not PY.exists():
+        print(f"creating virtual environment {VENV}", flush=True)
+        try:
+            venv.EnvBuilder(with_pip=True).create(VENV)
+        except Exception as exc:  # e.g. Debian without python3-venv
+            sys.exit(f"could not create a virtual environment ({exc}); install python3-venv")
+    print("installing localprofile and its test dependencies", flush=True)
+    run(PY, "-m", "pip", "install", "--quiet", "--upgrade", "pip")
+    run(PY, "-m", "pip", "install", "--quiet", "-e", ".[test]")
+    STAMP.touch()
+
+
+def ensure_browser() -> None:
+    """The browser test needs Chromium: a system one if present, else Playwright's own."""
+    for name in ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable"):
+        if shutil.which(name):
+            return
+    if os.environ.get("LOCALPROFILE_CHROMIUM"):
+        return
+    print("no Chromium found: installing Playwright's Chromium for the browser test", flush=True)
+    run(PY, "-m", "playwright", "install", "chromium")
+
+
+def main(argv: list[str]) -> None:
+    if not argv or argv[0] not in {"demo", "test"}:
+        sys.exit(__doc__)
+    ensure_venv()
+    if argv[0] == "demo":
+        run(BIN / "localprofile", "demo", *argv[1:])
+    else:
+        ensure_browser()
+        run(PY, "-m", "pytest", *argv[1:])
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,91 @@
+"""Census 2011 usual resident population by LSOA.
+
+Reads the shipped ONS/Nomis table, whose header repeats "Persons" three times (all usual
+residents, household residents, communal establishment residents) and whose numbers carry
+thousands separators ("1,563"). The first "Persons" column is taken as the population. Tables
+with an "All usual residents" column (Nomis KS101EW style) are read too.
+
+Output schema (DataFrame, one row per LSOA):
+
+============ ======= =====================================================
+column       type    meaning
+============ ======= =====================================================
+lsoa_code    string  LSOA 2011 code
+population   int     usual residents, Census day 27 March 2011
+households   float   households (NaN when the table has none)
+hectares     float   area in hectares (NaN when the table has none)
+============ ======= =====================================================
+
+>>> from localprofile.demo import demo_catalog_path
+>>> from localprofile.catalog import load_catalog
+>>> cat = load_catalog(demo_catalog_path())
+>>> data = load(cat.paths("census_population"), cat.layers["census_population"])
+>>> int(data.frame["population"].sum())   # West Yorkshire, Census 2011
+2226058
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from ..account import LayerData, RecordAccount
+from ..errors import InputError
+from ..validate import find_column, read_csv, to_number
+
+if TYPE_CHECKING:
+    from ..catalog import LayerSpec
+
+ROLE = "population"
+
+_CODE = ["LSOA Code", "LSOA11CD", "geography code", "lsoa_code"]
+_POP = ["Persons", "All usual residents", r"re:.*allusualresidents.*"]
+
+
+def load(paths: list[Path], spec: LayerSpec) -> LayerData:
+    """Read usual residents by LSOA from the CSV(s) in ``paths``."""
+    parts = []
+    for path in paths:
+        # header=None keeps repeated header names as they are written ("Persons" x 3).
+        raw = read_csv(path, file=path, encoding=spec.encoding, header=None)
+        header = [("" if pd.isna(h) else str(h)) for h in raw.iloc[0]]
+        body = raw.iloc[1:].reset_index(drop=True)
+        body.columns = range(len(header))
+        by_name = {h: i for i, h in reversed(list(enumerate(header)))}  # first occurrence wins
+
+        def col(cands: list[str], what: str, required: bool = True) -> int | None:
+            name = find_column(by_name, cands, file=path, what=what, required=required)
+            return None if name is None else by_name[name]
+
+        code_i = col(_CODE, "LSOA code")
+        pop_i = col(_POP, "population (Persons / All usual residents)")
+        out = pd.DataFrame({"lsoa_code": body[code_i].astype("string").str.strip()})
+        out["population"] = to_number(body[pop_i], file=path, column=header[pop_i], allow_missing=True)
+        for name, cands in (("households", ["Households"]), ("hectares", ["Hectares"])):
+            i = col(cands, name, required=False)
+            out[name] = (
+                to_number(body[i], file=path, column=header[i], allow_missing=True)
+                if i is not None
+                else np.nan
+            )
+        negative = out["population"] < 0
+        if negative.any():
+            r = int(np.flatnonzero(negative.to_numpy())[0])
+            raise InputError("population cannot be negative", file=path, row=r + 2, column=header[pop_i])
+        parts.append(out)
+    df = pd.concat(parts, ignore_index=True)
+    acc = RecordAccount(read=len(df))
+    no_code = df["lsoa_code"].isna()
+    no_pop = ~no_code & df["population"].isna()
+    dup = ~no_code & ~no_pop & df["lsoa_code"].duplicated(keep="first")
+    acc.drop("no LSOA code", int(no_code.sum()))
+    acc.drop("no population figure", int(no_pop.sum()))
+    acc.drop("duplicate LSOA code", int(dup.sum()))
+    df = df.loc[~(no_code | no_pop | dup)].reset_index(drop=True)
+    df["population"] = df["population"].round().astype("int64")
+    acc.used = len(df)
+    acc.check(spec.adapter)
+    return LayerData(df, acc)

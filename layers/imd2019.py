@@ -1,0 +1,115 @@
+"""English Indices of Deprivation 2019 by LSOA 2011: IMD and domain ranks and deciles.
+
+Reads the shipped ranks/deciles file (``lsoa11_code``, ``IMD_rank``, ``IMD_decile``,
+``Crime_rank`` ...) and the official IoD2019 "File 7" CSV ("LSOA code (2011)", "Index of Multiple
+Deprivation (IMD) Rank (where 1 is most deprived)", "... Decile (where 1 is most deprived 10% of
+LSOAs)", domain columns likewise).
+
+Output schema (DataFrame, one row per LSOA). Rank 1 is the most deprived of 32,844 English LSOAs;
+decile 1 is the most deprived 10%.
+
+================================= ======= ==============================================
+column                            type    meaning
+================================= ======= ==============================================
+lsoa_code                         string  LSOA 2011 code
+imd_rank, imd_decile              int     Index of Multiple Deprivation
+imd_score                         float   IMD score (File 7 only; NaN otherwise)
+<domain>_rank, <domain>_decile    int     for each domain present: income, employment,
+                                          education, health, crime, housing, environment
+================================= ======= ==============================================
+
+>>> from localprofile.demo import demo_catalog_path
+>>> from localprofile.catalog import load_catalog
+>>> cat = load_catalog(demo_catalog_path())
+>>> data = load(cat.paths("imd2019"), cat.layers["imd2019"])
+>>> len(data.frame), int(data.frame["imd_decile"].min()), int(data.frame["imd_decile"].max())
+(1388, 1, 10)
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from ..account import LayerData, RecordAccount
+from ..errors import InputError
+from ..validate import find_column, read_csv, to_number
+
+if TYPE_CHECKING:
+    from ..catalog import LayerSpec
+
+ROLE = "deprivation"
+
+_CODE = ["lsoa11_code", "LSOA code (2011)", "LSOA11CD", "lsoa_code"]
+# field -> (shipped name stem, File 7 name stem as a normalised regular-expression prefix)
+_FIELDS = {
+    "imd": ("IMD", "indexofmultipledeprivationimd"),
+    "income": ("Income", "income"),
+    "employment": ("Employment", "employment"),
+    "education": ("Education", "educationskillsandtraining"),
+    "health": ("Health", "healthdeprivationanddisability"),
+    "crime": ("Crime", "crime"),
+    "housing": ("Housing_and_Access", "barrierstohousingandservices"),
+    "environment": ("Environment", "livingenvironment"),
+}
+N_LSOA_ENGLAND = 32844
+
+
+def load(paths: list[Path], spec: LayerSpec) -> LayerData:
+    """Read IMD 2019 ranks and deciles by LSOA from the CSV(s) in ``paths``."""
+    parts = []
+    for path in paths:
+        raw = read_csv(path, file=path, encoding=spec.encoding)
+        code = find_column(raw.columns, _CODE, file=path, what="LSOA code")
+        out = pd.DataFrame({"lsoa_code": raw[code].astype("string").str.strip()})
+        for field, (stem, f7) in _FIELDS.items():
+            required = field == "imd"
+            for kind, lo, hi in (("rank", 1, N_LSOA_ENGLAND), ("decile", 1, 10)):
+                col = find_column(
+                    raw.columns,
+                    [f"{stem}_{kind}", f"re:{f7}{kind}.*"],
+                    file=path,
+                    what=f"{stem}_{kind}",
+                    required=False,
+                )
+                if col is None:
+                    if required:
+                        raise InputError(
+                            f"missing column '{stem}_{kind}' (or the IoD2019 File 7 "
+                            f"'Index of Multiple Deprivation (IMD) {kind.title()} ...')",
+                            file=path,
+                            column=f"{stem}_{kind}",
+                        )
+                    continue
+                vals = to_number(raw[col], file=path, column=col, allow_missing=True)
+                bad = np.isfinite(vals) & ((vals < lo) | (vals > hi) | (vals != np.round(vals)))
+                if bad.any():
+                    i = int(np.flatnonzero(bad)[0])
+                    raise InputError(
+                        f"expected a whole number from {lo} to {hi}, found '{raw[col].iloc[i]}'",
+                        file=path,
+                        row=i + 2,
+                        column=col,
+                    )
+                out[f"{field}_{kind}"] = pd.Series(vals, index=raw.index).astype("Int64")
+        score = find_column(raw.columns, [r"re:indexofmultipledeprivationimdscore.*"], file=path,
+                            what="IMD score", required=False)
+        out["imd_score"] = (
+            to_number(raw[score], file=path, column=score, allow_missing=True) if score else np.nan
+        )
+        parts.append(out)
+    df = pd.concat(parts, ignore_index=True)
+    acc = RecordAccount(read=len(df))
+    no_code = df["lsoa_code"].isna()
+    no_imd = ~no_code & (df["imd_rank"].isna() | df["imd_decile"].isna())
+    dup = ~no_code & ~no_imd & df["lsoa_code"].duplicated(keep="first")
+    acc.drop("no LSOA code", int(no_code.sum()))
+    acc.drop("no IMD rank or decile", int(no_imd.sum()))
+    acc.drop("duplicate LSOA code", int(dup.sum()))
+    df = df.loc[~(no_code | no_imd | dup)].reset_index(drop=True)
+    acc.used = len(df)
+    acc.check(spec.adapter)
+    return LayerData(df, acc)

@@ -1,0 +1,103 @@
+"""LSOA boundaries from GeoJSON, GeoPackage or Shapefile (2011 ``LSOA11CD`` or 2021 ``LSOA21CD``).
+
+Output schema (GeoDataFrame, EPSG:27700, one row per LSOA):
+
+=========== ======== ====================================================
+column      type     meaning
+=========== ======== ====================================================
+lsoa_code   string   LSOA code (``LSOA11CD`` or ``LSOA21CD``)
+lsoa_name   string   LSOA name, e.g. "Leeds 111B" (missing if absent)
+geometry    Polygon  boundary in EPSG:27700
+=========== ======== ====================================================
+
+``meta["vintage"]`` is ``"2011"`` or ``"2021"``, from the code field found.
+
+>>> from localprofile.demo import demo_catalog_path
+>>> from localprofile.catalog import load_catalog
+>>> cat = load_catalog(demo_catalog_path())
+>>> data = load(cat.paths("lsoa_boundaries"), cat.layers["lsoa_boundaries"])
+>>> len(data.frame), data.meta["vintage"], data.frame.crs.to_epsg()
+(1388, '2011', 27700)
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import geopandas as gpd
+import pandas as pd
+import pyogrio
+import shapely
+
+from ..account import LayerData, RecordAccount
+from ..errors import InputError
+from ..geo import BNG
+from ..validate import find_column, require_file
+
+if TYPE_CHECKING:
+    from ..catalog import LayerSpec
+
+ROLE = "boundaries"
+
+_CODE_FIELDS = {"2011": ["LSOA11CD"], "2021": ["LSOA21CD"]}
+_NAME_FIELDS = {"2011": ["LSOA11NM"], "2021": ["LSOA21NM"]}
+
+
+def _read(path: Path) -> tuple[gpd.GeoDataFrame, str]:
+    require_file(path)
+    try:
+        gdf = gpd.read_file(path, engine="pyogrio")
+    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
+        first = str(exc).splitlines()[0]
+        raise InputError(f"cannot read as GeoJSON, GeoPackage or Shapefile ({first})", file=path) from None
+    if gdf.crs is None:
+        raise InputError("no coordinate reference system declared", file=path)
+    for vintage, fields in _CODE_FIELDS.items():
+        code = find_column(gdf.columns, fields, file=path, what="LSOA code", required=False)
+        if code:
+            break
+    else:
+        raise InputError(
+            "missing LSOA code field (expected LSOA11CD for 2011 or LSOA21CD for 2021 LSOAs)",
+            file=path,
+            column="LSOA11CD",
+        )
+    name = find_column(gdf.columns, _NAME_FIELDS[vintage], file=path, what="LSOA name", required=False)
+    out = gpd.GeoDataFrame(
+        {
+            "lsoa_code": gdf[code].astype("string").str.strip(),
+            "lsoa_name": gdf[name].astype("string") if name else pd.Series(pd.NA, index=gdf.index, dtype="string"),
+        },
+        geometry=gdf.geometry.to_crs(BNG),
+    )
+    return out, vintage
+
+
+def load(paths: list[Path], spec: LayerSpec) -> LayerData:
+    """Read LSOA polygons from every file in ``paths``, reprojected to EPSG:27700."""
+    parts, vintages = [], set()
+    for path in paths:
+        gdf, vintage = _read(path)
+        parts.append(gdf)
+        vintages.add(vintage)
+    if len(vintages) > 1:
+        raise InputError(
+            "boundary files mix 2011 and 2021 LSOAs; use one vintage", file=paths[0]
+        )
+    gdf = gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), crs=BNG)
+    acc = RecordAccount(read=len(gdf))
+    no_code = gdf["lsoa_code"].isna() | (gdf["lsoa_code"] == "")
+    empty = ~no_code & (gdf.geometry.isna() | gdf.geometry.is_empty)
+    dup = ~no_code & ~empty & gdf["lsoa_code"].duplicated(keep="first")
+    acc.drop("no LSOA code", int(no_code.sum()))
+    acc.drop("empty geometry", int(empty.sum()))
+    acc.drop("duplicate LSOA code", int(dup.sum()))
+    gdf = gdf.loc[~(no_code | empty | dup)].reset_index(drop=True)
+    invalid = ~gdf.geometry.is_valid
+    if invalid.any():
+        gdf.loc[invalid, "geometry"] = shapely.make_valid(gdf.geometry[invalid].to_numpy())
+        acc.note("invalid geometry repaired (make_valid)", int(invalid.sum()))
+    acc.used = len(gdf)
+    acc.check(spec.adapter)
+    return LayerData(gdf, acc, {"vintage": vintages.pop()})

@@ -1,0 +1,93 @@
+"""LSOA -> MSOA / local authority district (LAD) / police force lookup.
+
+Accepts the shipped lookup's headers ("LSOA Code", "Local authority code", "Local authority
+name", "MSOA Code", "Police_force") and the ONS Open Geography names (``LSOA11CD``,
+``LSOA21CD``, ``MSOA11CD``, ``LAD19CD``/``LAD19NM`` or any year, ``LTLA22CD``, ``PFA19NM``).
+
+Output schema (DataFrame, one row per LSOA):
+
+============ ======== ===============================================
+column       type     meaning
+============ ======== ===============================================
+lsoa_code    string   LSOA code
+lsoa_name    string   LSOA name (missing if absent)
+msoa_code    string   MSOA code (missing if absent)
+msoa_name    string   MSOA name (missing if absent)
+lad_code     string   local authority district code, e.g. E08000035
+lad_name     string   local authority district name, e.g. Leeds
+force_name   string   police force area (missing if absent)
+============ ======== ===============================================
+
+Files with one row per output area (OA) list each LSOA many times: repeated rows that agree are
+dropped as "repeated LSOA row"; an LSOA listed under two districts keeps its first district and
+the rest are dropped with that reason.
+
+>>> from localprofile.demo import demo_catalog_path
+>>> from localprofile.catalog import load_catalog
+>>> cat = load_catalog(demo_catalog_path())
+>>> data = load(cat.paths("lsoa_lookup"), cat.layers["lsoa_lookup"])
+>>> data.frame.groupby("lad_name").size().to_dict()
+{'Bradford': 310, 'Calderdale': 128, 'Kirklees': 259, 'Leeds': 482, 'Wakefield': 209}
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+from ..account import LayerData, RecordAccount
+from ..errors import InputError
+from ..validate import find_column, read_csv
+
+if TYPE_CHECKING:
+    from ..catalog import LayerSpec
+
+ROLE = "lookup"
+
+COLUMNS: dict[str, tuple[list[str], bool]] = {
+    "lsoa_code": (["LSOA Code", r"re:lsoa\d\dcd", "lsoacd", "lsoa_code"], True),
+    "lsoa_name": (["LSOA Name", r"re:lsoa\d\dnm", "lsoanm"], False),
+    "msoa_code": (["MSOA Code", r"re:msoa\d\dcd", "msoacd"], False),
+    "msoa_name": (["MSOA Name", r"re:msoa\d\dnm", "msoanm"], False),
+    "lad_code": (["Local authority code", r"re:lad\d\dcd", r"re:ltla\d\dcd", "ladcd"], True),
+    "lad_name": (["Local authority name", r"re:lad\d\dnm", r"re:ltla\d\dnm", "ladnm"], True),
+    "force_name": (["Police_force", "Police force", r"re:pfa\d\dnm", "pfanm"], False),
+}
+
+
+def load(paths: list[Path], spec: LayerSpec) -> LayerData:
+    """Read the lookup CSV(s) in ``paths`` into one row per LSOA."""
+    parts = []
+    for path in paths:
+        raw = read_csv(path, file=path, encoding=spec.encoding)
+        cols = {}
+        for name, (cands, required) in COLUMNS.items():
+            col = find_column(raw.columns, cands, file=path, what=cands[0], required=False)
+            if col is None and required:
+                raise InputError(
+                    f"missing column '{cands[0]}' (an LSOA lookup needs an LSOA code and a local "
+                    "authority code and name, e.g. LSOA11CD, LAD19CD, LAD19NM)",
+                    file=path,
+                    column=cands[0],
+                )
+            cols[name] = (
+                raw[col].astype("string").str.strip()
+                if col
+                else pd.Series(pd.NA, index=raw.index, dtype="string")
+            )
+        parts.append(pd.DataFrame(cols))
+    df = pd.concat(parts, ignore_index=True)
+    acc = RecordAccount(read=len(df))
+    missing = df["lsoa_code"].isna() | df["lad_code"].isna() | df["lad_name"].isna()
+    first = df[~missing].drop_duplicates("lsoa_code", keep="first")
+    repeated = ~missing & df.duplicated("lsoa_code", keep="first")
+    agrees = df["lad_code"] == df["lsoa_code"].map(first.set_index("lsoa_code")["lad_code"])
+    acc.drop("missing LSOA code, district code or district name", int(missing.sum()))
+    acc.drop("repeated LSOA row", int((repeated & agrees.fillna(False)).sum()))
+    acc.drop("LSOA listed under a second district (first kept)", int((repeated & ~agrees.fillna(False)).sum()))
+    out = first.reset_index(drop=True)
+    acc.used = len(out)
+    acc.check(spec.adapter)
+    return LayerData(out, acc)

@@ -1,0 +1,153 @@
+"""police.uk street-level crime: monthly CSVs, folders of them, or police.uk zip archives.
+
+Output schema (GeoDataFrame, EPSG:27700, one row per crime or ASB incident):
+
+============== ======== ==========================================================================
+column         type     meaning
+============== ======== ==========================================================================
+crime_id       string   police.uk Crime ID; missing for anti-social behaviour (normal)
+month          string   ``YYYY-MM``
+crime_type     string   police.uk "Crime type", e.g. "Drugs", "Anti-social behaviour"
+location       string   "On or near ..." anonymised map point description
+lsoa_code      string   LSOA code police.uk assigned (2011 codes before 2023); may be missing
+lsoa_name      string   LSOA name police.uk assigned
+falls_within   string   force area
+last_outcome   string   "Last outcome category" (missing for ASB)
+longitude      float    WGS84, NaN when unusable
+latitude       float    WGS84, NaN when unusable
+source         string   the file (and zip member) the row came from
+geometry       Point    EPSG:27700; None when the row has no usable coordinates
+============== ======== ==========================================================================
+
+Record account: rows with the same Crime ID as an earlier row (the same crime in two files) are
+dropped as duplicates; rows with neither coordinates nor an LSOA code are dropped (they cannot be
+placed); rows with an LSOA code but no usable coordinates are kept and counted at LSOA level only.
+
+>>> from localprofile.demo import demo_catalog_path
+>>> from localprofile.catalog import load_catalog
+>>> cat = load_catalog(demo_catalog_path())
+>>> data = load(cat.paths("crimes"), cat.layers["crimes"])
+>>> data.account.read, data.account.used, data.account.dropped
+(55713, 52825, {'no coordinates and no LSOA code': 2888})
+>>> data.meta["months"]
+['2016-07', '2017-07']
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from ..account import LayerData, RecordAccount
+from ..errors import InputError
+from ..geo import BNG, GB_LAT, GB_LON, lonlat_to_bng
+from ..sources import iter_tables
+from ..validate import find_column, read_csv
+
+if TYPE_CHECKING:
+    from ..catalog import LayerSpec
+
+ROLE = "crimes"
+
+MEMBER_PATTERN = r"\d{4}-\d{2}-.+-street\.csv"
+
+# normalised name -> (accepted headers, required)
+COLUMNS: dict[str, tuple[list[str], bool]] = {
+    "crime_id": (["Crime ID"], False),
+    "month": (["Month"], True),
+    "falls_within": (["Falls within"], False),
+    "longitude": (["Longitude"], True),
+    "latitude": (["Latitude"], True),
+    "location": (["Location"], False),
+    "lsoa_code": (["LSOA code"], True),
+    "lsoa_name": (["LSOA name"], False),
+    "crime_type": (["Crime type"], True),
+    "last_outcome": (["Last outcome category"], False),
+}
+
+_MONTH = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
+
+
+def _read_one(text_source, label: str, encoding: str) -> pd.DataFrame:
+    raw = read_csv(text_source, file=label, encoding=encoding)
+    out = {}
+    for name, (headers, required) in COLUMNS.items():
+        col = find_column(raw.columns, headers, file=label, what=headers[0], required=False)
+        if col is None:
+            if required:
+                raise InputError(
+                    f"missing column '{headers[0]}' (a police.uk street-level crime CSV has "
+                    "Month, Longitude, Latitude, LSOA code and Crime type)",
+                    file=label,
+                    column=headers[0],
+                )
+            out[name] = pd.Series(pd.NA, index=raw.index, dtype="string")
+        else:
+            out[name] = raw[col].astype("string").str.strip()
+    frame = pd.DataFrame(out)
+    frame["source"] = label
+    return frame
+
+
+def load(paths: list[Path], spec: LayerSpec) -> LayerData:
+    """Read every police.uk street-level CSV under ``paths`` into one normalised GeoDataFrame."""
+    import io
+
+    frames = []
+    for table in iter_tables(paths, MEMBER_PATTERN):
+        frames.append(_read_one(io.BytesIO(table.read_bytes()), table.label, spec.encoding))
+    df = pd.concat(frames, ignore_index=True)
+    acc = RecordAccount(read=len(df))
+
+    # Empty strings are missing values.
+    for col in COLUMNS:
+        df[col] = df[col].mask(df[col] == "")
+
+    dup = df["crime_id"].notna() & df["crime_id"].duplicated(keep="first")
+    bad_month = ~dup & ~df["month"].fillna("").str.fullmatch(_MONTH.pattern)
+    no_type = ~dup & ~bad_month & df["crime_type"].isna()
+
+    lon = pd.to_numeric(df["longitude"], errors="coerce").to_numpy(dtype=float)
+    lat = pd.to_numeric(df["latitude"], errors="coerce").to_numpy(dtype=float)
+    written = df["longitude"].notna().to_numpy() | df["latitude"].notna().to_numpy()
+    numeric = np.isfinite(lon) & np.isfinite(lat)
+    in_gb = numeric & (lon >= GB_LON[0]) & (lon <= GB_LON[1]) & (lat >= GB_LAT[0]) & (lat <= GB_LAT[1])
+    has_lsoa = df["lsoa_code"].notna().to_numpy()
+    unplaceable = ~dup & ~bad_month & ~no_type & ~in_gb & ~has_lsoa
+
+    acc.drop("duplicate Crime ID (same crime in two files)", int(dup.sum()))
+    acc.drop("Month not YYYY-MM", int(bad_month.sum()))
+    acc.drop("no Crime type", int(no_type.sum()))
+    acc.drop("no coordinates and no LSOA code", int(unplaceable.sum()))
+    keep = ~(dup | bad_month | no_type).to_numpy() & ~unplaceable
+
+    acc.note(
+        "coordinates not numbers: counted at LSOA level only",
+        int((keep & written & ~numeric).sum()),
+    )
+    acc.note(
+        "coordinates outside Great Britain: counted at LSOA level only",
+        int((keep & numeric & ~in_gb).sum()),
+    )
+    acc.note(
+        "no coordinates: counted at LSOA level only", int((keep & ~written & has_lsoa).sum())
+    )
+
+    df = df.loc[keep].reset_index(drop=True)
+    ok = in_gb[keep]
+    lon, lat = np.where(ok, lon[keep], np.nan), np.where(ok, lat[keep], np.nan)
+    df["longitude"], df["latitude"] = lon, lat
+    geoms = np.full(len(df), None, dtype=object)
+    x, y = lonlat_to_bng(lon[ok], lat[ok])
+    geoms[ok] = shapely.points(x, y)
+    gdf = gpd.GeoDataFrame(df, geometry=gpd.GeoSeries(geoms, crs=BNG))
+    acc.used = len(gdf)
+    acc.check(spec.adapter)
+    months = sorted(gdf["month"].dropna().unique().tolist())
+    return LayerData(gdf, acc, {"months": months, "files": len(frames)})

@@ -1,0 +1,212 @@
+"""Build a district profile: catalog -> layer adapters -> study area -> engine -> Profile.
+
+>>> from localprofile.demo import demo_catalog_path
+>>> p = build_profile(demo_catalog_path(), "leeds")
+>>> p.district.code, p.period, p.themes["all_crime"].crimes
+('E08000035', ('2016-07', '2017-07'), 18914)
+>>> all(c.why for c in p.choices)
+True
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from datetime import datetime, timezone
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from . import __version__
+from .catalog import Catalog, load_catalog
+from .engine.aggregate import (
+    count_by_lsoa,
+    decile_counts,
+    deprivation_shares,
+    rate_per_1000,
+    top_locations,
+)
+from .engine.choices import Choice
+from .engine.gistar import bh_q, classify, gi_star
+from .engine.grid import auto_cell_size, make_grid
+from .engine.kde import auto_bandwidth, quartic_kde
+from .layers import ADAPTERS
+from .profile import LayerSummary, Profile, ThemeResult
+from .study_area import assign_crimes, select_district
+from .themes import resolve_themes
+
+Progress = Callable[[str], None]
+
+
+def _relative(path: Path, base: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(base))
+    except ValueError:
+        return str(path)
+
+
+def load_layers(catalog: Catalog, progress: Progress | None = None) -> dict[str, tuple]:
+    """Run every catalog layer's adapter: {name: (LayerData, LayerSummary)}."""
+    out = {}
+    for name, spec in catalog.layers.items():
+        if progress:
+            progress(f"reading {name}")
+        paths = catalog.paths(name)
+        data = ADAPTERS[spec.adapter].load(paths, spec)
+        summary = LayerSummary(
+            name, spec, [_relative(p, catalog.base_dir) for p in paths], data.account, data.meta
+        )
+        out[name] = (data, summary)
+    return out
+
+
+def build_profile(
+    catalog: Catalog | str | Path,
+    district: str,
+    *,
+    cell_size: float | None = None,
+    bandwidth: float | None = None,
+    progress: Progress | None = None,
+) -> Profile:
+    """Build the profile of ``district`` (name or code) from the sources in ``catalog``.
+
+    ``cell_size`` and ``bandwidth`` (metres) override the catalog's settings; where neither gives
+    a value it is chosen automatically and the choice is recorded with its reason.
+    """
+    if not isinstance(catalog, Catalog):
+        catalog = load_catalog(catalog)
+    settings = catalog.profile
+    themes = resolve_themes(catalog.themes, catalog.source)
+    roles = {r: catalog.by_role(r) for r in ("crimes", "boundaries", "lookup", "deprivation", "population")}
+    loaded = load_layers(catalog, progress)
+    frame = {role: loaded[name][0].frame for role, name in roles.items()}
+    crimes, boundaries, lookup = frame["crimes"], frame["boundaries"], frame["lookup"]
+
+    if progress:
+        progress(f"selecting district {district}")
+    area = select_district(
+        lookup, boundaries, district, lookup_file=loaded[roles["lookup"]][1].files[0]
+    )
+    assignment = assign_crimes(crimes, area, boundaries)
+    in_district = assignment.in_district
+    located = crimes.geometry.notna().to_numpy()
+    xy = np.full((len(crimes), 2), np.nan)
+    xy[located] = shapely.get_coordinates(crimes.geometry.to_numpy()[located])
+    x, y = xy[:, 0], xy[:, 1]
+    shapely.prepare(area.polygon)
+    in_polygon = located & shapely.contains_xy(area.polygon, np.nan_to_num(x), np.nan_to_num(y))
+
+    choices: list[Choice] = []
+    cs = cell_size or settings.cell_size_m
+    if cs:
+        choices.append(Choice("cell size (m)", float(cs), "given by the user"))
+    else:
+        choices.append(auto_cell_size(area.polygon.bounds))
+        cs = choices[-1].value
+
+    masks = {slug: t.mask(crimes["crime_type"]) for slug, t in themes.items()}
+    bandwidths: dict[str, float] = {}
+    for slug, mask in masks.items():
+        bw = bandwidth or settings.bandwidth_m
+        if bw:
+            c = Choice(f"bandwidth (m), {slug}", float(bw), "given by the user")
+        else:
+            sel = mask & in_district & located
+            c = auto_bandwidth(x[sel], y[sel], cs)
+            c = Choice(f"bandwidth (m), {slug}", c.value, c.why)
+        choices.append(c)
+        bandwidths[slug] = c.value
+
+    widest = max(bandwidths.values())
+    buffer = math.ceil(max(widest, cs) / cs) * cs
+    choices.append(
+        Choice(
+            "grid buffer (m)",
+            float(buffer),
+            f"the widest bandwidth ({widest:,.0f} m) rounded up to whole cells, so that cells at "
+            "the district's edge see every crime within a bandwidth of them; crimes just outside "
+            "the district (all loaded crimes) enter the KDE and Gi*",
+        )
+    )
+    grid = make_grid(area.polygon, cs, buffer)
+    choices.append(
+        Choice(
+            "Gi* neighbourhood",
+            "binary queen: the cell and its 8 adjacent cells",
+            f"the {int(grid.active.sum()):,} cells whose centre lies within the buffer of the "
+            "district enter the statistic; neighbours outside that set are not counted",
+        )
+    )
+    choices.append(
+        Choice(
+            "hotspot threshold",
+            f"q < {settings.hotspot_q:g} (Benjamini-Hochberg)",
+            f"two-sided Gi* p-values corrected for {int(grid.in_area.sum()):,} tests, one per cell "
+            "inside the district, to control the false discovery rate",
+        )
+    )
+
+    lsoa_index = pd.Index(area.lsoas["lsoa_code"])
+    imd = frame["deprivation"].set_index("lsoa_code")
+    pop = frame["population"].set_index("lsoa_code")["population"].reindex(lsoa_index)
+    decile = imd["imd_decile"].reindex(lsoa_index)
+    lsoa = area.lsoas[["lsoa_code", "lsoa_name", "msoa_code", "msoa_name", "geometry"]].copy()
+    lsoa["population"] = pop.to_numpy()
+    lsoa["imd_rank"] = imd["imd_rank"].reindex(lsoa_index).to_numpy()
+    lsoa["imd_decile"] = decile.to_numpy()
+    missing_pop = int(pop.isna().sum())
+    if missing_pop:
+        choices.append(Choice("LSOAs without population", missing_pop, "rates left blank for them"))
+
+    results: dict[str, ThemeResult] = {}
+    codes = assignment.lsoa_code
+    for slug, theme in themes.items():
+        if progress:
+            progress(f"theme {slug}")
+        mask = masks[slug]
+        sel = mask & in_district
+        counts = count_by_lsoa(codes[sel], lsoa_index)
+        lsoa[f"count_{slug}"] = counts.to_numpy()
+        lsoa[f"rate_{slug}"] = rate_per_1000(counts, pop).to_numpy()
+        pts = mask & located
+        gcount = grid.bin(x[pts], y[pts])
+        kde = quartic_kde(gcount, cs, bandwidths[slug])
+        z, p = gi_star(gcount, grid.active)
+        q = bh_q(p, grid.in_area)
+        monthly = crimes.loc[sel, "month"].value_counts().sort_index()
+        results[slug] = ThemeResult(
+            theme=theme,
+            crimes=int(sel.sum()),
+            crimes_located=int((sel & located).sum()),
+            crimes_in_area_points=int((mask & in_polygon).sum()),
+            bandwidth=bandwidths[slug],
+            count=gcount,
+            kde=kde,
+            gi_z=z,
+            gi_p=p,
+            gi_q=q,
+            hotspot=classify(z, q, settings.hotspot_q),
+            deprivation=deprivation_shares(counts, decile, pop),
+            decile_counts=decile_counts(counts, decile),
+            top_locations=top_locations(crimes.loc[sel, "location"]),
+            monthly={str(k): int(v) for k, v in monthly.items()},
+        )
+
+    months = sorted(crimes.loc[in_district, "month"].unique().tolist())
+    return Profile(
+        settings=settings,
+        catalog_file=str(catalog.source),
+        district=area,
+        months=months,
+        layers={name: summary for name, (_, summary) in loaded.items()},
+        assignment=assignment.account,
+        grid=grid,
+        themes=results,
+        lsoa=gpd.GeoDataFrame(lsoa, geometry="geometry", crs=area.lsoas.crs),
+        choices=choices,
+        generated=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        tool_version=__version__,
+    )

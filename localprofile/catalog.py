@@ -1,0 +1,191 @@
+"""Load and validate a data catalog (``data_catalog.yaml``).
+
+The catalog declares every source a profile reads: its adapter, path or glob (relative to the
+catalog file), vintage, licence and attribution, and sensitivity. Code never holds data paths.
+
+>>> from localprofile.demo import demo_catalog_path
+>>> cat = load_catalog(demo_catalog_path())
+>>> sorted(cat.layers)
+['census_population', 'crimes', 'imd2019', 'lsoa_boundaries', 'lsoa_lookup']
+>>> cat.layers["crimes"].adapter, cat.layers["crimes"].sensitivity
+('police_uk_street', 'open')
+>>> [p.name for p in cat.paths("crimes")]
+['2016-07.zip', '2017-07.zip']
+"""
+
+from __future__ import annotations
+
+import glob
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from .errors import InputError
+from .layers import ADAPTERS
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class LayerSpec(_Strict):
+    """One source in the catalog."""
+
+    adapter: str
+    path: str | list[str]
+    vintage: str
+    licence: str
+    attribution: str
+    sensitivity: Literal["open", "restricted"]
+    description: str | None = None
+    encoding: str = "utf-8-sig"
+
+    @field_validator("adapter")
+    @classmethod
+    def _known_adapter(cls, v: str) -> str:
+        if v not in ADAPTERS:
+            raise ValueError(f"unknown adapter '{v}' (known: {', '.join(sorted(ADAPTERS))})")
+        return v
+
+    @field_validator("path")
+    @classmethod
+    def _non_empty(cls, v: str | list[str]) -> str | list[str]:
+        if not v:
+            raise ValueError("path must not be empty")
+        return v
+
+
+class ThemeSpec(_Strict):
+    """A theme: a slug's label and the police.uk crime types it gathers (``"*"`` = all)."""
+
+    label: str
+    crime_types: Literal["*"] | list[str]
+    description: str | None = None
+
+
+class ProfileSettings(_Strict):
+    """Profile-wide settings; every ``None`` means "choose automatically and say why"."""
+
+    title: str = "Serious and Organised Crime local profile"
+    marking: str = "OFFICIAL"
+    basemap_tiles: str | None = None
+    basemap_attribution: str | None = None
+    hotspot_q: float = Field(0.05, gt=0, lt=1)
+    cell_size_m: float | None = Field(None, gt=0)
+    bandwidth_m: float | None = Field(None, gt=0)
+
+
+class Catalog(_Strict):
+    """A validated catalog; ``base_dir`` is the folder that relative paths start from."""
+
+    version: Literal[1] = 1
+    profile: ProfileSettings = ProfileSettings()
+    themes: dict[str, ThemeSpec | None] = {}
+    layers: dict[str, LayerSpec]
+    source: Path
+    base_dir: Path
+
+    @field_validator("layers")
+    @classmethod
+    def _some_layers(cls, v: dict[str, LayerSpec]) -> dict[str, LayerSpec]:
+        if not v:
+            raise ValueError("the catalog declares no layers")
+        return v
+
+    def paths(self, name: str) -> list[Path]:
+        """The files of layer ``name``: globs expanded, sorted; an error if nothing matches."""
+        spec = self.layers[name]
+        patterns = [spec.path] if isinstance(spec.path, str) else list(spec.path)
+        found: list[Path] = []
+        for pattern in patterns:
+            full = Path(pattern).expanduser()
+            if not full.is_absolute():
+                full = self.base_dir / full
+            if glob.has_magic(str(full)):
+                matches = sorted(Path(p) for p in glob.glob(str(full), recursive=True))
+                if not matches:
+                    raise InputError(
+                        f"no file matches '{pattern}'", file=self.source, key=f"layers.{name}.path"
+                    )
+                found.extend(matches)
+            else:
+                if not full.exists():
+                    raise InputError(
+                        f"file not found: {full}", file=self.source, key=f"layers.{name}.path"
+                    )
+                found.append(full)
+        return found
+
+    def by_role(self, role: str) -> str:
+        """The name of the single layer whose adapter plays ``role`` (e.g. ``crimes``)."""
+        names = [n for n, s in self.layers.items() if ADAPTERS[s.adapter].ROLE == role]
+        adapters = sorted(a for a, m in ADAPTERS.items() if m.ROLE == role)
+        if not names:
+            raise InputError(
+                f"no layer provides {role} (add a layer with adapter {' or '.join(adapters)})",
+                file=self.source,
+                key="layers",
+            )
+        if len(names) > 1:
+            raise InputError(
+                f"layers {', '.join(names)} all provide {role}; keep one", file=self.source,
+                key="layers",
+            )
+        return names[0]
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """A YAML loader that refuses duplicate keys (plain YAML keeps the last one silently)."""
+
+
+def _mapping_no_duplicates(loader: yaml.SafeLoader, node: yaml.MappingNode) -> dict[Any, Any]:
+    seen: set[Any] = set()
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node)
+        if key in seen:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"duplicate key '{key}'", key_node.start_mark
+            )
+        seen.add(key)
+    return loader.construct_mapping(node)
+
+
+_UniqueKeyLoader.add_constructor(
+    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping_no_duplicates
+)
+
+
+def load_catalog(path: str | Path) -> Catalog:
+    """Read and validate a catalog file; any problem is one :class:`InputError` naming the key."""
+    path = Path(path)
+    if not path.exists():
+        raise InputError("catalog file not found", file=path)
+    if not path.is_file():
+        raise InputError("catalog path is not a file", file=path)
+    try:
+        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader)
+    except UnicodeDecodeError:
+        raise InputError("catalog is not UTF-8 text", file=path) from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        where = f"line {mark.line + 1}: " if mark is not None else ""
+        raise InputError(f"not valid YAML: {where}{problem}", file=path) from None
+    if not isinstance(raw, dict):
+        raise InputError("a catalog must be a mapping with a 'layers' key", file=path)
+    reserved = {"source", "base_dir"} & set(raw)
+    if reserved:
+        raise InputError("key is not allowed in a catalog", file=path, key=sorted(reserved)[0])
+    try:
+        return Catalog(**raw, source=path, base_dir=path.resolve().parent)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        key = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        msg = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "missing":
+            msg = "required key is missing"
+        elif err["type"] == "extra_forbidden":
+            msg = "unknown key"
+        raise InputError(msg, file=path, key=key) from None

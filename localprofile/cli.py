@@ -1,0 +1,182 @@
+"""The ``localprofile`` command line: ``demo``, ``build``, ``validate`` and ``themes``.
+
+Bad input ends with one line on standard error and exit code 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import re
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from .errors import InputError
+
+app = typer.Typer(
+    help="Serious and Organised Crime local profiles from police.uk, ONS, IMD and Census data.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+out = Console(highlight=False, soft_wrap=True)
+
+
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split())
+
+
+def handles_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn user errors into one line and exit code 2; internal errors into one line and 1."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except InputError as exc:
+            err.print(f"error: {exc}", markup=False)
+            raise typer.Exit(2) from None
+        except OSError as exc:  # unreadable input, unwritable output folder, full disk
+            where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
+            err.print(f"error: {where}{_one_line(exc.strerror or exc)}", markup=False)
+            raise typer.Exit(2) from None
+        except KeyboardInterrupt:
+            err.print("interrupted", markup=False)
+            raise typer.Exit(130) from None
+        except typer.Exit:
+            raise
+        except Exception as exc:  # a bug: say so in one line; LOCALPROFILE_DEBUG=1 shows it all
+            if os.environ.get("LOCALPROFILE_DEBUG"):
+                raise
+            err.print(
+                f"internal error: {type(exc).__name__}: {_one_line(exc)} "
+                "(set LOCALPROFILE_DEBUG=1 for a traceback and report it)",
+                markup=False,
+            )
+            raise typer.Exit(1) from None
+
+    return wrapper
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "district"
+
+
+def _build(catalog: Path, district: str, out_dir: Path | None, cell_size: float | None,
+           bandwidth: float | None) -> Path:
+    from .build import build_profile
+    from .render import write_outputs
+
+    with Progress(
+        SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+        console=err, transient=True,
+    ) as progress:
+        task = progress.add_task("loading catalog", total=None)
+        profile = build_profile(
+            catalog, district, cell_size=cell_size, bandwidth=bandwidth,
+            progress=lambda msg: progress.update(task, description=msg),
+        )
+        target = out_dir or Path("out") / _slug(profile.district.name)
+        progress.update(task, description=f"writing outputs to {target}")
+        written = write_outputs(profile, target)
+    err.print(
+        f"{profile.district.name} ({profile.district.code}): "
+        f"{profile.themes[next(iter(profile.themes))].crimes:,} crimes, "
+        f"{len(profile.themes)} themes, {len(written)} files in {target}",
+        markup=False,
+    )
+    return written["index.html"]
+
+
+CellSize = Annotated[
+    float | None,
+    typer.Option("--cell-size", min=1, help="Grid cell size in metres (default: automatic)."),
+]
+Bandwidth = Annotated[
+    float | None,
+    typer.Option("--bandwidth", min=1, help="KDE bandwidth in metres (default: automatic per theme)."),
+]
+
+
+@app.command()
+@handles_errors
+def demo(
+    out_dir: Annotated[Path | None, typer.Option("--out", help="Output folder.")] = Path("out/leeds-demo"),
+) -> None:
+    """Build the demo profile for Leeds from the shipped real data; print the path of index.html."""
+    from .demo import DEMO_DISTRICT, demo_catalog_path
+
+    index = _build(demo_catalog_path(), DEMO_DISTRICT, out_dir, None, None)
+    out.print(str(index.resolve()), markup=False)
+
+
+@app.command()
+@handles_errors
+def build(
+    catalog: Annotated[Path, typer.Option("--catalog", help="The data catalog (YAML).")],
+    district: Annotated[str, typer.Option("--district", help="Local authority name or code, e.g. Leeds or E08000035.")],
+    out_dir: Annotated[Path | None, typer.Option("--out", help="Output folder (default: out/<district>).")] = None,
+    cell_size: CellSize = None,
+    bandwidth: Bandwidth = None,
+) -> None:
+    """Build the profile of one district: index.html, summary.json, results.gpkg, kde_<theme>.tif."""
+    index = _build(catalog, district, out_dir, cell_size, bandwidth)
+    out.print(str(index.resolve()), markup=False)
+
+
+@app.command()
+@handles_errors
+def validate(
+    catalog: Annotated[Path, typer.Option("--catalog", help="The data catalog (YAML).")],
+) -> None:
+    """Check a catalog: its keys, its files, and that every layer reads (with its record account)."""
+    from .build import load_layers
+    from .catalog import load_catalog
+    from .themes import resolve_themes
+
+    cat = load_catalog(catalog)
+    resolve_themes(cat.themes, cat.source)
+    for role in ("crimes", "boundaries", "lookup", "deprivation", "population"):
+        cat.by_role(role)
+    with err.status("reading layers"):
+        loaded = load_layers(cat)
+    table = Table("layer", "adapter", "files", "read", "used", "dropped", title=f"{catalog}: valid")
+    for name, (_, s) in loaded.items():
+        table.add_row(name, s.spec.adapter, str(len(s.files)), f"{s.account.read:,}",
+                      f"{s.account.used:,}", f"{s.account.n_dropped:,}")
+    out.print(table)
+
+
+@app.command()
+@handles_errors
+def themes(
+    catalog: Annotated[Path | None, typer.Option("--catalog", help="Include this catalog's themes.")] = None,
+) -> None:
+    """List the themes (slug, label, police.uk crime types)."""
+    from .catalog import load_catalog
+    from .themes import resolve_themes
+
+    cat = load_catalog(catalog) if catalog else None
+    table = Table("slug", "label", "crime types")
+    for slug, t in resolve_themes(cat.themes if cat else {}, cat.source if cat else "defaults").items():
+        table.add_row(slug, t.label, ", ".join(t.crime_types) or "all")
+    out.print(table)
+
+
+def main() -> None:
+    try:
+        app()
+    except SystemExit as exc:  # click's usage errors already exit 2
+        sys.exit(exc.code)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,124 @@
+"""Square analysis grids over a study area plus a buffer, and binning points onto them.
+
+Rows run north to south (row 0 is the northern edge), as in a GeoTIFF. Cell edges are aligned to
+multiples of the cell size on the British National Grid, so grids of the same cell size line up
+across districts and runs.
+
+>>> import shapely
+>>> area = shapely.box(1000, 1000, 3000, 2000)
+>>> g = make_grid(area, cell_size=500, buffer=500)
+>>> g.shape, int(g.in_area.sum()), int(g.active.sum())
+((4, 6), 8, 24)
+>>> g.bin([1100, 1200, 2900], [1100, 1900, 1900]).tolist()
+[[0.0, 0.0, 0.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, 0.0, 1.0, 0.0], [0.0, 1.0, 0.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, 0.0, 0.0, 0.0]]
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import shapely
+
+from .choices import Choice
+
+SFHOTSPOT_CELLS_ON_SHORTER_SIDE = 50
+SFHOTSPOT_ROUNDING_M = 100
+
+
+def auto_cell_size(bounds: tuple[float, float, float, float]) -> Choice:
+    """sfhotspot's rule: 1/50 of the shorter side of the area's bounding box, rounded down to a
+    multiple of 100 m (or unrounded when that would be zero).
+
+    >>> auto_cell_size((0, 0, 40_000, 26_000)).value
+    500.0
+    """
+    minx, miny, maxx, maxy = bounds
+    side = min(maxx - minx, maxy - miny)
+    raw = side / SFHOTSPOT_CELLS_ON_SHORTER_SIDE
+    rounded = math.floor(raw / SFHOTSPOT_ROUNDING_M) * SFHOTSPOT_ROUNDING_M
+    value = float(rounded) if rounded > 0 else float(raw)
+    return Choice(
+        "cell size (m)",
+        value,
+        f"automatic, sfhotspot's rule: the district's bounding box is {side / 1000:.1f} km on its "
+        f"shorter side; 1/{SFHOTSPOT_CELLS_ON_SHORTER_SIDE} of that is {raw:.0f} m, rounded down "
+        f"to a multiple of {SFHOTSPOT_ROUNDING_M} m",
+    )
+
+
+@dataclass(frozen=True)
+class Grid:
+    """A square grid: ``x0``/``y1`` are the west and north edges; arrays are (rows, cols)."""
+
+    x0: float
+    y1: float
+    cell_size: float
+    nx: int
+    ny: int
+    buffer: float
+    active: np.ndarray  # cells that enter the analysis (centre within `buffer` of the area)
+    in_area: np.ndarray  # cells whose centre lies inside the study area
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return (self.ny, self.nx)
+
+    @property
+    def cell_area_km2(self) -> float:
+        return self.cell_size**2 / 1e6
+
+    def centres(self) -> tuple[np.ndarray, np.ndarray]:
+        """Cell-centre eastings and northings, each of shape (rows, cols)."""
+        xs = self.x0 + (np.arange(self.nx) + 0.5) * self.cell_size
+        ys = self.y1 - (np.arange(self.ny) + 0.5) * self.cell_size
+        return np.meshgrid(xs, ys)
+
+    def bin(self, x, y, weights=None) -> np.ndarray:
+        """Count points (or sum ``weights``) per cell; points off the grid are ignored."""
+        x, y = np.asarray(x, float), np.asarray(y, float)
+        col = np.floor((x - self.x0) / self.cell_size).astype(np.int64)
+        row = np.floor((self.y1 - y) / self.cell_size).astype(np.int64)
+        ok = (col >= 0) & (col < self.nx) & (row >= 0) & (row < self.ny)
+        w = None if weights is None else np.asarray(weights, float)[ok]
+        flat = np.bincount(row[ok] * self.nx + col[ok], weights=w, minlength=self.nx * self.ny)
+        return flat.reshape(self.shape).astype(float)
+
+    def cells(self, mask: np.ndarray | None = None) -> np.ndarray:
+        """Cell polygons (shapely boxes), row-major, for the cells in ``mask`` (default: all)."""
+        xc, yc = self.centres()
+        if mask is not None:
+            xc, yc = xc[mask], yc[mask]
+        h = self.cell_size / 2
+        return shapely.box(xc - h, yc - h, xc + h, yc + h)
+
+    @property
+    def transform(self):
+        """The affine transform of this grid for rasterio."""
+        from rasterio.transform import from_origin
+
+        return from_origin(self.x0, self.y1, self.cell_size, self.cell_size)
+
+
+def make_grid(area: shapely.Geometry, cell_size: float, buffer: float) -> Grid:
+    """A grid over ``area``'s bounding box plus ``buffer`` metres on every side.
+
+    ``active`` marks cells whose centre lies within ``buffer`` of the area: the cells that enter
+    the hotspot statistics, so that edge cells see their neighbours just outside the district.
+    """
+    if cell_size <= 0:
+        raise ValueError("cell size must be positive")
+    minx, miny, maxx, maxy = area.bounds
+    x0 = math.floor((minx - buffer) / cell_size) * cell_size
+    y0 = math.floor((miny - buffer) / cell_size) * cell_size
+    x1 = math.ceil((maxx + buffer) / cell_size) * cell_size
+    y1 = math.ceil((maxy + buffer) / cell_size) * cell_size
+    nx, ny = round((x1 - x0) / cell_size), round((y1 - y0) / cell_size)
+    xs = x0 + (np.arange(nx) + 0.5) * cell_size
+    ys = y1 - (np.arange(ny) + 0.5) * cell_size
+    xc, yc = np.meshgrid(xs, ys)
+    shapely.prepare(area)
+    in_area = shapely.contains_xy(area, xc, yc)
+    active = in_area | shapely.dwithin(area, shapely.points(xc, yc), buffer)
+    return Grid(float(x0), float(y1), float(cell_size), nx, ny, float(buffer), active, in_area)

@@ -1,0 +1,86 @@
+"""The Profile: every result of a build, ready for the renderers (which compute nothing new).
+
+:func:`localprofile.build.build_profile` makes one; ``localprofile.render`` writes it out.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from .account import RecordAccount
+from .catalog import LayerSpec, ProfileSettings
+from .engine.choices import Choice
+from .engine.grid import Grid
+from .study_area import StudyArea
+from .themes import Theme
+
+
+@dataclass
+class LayerSummary:
+    """A layer as the profile reports it: its catalog entry, files and record account."""
+
+    name: str
+    spec: LayerSpec
+    files: list[str]
+    account: RecordAccount
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class ThemeResult:
+    """One theme's results: LSOA counts and rates, and grid surfaces (arrays in grid shape)."""
+
+    theme: Theme
+    crimes: int  # in the district, by LSOA code
+    crimes_located: int  # of those, with a map point
+    crimes_in_area_points: int  # all loaded points inside the district polygon
+    bandwidth: float
+    count: np.ndarray
+    kde: np.ndarray  # crimes per km²
+    gi_z: np.ndarray
+    gi_p: np.ndarray
+    gi_q: np.ndarray
+    hotspot: np.ndarray  # "hot" / "cold" / "none"
+    deprivation: dict[str, float | None]
+    decile_counts: list[int]
+    top_locations: list[tuple[str, int]]
+    monthly: dict[str, int]
+
+    @property
+    def hot_cells(self) -> int:
+        return int((self.hotspot == "hot").sum())
+
+    @property
+    def cold_cells(self) -> int:
+        return int((self.hotspot == "cold").sum())
+
+
+@dataclass
+class Profile:
+    """All results of one district's build."""
+
+    settings: ProfileSettings
+    catalog_file: str
+    district: StudyArea
+    months: list[str]
+    layers: dict[str, LayerSummary]
+    assignment: dict[str, int]
+    grid: Grid
+    themes: dict[str, ThemeResult]
+    lsoa: gpd.GeoDataFrame  # per LSOA: codes, names, population, IMD, count_/rate_<theme>
+    choices: list[Choice]
+    generated: str
+    tool_version: str
+
+    @property
+    def period(self) -> tuple[str, str]:
+        return (self.months[0], self.months[-1]) if self.months else ("", "")
+
+    @property
+    def population(self) -> int:
+        return int(pd.to_numeric(self.lsoa["population"], errors="coerce").fillna(0).sum())

@@ -1,0 +1,37 @@
+"""Renderers: turn a :class:`~localprofile.profile.Profile` into files, computing nothing new.
+
+Outputs are written to a temporary folder beside ``out_dir`` and moved into place only when all
+of them are complete, so a failed build never leaves a half-written profile.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from ..profile import Profile
+from .geo_files import write_geopackage, write_geotiff
+from .html import render_html
+from .summary import render_summary
+
+
+def write_outputs(profile: Profile, out_dir: str | Path) -> dict[str, Path]:
+    """Write index.html, summary.json, results.gpkg and kde_<theme>.tif into ``out_dir``."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".localprofile-", dir=out_dir.parent))
+    try:
+        (tmp / "index.html").write_text(render_html(profile), encoding="utf-8")
+        (tmp / "summary.json").write_text(render_summary(profile), encoding="utf-8")
+        write_geopackage(profile, tmp / "results.gpkg")
+        for slug in profile.themes:
+            write_geotiff(profile, slug, tmp / f"kde_{slug}.tif")
+        written = {}
+        for f in sorted(tmp.iterdir()):
+            os.replace(f, out_dir / f.name)
+            written[f.name] = out_dir / f.name
+        return written
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)

@@ -1,0 +1,77 @@
+"""GeoPackage and GeoTIFF outputs for QGIS and ArcGIS.
+
+``results.gpkg`` layers: ``study_area`` (district_code, district_name); ``lsoa`` (lsoa_code,
+lsoa_name, msoa_code, msoa_name, population, imd_rank, imd_decile, count_<theme>, rate_<theme>);
+``grid_<theme>`` with one row per cell that entered the Gi* computation: row, col, count, kde
+(crimes per km²), gi_z, gi_p (two-sided), gi_q (Benjamini-Hochberg over in-area cells; empty
+outside), hotspot (hot/cold/none), in_study_area.
+
+``kde_<theme>.tif``: float32 GeoTIFF in EPSG:27700, crimes per km², NaN outside the cells that
+entered the analysis.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pyogrio
+import rasterio
+
+from ..geo import BNG
+from ..profile import Profile
+
+
+def grid_frame(profile: Profile, slug: str) -> gpd.GeoDataFrame:
+    """The cells of ``slug``'s grid that entered the Gi* computation."""
+    g, t = profile.grid, profile.themes[slug]
+    act = g.active
+    rows, cols = np.nonzero(act)
+    return gpd.GeoDataFrame(
+        {
+            "row": rows.astype("int32"),
+            "col": cols.astype("int32"),
+            "count": t.count[act].astype("int32"),
+            "kde": t.kde[act],
+            "gi_z": t.gi_z[act],
+            "gi_p": t.gi_p[act],
+            "gi_q": t.gi_q[act],
+            "hotspot": t.hotspot[act].astype(str),
+            "in_study_area": g.in_area[act],
+        },
+        geometry=g.cells(act),
+        crs=BNG,
+    )
+
+
+def write_geopackage(profile: Profile, path: Path) -> None:
+    area = gpd.GeoDataFrame(
+        {"district_code": [profile.district.code], "district_name": [profile.district.name]},
+        geometry=[profile.district.polygon],
+        crs=BNG,
+    )
+    pyogrio.write_dataframe(area, path, layer="study_area", driver="GPKG")
+    lsoa = profile.lsoa.copy()
+    for c in ("population", "imd_rank", "imd_decile"):
+        lsoa[c] = lsoa[c].astype("float64").astype("Int64")
+    pyogrio.write_dataframe(lsoa, path, layer="lsoa", driver="GPKG", append=True)
+    for slug in profile.themes:
+        pyogrio.write_dataframe(
+            grid_frame(profile, slug), path, layer=f"grid_{slug}", driver="GPKG", append=True
+        )
+
+
+def write_geotiff(profile: Profile, slug: str, path: Path) -> None:
+    g, t = profile.grid, profile.themes[slug]
+    data = np.where(g.active, t.kde, np.nan).astype("float32")
+    with rasterio.open(
+        path, "w", driver="GTiff", height=g.ny, width=g.nx, count=1, dtype="float32",
+        crs=BNG, transform=g.transform, nodata=np.nan, compress="deflate",
+    ) as dst:
+        dst.write(data, 1)
+        dst.update_tags(
+            units="crimes per km2", theme=slug, district=profile.district.name,
+            bandwidth_m=str(t.bandwidth), kernel="quartic", cell_size_m=str(g.cell_size),
+        )
+        dst.set_band_description(1, f"KDE {slug} (crimes per km2)")

@@ -1,0 +1,81 @@
+"""The HTML profile: one self-contained file (Leaflet, CSS and map data inline; no CDN, no tiles).
+
+Jinja autoescaping is on for the whole template: every string that comes from data (locations,
+LSOA names, catalog text) is escaped. Only the generated map code and the bundled Leaflet are
+inserted as markup.
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+
+import jinja2
+import numpy as np
+from markupsafe import Markup
+
+from ..profile import Profile
+from .maps import leaflet_assets, theme_map
+
+LEAFLET_VERSION = "1.9.4"
+
+
+def _template(name: str) -> str:
+    return resources.files("localprofile.templates").joinpath(name).read_text(encoding="utf-8")
+
+
+_ENV = jinja2.Environment(
+    loader=jinja2.FunctionLoader(_template),
+    autoescape=True,
+    undefined=jinja2.StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+
+
+def _pct(v: float | None) -> str:
+    return "n/a" if v is None else f"{100 * v:.1f}%"
+
+
+def months_text(months: list[str]) -> str:
+    """How the report names its period: "2 months (2016-07, 2017-07)" or "2016-01 to 2016-12"."""
+    if not months:
+        return "no months"
+    if len(months) == 1:
+        return f"1 month ({months[0]})"
+    y0, m0 = map(int, months[0].split("-"))
+    y1, m1 = map(int, months[-1].split("-"))
+    contiguous = (y1 - y0) * 12 + (m1 - m0) + 1 == len(months)
+    if contiguous:
+        return f"{len(months)} months ({months[0]} to {months[-1]})"
+    return f"{len(months)} months ({', '.join(months)})"
+
+
+def render_html(profile: Profile) -> str:
+    """The complete HTML document of ``profile``."""
+    js, css = leaflet_assets()
+    maps = {slug: theme_map(profile, slug) for slug in profile.themes}
+    for m in maps.values():
+        m.header, m.body, m.script = Markup(m.header), Markup(m.body), Markup(m.script)
+    pop = profile.lsoa["population"].astype(float)
+    dec = profile.lsoa["imd_decile"].astype(float)
+    total = float(np.nansum(pop))
+    rates = {
+        slug: (1000 * t.crimes / total if total else float("nan"))
+        for slug, t in profile.themes.items()
+    }
+    return _ENV.get_template("profile.html.j2").render(
+        p=profile,
+        maps=maps,
+        rates=rates,
+        pct=_pct,
+        months_text=months_text(profile.months),
+        catalog_name=Path(profile.catalog_file).name,
+        dep_res10=float(np.nansum(pop[dec <= 1])) / total if total else None,
+        dep_res20=float(np.nansum(pop[dec <= 2])) / total if total else None,
+        residents_by_decile=[int(np.nansum(pop[dec == d])) for d in range(1, 11)],
+        leaflet_js=Markup(js),
+        leaflet_css=Markup(css),
+        report_css=Markup(_template("profile.css")),
+        leaflet_version=LEAFLET_VERSION,
+    )

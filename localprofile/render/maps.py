@@ -1,0 +1,242 @@
+"""Folium maps for the HTML profile, drawn without any tile server or CDN.
+
+Each theme gets one Leaflet map with: the LSOA rate choropleth, Gi* hot and cold cells, the KDE
+surface (a PNG reprojected to Web Mercator, embedded as a data URI), the district boundary and a
+layer control. Basemap tiles are off unless the catalog gives a tile URL. Strings from data are
+HTML-escaped before they enter a tooltip, because Leaflet tooltips are inserted as HTML.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+from dataclasses import dataclass
+from importlib import resources
+
+import folium
+import geopandas as gpd
+import numpy as np
+import shapely
+from folium.features import GeoJsonTooltip
+from rasterio.crs import CRS
+from rasterio.warp import Resampling, calculate_default_transform, reproject
+
+from ..geo import BNG, WGS84
+from ..profile import Profile, ThemeResult
+
+# Colour ramps (ColorBrewer YlOrRd, 5 classes; KDE ramp from transparent yellow to dark red).
+CHOROPLETH = ["#ffffb2", "#fecc5c", "#fd8d3c", "#f03b20", "#bd0026"]
+NO_DATA = "#d9d9d9"
+HOT, COLD = "#d7191c", "#2c7bb6"
+# KDE: ColorBrewer BuPu, distinct from the choropleth's reds and the Gi* hot/cold colours.
+_KDE_STOPS = np.array([[237, 248, 251], [179, 205, 227], [140, 150, 198], [136, 86, 167], [129, 15, 124]], float)
+PRECISION = 1e-5  # degrees (about 1 m): enough for drawing, and keeps the file small
+
+
+class OfflineMap(folium.Map):
+    """A folium Map that references no external script or stylesheet (Leaflet is inlined once
+    by the report template)."""
+
+    default_js: list = []
+    default_css: list = []
+
+
+def leaflet_assets() -> tuple[str, str]:
+    """Leaflet's JavaScript and CSS, with the CSS's images inlined as data URIs."""
+    root = resources.files("localprofile").joinpath("static/leaflet")
+    js = root.joinpath("leaflet.js").read_text(encoding="utf-8")
+    css = root.joinpath("leaflet.css").read_text(encoding="utf-8")
+    for name in ("layers-2x.png", "layers.png"):
+        uri = "data:image/png;base64," + base64.b64encode(root.joinpath(name).read_bytes()).decode()
+        css = css.replace(f"url(images/{name})", f"url({uri})")
+    # The marker icon is never used (no markers are drawn); drop its relative URL.
+    css = css.replace("url(images/marker-icon.png)", "none")
+    return js, css
+
+
+@dataclass
+class RenderedMap:
+    """One map, split into the parts the report template places in head, body and script."""
+
+    header: str
+    body: str
+    script: str
+    legend: dict
+
+
+def _geojson_ready(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    out = gdf.to_crs(WGS84)
+    out["geometry"] = shapely.set_precision(out.geometry.to_numpy(), PRECISION)
+    return out
+
+
+def class_breaks(values: np.ndarray, k: int = 5) -> list[float]:
+    """Quantile class breaks (k classes) of the finite values, de-duplicated."""
+    v = values[np.isfinite(values)]
+    if v.size == 0:
+        return []
+    return sorted(set(np.round(np.quantile(v, np.linspace(0, 1, k + 1)), 2).tolist()))
+
+
+def _classify(values: np.ndarray, breaks: list[float]) -> list[str]:
+    if len(breaks) < 2:
+        return [NO_DATA if not np.isfinite(v) else CHOROPLETH[0] for v in values]
+    idx = np.clip(np.searchsorted(breaks, values, side="right") - 1, 0, len(breaks) - 2)
+    colours = np.array(CHOROPLETH)[np.round(idx * (len(CHOROPLETH) - 1) / max(len(breaks) - 2, 1)).astype(int)]
+    return np.where(np.isfinite(values), colours, NO_DATA).tolist()
+
+
+def _kde_png(profile: Profile, result: ThemeResult) -> tuple[str, list[list[float]], float]:
+    """The KDE surface inside the district as a Web-Mercator PNG data URI, its lat/lon bounds and
+    the maximum density shown."""
+    grid = profile.grid
+    dens = np.where(grid.in_area, result.kde, np.nan).astype("float32")
+    src_crs, dst_crs = CRS.from_user_input(BNG), CRS.from_epsg(3857)
+    left, top = grid.x0, grid.y1
+    right, bottom = left + grid.nx * grid.cell_size, top - grid.ny * grid.cell_size
+    transform, width, height = calculate_default_transform(
+        src_crs, dst_crs, grid.nx, grid.ny, left=left, bottom=bottom, right=right, top=top
+    )
+    # Upsample so each source cell spans a few pixels and the nearest-neighbour edges stay crisp.
+    scale = 4
+    transform = transform * transform.scale(1 / scale)
+    width, height = width * scale, height * scale
+    out = np.full((height, width), np.nan, dtype="float32")
+    reproject(
+        dens, out, src_transform=grid.transform, src_crs=src_crs, dst_transform=transform,
+        dst_crs=dst_crs, resampling=Resampling.nearest, src_nodata=np.nan, dst_nodata=np.nan,
+    )
+    vmax = float(np.nanmax(dens)) if np.isfinite(dens).any() else 0.0
+    rgba = np.zeros((height, width, 4), dtype=np.uint8)
+    shown = np.isfinite(out) & (out > 0)
+    if vmax > 0:
+        t = np.clip(out[shown] / vmax, 0, 1) * (len(_KDE_STOPS) - 1)
+        lo = np.floor(t).astype(int).clip(0, len(_KDE_STOPS) - 2)
+        frac = (t - lo)[:, None]
+        rgba[shown, :3] = (_KDE_STOPS[lo] * (1 - frac) + _KDE_STOPS[lo + 1] * frac).astype(np.uint8)
+        rgba[shown, 3] = (90 + 150 * np.clip(out[shown] / vmax, 0, 1)).astype(np.uint8)
+    from folium.utilities import image_to_url
+
+    url = image_to_url(rgba, origin="upper")
+    # Corners of the Mercator image, back to lat/lon for Leaflet.
+    from pyproj import Transformer
+
+    to_ll = Transformer.from_crs("EPSG:3857", WGS84, always_xy=True)
+    west, north = to_ll.transform(transform.c, transform.f)
+    east, south = to_ll.transform(transform.c + transform.a * width, transform.f + transform.e * height)
+    return url, [[south, west], [north, east]], vmax
+
+
+def theme_map(profile: Profile, slug: str) -> RenderedMap:
+    """The folium map of one theme, rendered to HTML parts."""
+    result = profile.themes[slug]
+    s = profile.settings
+    district = gpd.GeoDataFrame(
+        {"name": [html.escape(profile.district.name)]},
+        geometry=[profile.district.polygon],
+        crs=profile.lsoa.crs,
+    )
+    district = _geojson_ready(district)
+    minx, miny, maxx, maxy = district.total_bounds
+    m = OfflineMap(
+        location=[(miny + maxy) / 2, (minx + maxx) / 2],
+        tiles=None,
+        zoom_start=11,
+        control_scale=True,
+        width="100%",
+        height="100%",
+        zoom_snap=0.25,
+    )
+    # Panes stack the layers: LSOA fill (overlay pane, 400) < KDE < Gi* cells < boundary.
+    for name, z, events in (("kde", 410, False), ("gistar", 420, True), ("boundary", 430, False)):
+        folium.map.CustomPane(name, z_index=z, pointer_events=events).add_to(m)
+    if s.basemap_tiles:
+        folium.TileLayer(
+            s.basemap_tiles, attr=s.basemap_attribution or "basemap", name="Basemap"
+        ).add_to(m)
+
+    # LSOA rate choropleth
+    rate = profile.lsoa[f"rate_{slug}"].to_numpy(dtype=float)
+    breaks = class_breaks(rate)
+    lsoa = profile.lsoa[["lsoa_code", "lsoa_name", "geometry"]].copy()
+    lsoa["lsoa_name"] = lsoa["lsoa_name"].fillna("").map(html.escape)
+    lsoa["lsoa_code"] = lsoa["lsoa_code"].map(html.escape)
+    lsoa["crimes"] = profile.lsoa[f"count_{slug}"].astype(int)
+    lsoa["rate"] = np.round(rate, 2)
+    lsoa["imd_decile"] = profile.lsoa["imd_decile"].astype("Int64").astype(str).replace("<NA>", "")
+    lsoa["fill"] = _classify(rate, breaks)
+    lsoa = _geojson_ready(lsoa)
+    folium.GeoJson(
+        lsoa,
+        name="LSOA rate per 1,000 residents",
+        style_function=lambda f: {
+            "fillColor": f["properties"]["fill"], "fillOpacity": 0.65, "color": "#555",
+            "weight": 0.6,
+        },
+        highlight_function=lambda f: {"weight": 2, "color": "#000"},
+        tooltip=GeoJsonTooltip(
+            fields=["lsoa_name", "lsoa_code", "crimes", "rate", "imd_decile"],
+            aliases=["LSOA", "code", "crimes", "per 1,000 residents", "IMD decile"],
+        ),
+    ).add_to(m)
+
+    # KDE surface
+    url, bounds, vmax = _kde_png(profile, result)
+    folium.raster_layers.ImageOverlay(
+        url, bounds=bounds, name="KDE surface (crimes per km²)", show=False, interactive=False,
+        pane="kde",
+    ).add_to(m)
+
+    # Gi* hot and cold cells
+    g = profile.grid
+    sig = g.in_area & (result.hotspot != "none")
+    if sig.any():
+        cells = gpd.GeoDataFrame(
+            {
+                "hotspot": result.hotspot[sig].astype(str),
+                "crimes": result.count[sig].astype(int),
+                "gi_z": np.round(result.gi_z[sig], 2),
+                "gi_q": [f"{v:.2g}" for v in result.gi_q[sig]],
+            },
+            geometry=g.cells(sig),
+            crs=BNG,
+        )
+        folium.GeoJson(
+            _geojson_ready(cells),
+            name="Gi* hot and cold cells",
+            pane="gistar",
+            style_function=lambda f: {
+                "fillColor": HOT if f["properties"]["hotspot"] == "hot" else COLD,
+                "color": HOT if f["properties"]["hotspot"] == "hot" else COLD,
+                "weight": 0.5, "fillOpacity": 0.55,
+            },
+            tooltip=GeoJsonTooltip(
+                fields=["hotspot", "crimes", "gi_z", "gi_q"],
+                aliases=["Gi*", "crimes in cell", "z", "q (BH)"],
+            ),
+        ).add_to(m)
+
+    folium.GeoJson(
+        district,
+        name="District boundary",
+        pane="boundary",
+        style_function=lambda f: {"fill": False, "color": "#222", "weight": 2.5},
+        interactive=False,
+    ).add_to(m)
+    folium.LayerControl(collapsed=False).add_to(m)
+    m.fit_bounds([[miny, minx], [maxy, maxx]])
+
+    root = m.get_root()
+    root.render()
+    legend = {
+        "breaks": breaks,
+        "colours": CHOROPLETH,
+        "no_data": NO_DATA,
+        "kde_max": vmax,
+        "kde_colours": ["#%02x%02x%02x" % tuple(int(c) for c in row) for row in _KDE_STOPS],
+        "hot": HOT,
+        "cold": COLD,
+        "hot_cells": result.hot_cells,
+        "cold_cells": result.cold_cells,
+    }
+    return RenderedMap(root.header.render(), root.html.render(), root.script.render(), legend)

@@ -1,0 +1,96 @@
+"""``summary.json``: the profile's figures in machine-readable form.
+
+Keys: ``district`` {code, name}; ``period`` {first_month, last_month, months}; ``layers``
+{name: {read, used, dropped {reason: n}, notes, sensitivity, vintage}}; ``themes`` {slug:
+{label, crime_types, crimes, crimes_located, rate_per_1000, hotspot_cells, coldspot_cells,
+cell_size_m, bandwidth_m, kde_units, deprivation, monthly}}; ``assignment``; ``grid``;
+``choices`` [{what, value, why}]; ``generated``; ``tool``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+import numpy as np
+
+from ..profile import Profile
+
+
+def _plain(v: Any) -> Any:
+    if isinstance(v, dict):
+        return {str(k): _plain(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_plain(x) for x in v]
+    if isinstance(v, np.generic):
+        v = v.item()
+    if isinstance(v, float) and not math.isfinite(v):
+        return None
+    return v
+
+
+def summary_dict(profile: Profile) -> dict[str, Any]:
+    """The summary as plain JSON-ready data."""
+    pop = profile.population
+    themes = {}
+    for slug, t in profile.themes.items():
+        themes[slug] = {
+            "label": t.theme.label,
+            "crime_types": list(t.theme.crime_types) or "*",
+            "crimes": t.crimes,
+            "crimes_located": t.crimes_located,
+            "rate_per_1000": round(1000 * t.crimes / pop, 3) if pop else None,
+            "hotspot_cells": t.hot_cells,
+            "coldspot_cells": t.cold_cells,
+            "cell_size_m": profile.grid.cell_size,
+            "bandwidth_m": float(t.bandwidth),
+            "kde_units": "crimes per km²",
+            "deprivation": t.deprivation,
+            "monthly": t.monthly,
+        }
+    g = profile.grid
+    return _plain(
+        {
+            "district": {"code": profile.district.code, "name": profile.district.name},
+            "period": {
+                "first_month": profile.period[0],
+                "last_month": profile.period[1],
+                "months": profile.months,
+            },
+            "population": pop,
+            "lsoas": len(profile.lsoa),
+            "layers": {
+                name: {
+                    **l.account.to_dict(),
+                    "adapter": l.spec.adapter,
+                    "sensitivity": l.spec.sensitivity,
+                    "vintage": l.spec.vintage,
+                    "files": l.files,
+                }
+                for name, l in profile.layers.items()
+            },
+            "assignment": profile.assignment,
+            "grid": {
+                "crs": "EPSG:27700",
+                "cell_size_m": g.cell_size,
+                "buffer_m": g.buffer,
+                "west": g.x0,
+                "north": g.y1,
+                "columns": g.nx,
+                "rows": g.ny,
+                "cells_in_gi_star": int(g.active.sum()),
+                "cells_in_study_area": int(g.in_area.sum()),
+            },
+            "hotspot_q": profile.settings.hotspot_q,
+            "themes": themes,
+            "choices": [c.to_dict() for c in profile.choices],
+            "marking": profile.settings.marking,
+            "generated": profile.generated,
+            "tool": f"localprofile {profile.tool_version}",
+        }
+    )
+
+
+def render_summary(profile: Profile) -> str:
+    return json.dumps(summary_dict(profile), indent=2, ensure_ascii=False)

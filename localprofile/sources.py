@@ -1,0 +1,81 @@
+"""Expand a layer's paths into the tables inside them: plain files, folders and zip archives.
+
+police.uk serves its archive as a zip holding ``YYYY-MM/YYYY-MM-<force>-street.csv`` files; an
+analyst may equally unpack it into folders or pick single CSVs. This module lets adapters treat
+all three alike.
+
+>>> from localprofile.demo import demo_catalog_path
+>>> from localprofile.catalog import load_catalog
+>>> cat = load_catalog(demo_catalog_path())
+>>> [t.member for t in iter_tables(cat.paths("crimes"), r".*-street\\.csv")]
+['2016-07/2016-07-west-yorkshire-street.csv', '2017-07/2017-07-west-yorkshire-street.csv']
+"""
+
+from __future__ import annotations
+
+import re
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import InputError
+
+
+@dataclass(frozen=True)
+class Table:
+    """One readable table: a file on disk or a member of a zip archive."""
+
+    path: Path
+    member: str | None = None
+
+    @property
+    def label(self) -> str:
+        """How error messages and the data-quality section name this table."""
+        return f"{self.path}:{self.member}" if self.member else str(self.path)
+
+    def read_bytes(self) -> bytes:
+        if self.member is None:
+            return self.path.read_bytes()
+        with zipfile.ZipFile(self.path) as zf:
+            return zf.read(self.member)
+
+
+def iter_tables(paths: list[Path], member_pattern: str) -> Iterator[Table]:
+    """Yield every table under ``paths``.
+
+    A file is taken as it is, unless it is a zip archive: then its members whose name matches
+    ``member_pattern`` (a regular expression on the base name) are taken. Folders are searched
+    recursively for matching files and zip archives.
+    """
+    rx = re.compile(member_pattern, re.IGNORECASE)
+    for path in paths:
+        if path.is_dir():
+            found = False
+            for p in sorted(path.rglob("*")):
+                if p.is_file() and (rx.fullmatch(p.name) or p.suffix.lower() == ".zip"):
+                    tables = list(_expand(p, rx))
+                    found = found or bool(tables)
+                    yield from tables
+            if not found:
+                raise InputError(f"no file matching {member_pattern} in this folder", file=path)
+        elif path.is_file():
+            tables = list(_expand(path, rx, explicit=True))
+            if not tables:
+                raise InputError(f"no member matching {member_pattern} in this archive", file=path)
+            yield from tables
+        else:
+            raise InputError("file not found", file=path)
+
+
+def _expand(path: Path, rx: re.Pattern[str], explicit: bool = False) -> Iterator[Table]:
+    if path.suffix.lower() == ".zip":
+        try:
+            with zipfile.ZipFile(path) as zf:
+                names = sorted(n for n in zf.namelist() if rx.fullmatch(n.rsplit("/", 1)[-1]))
+        except zipfile.BadZipFile:
+            raise InputError("not a readable zip archive", file=path) from None
+        for name in names:
+            yield Table(path, name)
+    elif explicit or rx.fullmatch(path.name):
+        yield Table(path)

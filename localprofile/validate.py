@@ -1,0 +1,140 @@
+"""Input validation shared by every adapter: files, tables, columns and values.
+
+Every check raises :class:`~localprofile.errors.InputError` with the file, row and column, so the
+CLI can print one line and exit with code 2.
+
+>>> import pandas as pd
+>>> find_column(["LSOA Code", "Persons"], ["lsoa11cd", "lsoa code"], file="x.csv", what="LSOA code")
+'LSOA Code'
+>>> to_number(pd.Series(["1,563", "46"]), file="x.csv", column="Persons").tolist()
+[1563.0, 46.0]
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Iterable
+from pathlib import Path
+from typing import IO
+
+import numpy as np
+import pandas as pd
+
+from .errors import InputError
+
+
+def require_file(path: Path, *, key: str | None = None) -> Path:
+    """Return ``path`` if it is a readable file, else raise a one-line error naming it."""
+    path = Path(path)
+    if not path.exists():
+        raise InputError("file not found", file=path, key=key)
+    if not path.is_file():
+        raise InputError("not a file", file=path, key=key)
+    return path
+
+
+def _norm(name: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", str(name).lower())
+
+
+def find_column(
+    columns: Iterable[str],
+    candidates: Iterable[str],
+    *,
+    file: str | Path,
+    what: str,
+    required: bool = True,
+) -> str | None:
+    """Find the column matching one of ``candidates``.
+
+    Matching ignores case, spaces and punctuation; a candidate starting with ``re:`` is a regular
+    expression on that normalised name. Returns the real column name, or None (``required=False``).
+    """
+    columns = list(columns)
+    normed = {_norm(c): c for c in columns}
+    for cand in candidates:
+        if cand.startswith("re:"):
+            rx = re.compile(cand[3:])
+            for n, c in normed.items():
+                if rx.fullmatch(n):
+                    return c
+        elif _norm(cand) in normed:
+            return normed[_norm(cand)]
+    if not required:
+        return None
+    names = ", ".join(f"'{c}'" for c in candidates if not c.startswith("re:"))
+    raise InputError(f"missing {what} column (expected one of {names})", file=file)
+
+
+def read_csv(
+    source: str | Path | IO[bytes],
+    *,
+    file: str | Path,
+    encoding: str = "utf-8-sig",
+    header: int | None = 0,
+) -> pd.DataFrame:
+    """Read a CSV as text columns (no type guessing), with one-line errors.
+
+    Empty cells become missing values; everything else stays a string, so codes such as
+    ``E01011698`` and months such as ``2016-07`` are never mangled.
+    """
+    try:
+        if isinstance(source, (str, Path)):
+            require_file(Path(source))
+            raw = Path(source).read_bytes()
+        else:
+            raw = source.read()
+        text = raw.decode(encoding)
+    except UnicodeDecodeError as exc:
+        raise InputError(
+            f"not valid {encoding} text (byte {exc.start}); set 'encoding' in the layer's "
+            "options, e.g. cp1252",
+            file=file,
+        ) from None
+    except LookupError:
+        raise InputError(f"unknown encoding '{encoding}'", file=file) from None
+    if not text.strip():
+        raise InputError("file is empty", file=file)
+    try:
+        return pd.read_csv(
+            io.StringIO(text),
+            dtype=str,
+            keep_default_na=False,
+            na_values=[""],
+            header=header,
+            skipinitialspace=True,
+        )
+    except pd.errors.ParserError as exc:
+        msg = str(exc).strip().splitlines()[-1]
+        m = re.search(r"line (\d+)", msg)
+        raise InputError(
+            f"not a well-formed CSV ({msg})", file=file, row=int(m.group(1)) if m else None
+        ) from None
+
+
+def to_number(
+    values: pd.Series,
+    *,
+    file: str | Path,
+    column: str,
+    allow_missing: bool = False,
+    first_row: int = 2,
+) -> np.ndarray:
+    """Parse numbers written as text, accepting thousands separators ("1,563").
+
+    A value that is not a number raises an error naming its row (``first_row`` is the row number
+    of the first value: 2 when row 1 is the header).
+    """
+    text = values.astype("string").str.replace(",", "", regex=False).str.strip()
+    nums = pd.to_numeric(text, errors="coerce")
+    bad = nums.isna() & (text.notna() if allow_missing else True)
+    if bad.any():
+        pos = int(np.flatnonzero(bad.to_numpy())[0])
+        shown = values.iloc[pos]
+        shown = "an empty cell" if pd.isna(shown) else f"'{shown}'"
+        raise InputError(
+            f"expected a number, found {shown}", file=file, row=first_row + pos, column=column
+        )
+    return nums.to_numpy(dtype=float, na_value=np.nan)
+
