@@ -173,7 +173,7 @@ def build_profile(
         lsoa[f"rate_{slug}"] = rate_per_1000(counts, pop).to_numpy()
         pts = mask & located
         gcount = grid.bin(x[pts], y[pts])
-        kde = quartic_kde(gcount, cs, bandwidths[slug])
+        kde = quartic_kde(grid.linear_bin(x[pts], y[pts]), cs, bandwidths[slug])
         z, p = gi_star(gcount, grid.active)
         q = bh_q(p, grid.in_area)
         monthly = crimes.loc[sel, "month"].value_counts().sort_index()

@@ -1,11 +1,12 @@
 """Kernel density estimation (quartic kernel) by binning and convolution, in crimes per km².
 
-Points are binned to the grid, then convolved with the quartic (biweight) kernel
+Points are linearly binned to the grid (:meth:`Grid.linear_bin`), then convolved with the quartic (biweight) kernel
 ``K(d) = (1 - d²/h²)²`` for ``d < h`` evaluated at cell-centre offsets and normalised to sum to 1,
 so every crime contributes exactly one crime to the surface: summing ``density * cell area`` over
 cells gives back the number of crimes (less any smoothed off the grid's edge). Values are crimes
-per km² (divide by 1,000,000 for crimes per m²). Binning moves each point to its cell centre, an
-error of at most half a cell diagonal, small beside a bandwidth of several cells.
+per km² (divide by 1,000,000 for crimes per m²). Linear binning shares each point among its four
+nearest cell centres, so the binned estimate stays close to the exact kernel sum even when the
+bandwidth spans only a few cells.
 
 >>> import numpy as np
 >>> counts = np.zeros((9, 9)); counts[4, 4] = 10
@@ -36,7 +37,7 @@ def quartic_kernel(cell_size: float, bandwidth: float) -> np.ndarray:
 
 
 def quartic_kde(counts: np.ndarray, cell_size: float, bandwidth: float) -> np.ndarray:
-    """Density surface in crimes per km² from a grid of counts."""
+    """Density surface in crimes per km² from a grid of (linearly) binned counts."""
     kernel = quartic_kernel(cell_size, bandwidth)
     smooth = fftconvolve(counts, kernel, mode="same")
     # FFT round-off leaves values of order 1e-16 where the true density is zero.

@@ -1,0 +1,95 @@
+"""Shared fixtures: the demo profile built once by the real CLI, and small catalogs for edge cases."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT / "data"
+CATALOG = ROOT / "data_catalog.yaml"
+THEMES = [
+    "all_crime",
+    "anti_social_behaviour",
+    "drugs",
+    "possession_of_weapons",
+    "violence_and_sexual_offences",
+    "robbery",
+    "soc_indicators",
+]
+
+
+def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    """Run the installed ``localprofile`` command as a user would, capturing its output."""
+    return subprocess.run(
+        [sys.executable, "-m", "localprofile", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd or ROOT,
+        timeout=600,
+    )
+
+
+@pytest.fixture(scope="session")
+def demo_out(tmp_path_factory) -> Path:
+    """The Leeds demo profile, built by ``localprofile demo --out DIR``."""
+    out = tmp_path_factory.mktemp("demo") / "leeds"
+    res = run_cli("demo", "--out", str(out))
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.strip() == str((out / "index.html").resolve())
+    return out
+
+
+@pytest.fixture(scope="session")
+def demo_summary(demo_out) -> dict:
+    return json.loads((demo_out / "summary.json").read_text(encoding="utf-8"))
+
+
+def read_police_rows() -> list[dict]:
+    """Every row of the shipped police.uk archives, read with the csv module (independently of
+    the adapter)."""
+    rows = []
+    for z in sorted((DATA / "police_uk").glob("*.zip")):
+        with zipfile.ZipFile(z) as zf:
+            for name in zf.namelist():
+                if name.endswith("-street.csv"):
+                    text = zf.read(name).decode("utf-8-sig")
+                    rows.extend(csv.DictReader(io.StringIO(text)))
+    return rows
+
+
+def lookup_rows() -> list[dict]:
+    with open(DATA / "lookups" / "lsoa11_msoa_lad_west_yorkshire.csv", newline="", encoding="utf-8") as f:
+        return list(csv.DictReader(f))
+
+
+def write_catalog(tmp_path: Path, layers: dict | None = None, profile: dict | None = None,
+                  themes: dict | None = None) -> Path:
+    """A catalog in ``tmp_path`` using the shipped data (absolute paths), with overrides."""
+    base = yaml.safe_load(CATALOG.read_text(encoding="utf-8"))
+    for spec in base["layers"].values():
+        spec["path"] = str(DATA.parent / spec["path"])
+    for name, spec in (layers or {}).items():
+        if spec is None:
+            base["layers"].pop(name)
+        else:
+            base["layers"][name] = {**base["layers"].get(name, {}), **spec}
+    base["profile"] = {**base.get("profile", {}), **(profile or {})}
+    if themes is not None:
+        base["themes"] = themes
+    path = tmp_path / "catalog.yaml"
+    path.write_text(yaml.safe_dump(base, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def police_csv_text(month: str = "2016-07") -> str:
+    with zipfile.ZipFile(DATA / "police_uk" / f"{month}.zip") as zf:
+        return zf.read(f"{month}/{month}-west-yorkshire-street.csv").decode("utf-8")
