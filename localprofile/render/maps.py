@@ -99,7 +99,7 @@ def _kde_png(profile: Profile, result: ThemeResult) -> tuple[str, list[list[floa
     )
     # Upsample so each source cell spans a few pixels and the nearest-neighbour edges stay crisp.
     scale = 4
-    transform = transform * transform.scale(1 / scale)
+    transform = transform @ transform.scale(1 / scale)
     width, height = width * scale, height * scale
     out = np.full((height, width), np.nan, dtype="float32")
     reproject(

@@ -1,0 +1,118 @@
+"""Acceptance 4: index.html is one self-contained file that draws its maps with the network off."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+from conftest import THEMES
+
+
+class _Resources(HTMLParser):
+    """Collect every URL a script, link, img, iframe, source or embed tag would load."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.urls: list[tuple[str, str]] = []
+        self.tags: dict[str, int] = {}
+
+    def handle_starttag(self, tag, attrs):
+        self.tags[tag] = self.tags.get(tag, 0) + 1
+        a = dict(attrs)
+        for attr in ("src", "href", "data"):
+            if tag in {"script", "link", "img", "iframe", "source", "embed", "object", "audio", "video"} and a.get(attr):
+                self.urls.append((tag, a[attr]))
+
+
+def test_no_external_resource_is_referenced(demo_out):
+    html = (demo_out / "index.html").read_text(encoding="utf-8")
+    parser = _Resources()
+    parser.feed(html)
+    assert parser.tags.get("script", 0) >= 2  # Leaflet and the maps, inline
+    external = [(t, u) for t, u in parser.urls if u.lower().startswith(("http://", "https://", "//"))]
+    assert external == []
+    # no stylesheet @import or url() pointing off the page either
+    assert "@import" not in html
+    assert "url(http" not in html and "url(//" not in html
+    assert "cdn.jsdelivr" not in html and "cdnjs" not in html
+
+
+def _chromium() -> str:
+    for cand in (os.environ.get("LOCALPROFILE_CHROMIUM"), shutil.which("chromium"),
+                 shutil.which("chromium-browser"), shutil.which("google-chrome")):
+        if cand:
+            return cand
+    return ""  # Playwright's own Chromium (python -m playwright install chromium)
+
+
+def open_offline(path: Path, on_page=None):
+    """Load ``path`` in headless Chromium with every non-file request blocked and the context
+    offline; return (page facts, console errors, blocked requests, dialogs)."""
+    from playwright.sync_api import sync_playwright
+
+    errors, blocked, dialogs = [], [], []
+    with sync_playwright() as p:
+        exe = _chromium()
+        browser = p.chromium.launch(
+            executable_path=exe or None,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--no-first-run", "--disable-sync"],
+        )
+        ctx = browser.new_context(offline=True, viewport={"width": 1280, "height": 900})
+
+        def route(r):
+            url = r.request.url
+            if url.startswith(("file:", "data:", "blob:", "about:")):
+                r.continue_()
+            else:
+                blocked.append(url)
+                r.abort()
+
+        ctx.route("**/*", route)
+        page = ctx.new_page()
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.on("requestfailed", lambda r: errors.append(f"request failed: {r.url}"))
+        page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+        page.goto(path.resolve().as_uri(), wait_until="load")
+        page.wait_for_timeout(500)
+        facts = on_page(page) if on_page else None
+        browser.close()
+    return facts, errors, blocked, dialogs
+
+
+@pytest.mark.browser
+def test_maps_draw_in_headless_chromium_with_the_network_off(demo_out):
+    def inspect(page):
+        facts = page.evaluate(
+            """() => {
+              const maps = [...document.querySelectorAll('.folium-map.leaflet-container')];
+              return {
+                maps: maps.length,
+                withPaths: maps.filter(m => m.querySelectorAll('path.leaflet-interactive, path').length > 0).length,
+                controls: document.querySelectorAll('.leaflet-control-layers').length,
+                marking: document.querySelector('.marking').textContent.trim(),
+              };
+            }"""
+        )
+        # switch the KDE layer on in the first map: the embedded PNG must decode
+        page.locator(".leaflet-control-layers").first.locator("label", has_text="KDE surface").click()
+        page.wait_for_timeout(300)
+        facts["kde"] = page.evaluate(
+            """() => [...document.querySelectorAll('img.leaflet-image-layer')]
+                     .map(i => i.complete && i.naturalWidth > 0)"""
+        )
+        return facts
+
+    facts, errors, blocked, dialogs = open_offline(demo_out / "index.html", inspect)
+    assert errors == [], errors
+    assert blocked == []
+    assert dialogs == []
+    assert facts["maps"] == len(THEMES)
+    assert facts["withPaths"] == len(THEMES)  # LSOAs and the district drawn in every map
+    assert facts["controls"] == len(THEMES)
+    assert facts["kde"] == [True]
+    assert facts["marking"] == "OFFICIAL"
