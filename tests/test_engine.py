@@ -1,0 +1,156 @@
+"""Engine functions against independent references and hand-worked cases."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+from scipy import stats
+from scipy.spatial import cKDTree
+
+from localprofile.engine.gistar import bh_q, classify, gi_star
+from localprofile.engine.grid import auto_cell_size, make_grid
+from localprofile.engine.kde import auto_bandwidth, quartic_kde, quartic_kernel
+
+
+def test_grid_is_aligned_and_buffered():
+    g = make_grid(shapely.box(1234, 5678, 9876, 8765), cell_size=250, buffer=500)
+    assert g.x0 % 250 == 0 and g.y1 % 250 == 0
+    assert g.x0 <= 1234 - 500 and g.y1 >= 8765 + 500
+    assert g.in_area.sum() < g.active.sum() <= g.nx * g.ny
+    # every in-area cell is active; cells far in the bounding-box corner of an L shape are not
+    l_shape = shapely.Polygon([(0, 0), (10000, 0), (10000, 1000), (1000, 1000), (1000, 10000), (0, 10000)])
+    g2 = make_grid(l_shape, cell_size=500, buffer=500)
+    assert (g2.active | ~g2.in_area).all()
+    xc, yc = g2.centres()
+    assert not g2.active[(xc > 3000) & (yc > 3000)].any()
+
+
+def test_binning_keeps_every_point_on_the_grid():
+    rng = np.random.default_rng(0)
+    g = make_grid(shapely.box(0, 0, 5000, 3000), cell_size=100, buffer=300)
+    x, y = rng.uniform(0, 5000, 2000), rng.uniform(0, 3000, 2000)
+    assert g.bin(x, y).sum() == 2000
+    assert g.linear_bin(x, y).sum() == pytest.approx(2000)
+    # simple binning agrees with numpy's histogram
+    xe = g.x0 + np.arange(g.nx + 1) * g.cell_size
+    ye = g.y1 - np.arange(g.ny + 1) * g.cell_size
+    h, _, _ = np.histogram2d(y, x, bins=[ye[::-1], xe])
+    np.testing.assert_array_equal(g.bin(x, y), h[::-1])
+
+
+def test_kde_against_the_exact_quartic_sum_on_a_fine_grid():
+    rng = np.random.default_rng(42)
+    pts = np.vstack([rng.normal([2000, 2000], 300, (800, 2)), rng.uniform(0, 5000, (400, 2))])
+    g = make_grid(shapely.box(0, 0, 5000, 5000), cell_size=25, buffer=500)
+    h = 400.0
+    dens = quartic_kde(g.linear_bin(pts[:, 0], pts[:, 1]), g.cell_size, h)
+    xc, yc = g.centres()
+    centres = np.column_stack([xc.ravel(), yc.ravel()])
+    exact = np.zeros(len(centres))
+    for i, nb in enumerate(cKDTree(pts).query_ball_point(centres, h)):
+        d2 = ((pts[nb] - centres[i]) ** 2).sum(axis=1)
+        exact[i] = ((1 - d2 / h**2) ** 2).sum()
+    exact = (exact * 3 / (np.pi * h**2) * 1e6).reshape(g.shape)  # crimes per km²
+    assert np.abs(dens - exact).max() < 0.01 * exact.max()
+    assert dens.sum() * g.cell_area_km2 == pytest.approx(len(pts), rel=1e-9)
+
+
+def test_quartic_kernel_shape():
+    k = quartic_kernel(100, 350)
+    assert k.shape == (9, 9) and k.sum() == pytest.approx(1)
+    assert k[4, 4] == k.max() and k[0, 0] == 0  # corners lie beyond the bandwidth
+    np.testing.assert_allclose(k, k.T)
+
+
+def _esda_gistar(counts, active):
+    from esda.getisord import G_Local
+    from libpysal.weights import W
+
+    idx = -np.ones(counts.shape, int)
+    rows, cols = np.nonzero(active)
+    idx[rows, cols] = np.arange(len(rows))
+    neighbours = {}
+    for k, (r, c) in enumerate(zip(rows, cols)):
+        nb = []
+        for dr in (-1, 0, 1):
+            for dc in (-1, 0, 1):
+                rr, cc = r + dr, c + dc
+                if (dr or dc) and 0 <= rr < counts.shape[0] and 0 <= cc < counts.shape[1] and idx[rr, cc] >= 0:
+                    nb.append(int(idx[rr, cc]))
+        neighbours[k] = nb
+    w = W(neighbours, silence_warnings=True)
+    g = G_Local(counts[rows, cols].astype(float), w, transform="B", star=True, permutations=0)
+    out = np.full(counts.shape, np.nan)
+    out[rows, cols] = g.Zs
+    return out
+
+
+def test_gi_star_equals_esda_on_an_irregular_area():
+    rng = np.random.default_rng(7)
+    counts = rng.poisson(0.6, (25, 30)).astype(float)
+    counts[5:9, 10:14] += 6
+    yy, xx = np.mgrid[:25, :30]
+    active = ((yy - 12) ** 2 + (xx - 15) ** 2 < 150) & ~((yy > 15) & (xx < 8))
+    z, p = gi_star(counts, active)
+    ref = _esda_gistar(counts, active)
+    np.testing.assert_allclose(z[active], ref[active], atol=1e-9)
+    assert np.isnan(z[~active]).all()
+    np.testing.assert_allclose(p[active], 2 * stats.norm.sf(np.abs(ref[active])))
+
+
+def test_gi_star_without_variation_finds_nothing():
+    z, p = gi_star(np.zeros((5, 5)), np.ones((5, 5), bool))
+    assert (z == 0).all() and (p == 1).all()
+
+
+def test_bh_and_classes():
+    p = np.array([[0.001, 0.02, 0.03], [0.5, 0.04, np.nan]])
+    mask = np.array([[True, True, True], [True, False, True]])
+    q = bh_q(p, mask)
+    # by hand: 4 tests; sorted p 0.001, 0.02, 0.03, 0.5 -> 0.004, 0.04, 0.04, 0.5
+    np.testing.assert_allclose(q[mask & np.isfinite(p)], [0.004, 0.04, 0.04, 0.5])
+    assert np.isnan(q[1, 1]) and np.isnan(q[1, 2])
+    z = np.array([[3.0, -2.5, 2.2], [0.1, 2.0, np.nan]])
+    assert classify(z, q, 0.05).tolist() == [["hot", "cold", "hot"], ["none", "none", "none"]]
+    assert classify(z, q, 0.01).tolist() == [["hot", "none", "none"], ["none", "none", "none"]]
+
+
+def test_automatic_choices_follow_their_rules():
+    assert auto_cell_size((0, 0, 43_000, 27_600)).value == 500  # Leeds-sized: 552 -> 500
+    small = auto_cell_size((0, 0, 3000, 2000))
+    assert small.value == pytest.approx(40)  # under 100 m: left unrounded
+    x = np.array([0.0, 0, 0, 0, 0])
+    fallback = auto_bandwidth(x, x, cell_size=250)
+    assert fallback.value == 500 and "too few" in fallback.why
+    # the rule of thumb itself, against its definition with numpy
+    rng = np.random.default_rng(3)
+    px, py = rng.normal(0, 800, 1000), rng.gamma(2, 500, 1000)
+
+    def nrd(v):
+        iqr = np.subtract(*np.percentile(v, [75, 25]))
+        return 4 * 1.06 * min(v.std(ddof=1), iqr / 1.34) * len(v) ** -0.2
+
+    assert auto_bandwidth(px, py, 100).value == pytest.approx((nrd(px) + nrd(py)) / 2, abs=0.05)
+
+
+def test_crime_without_lsoa_code_is_placed_by_point_in_polygon():
+    from localprofile.study_area import StudyArea, assign_crimes
+
+    a, b = shapely.box(0, 0, 100, 100), shapely.box(100, 0, 200, 100)
+    bounds = gpd.GeoDataFrame({"lsoa_code": ["A", "B"]}, geometry=[a, b], crs=27700)
+    area = StudyArea("D1", "District", bounds.iloc[[0]], a)
+    crimes = gpd.GeoDataFrame(
+        {"lsoa_code": pd.array(["A", None, None, "B", None], dtype="string")},
+        geometry=[shapely.Point(150, 50), shapely.Point(50, 50), shapely.Point(150, 50),
+                  shapely.Point(50, 50), shapely.Point(500, 500)],
+        crs=27700,
+    )
+    res = assign_crimes(crimes, area, bounds)
+    # the code wins over the point (rows 0 and 3); points only where the code is missing
+    assert res.in_district.tolist() == [True, True, False, False, False]
+    assert res.lsoa_code.tolist()[:4] == ["A", "A", "B", "B"]
+    assert res.account["in the district by point-in-polygon (no LSOA code)"] == 1
+    assert res.account["no LSOA code and point outside every LSOA"] == 1
