@@ -120,9 +120,9 @@ class Grid:
     @property
     def transform(self):
         """The affine transform of this grid for rasterio."""
-        from rasterio.transform import from_origin
+        from affine import Affine
 
-        return from_origin(self.x0, self.y1, self.cell_size, self.cell_size)
+        return Affine(self.cell_size, 0.0, self.x0, 0.0, -self.cell_size, self.y1)
 
 
 def make_grid(area: shapely.Geometry, cell_size: float, buffer: float) -> Grid:
