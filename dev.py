@@ -36,6 +36,8 @@ def ensure_venv() -> None:
     deps = (ROOT / "pyproject.toml").stat().st_mtime
     if STAMP.exists() and STAMP.stat().st_mtime >= deps:
         return
+    if PY.exists() and subprocess.run([str(PY), "-m", "pip", "--version"], capture_output=True).returncode:
+        shutil.rmtree(VENV)  # a half-made environment without pip: start again
     if not PY.exists():
         print(f"creating virtual environment {VENV}", flush=True)
         try:

@@ -80,7 +80,7 @@ def load(paths: list[Path], spec: LayerSpec) -> LayerData:
     acc = RecordAccount(read=len(df))
     no_code = df["lsoa_code"].isna()
     no_pop = ~no_code & df["population"].isna()
-    dup = ~no_code & ~no_pop & df["lsoa_code"].duplicated(keep="first")
+    dup = ~no_code & ~no_pop & df["lsoa_code"].where(~no_code & ~no_pop).duplicated(keep="first")
     acc.drop("no LSOA code", int(no_code.sum()))
     acc.drop("no population figure", int(no_pop.sum()))
     acc.drop("duplicate LSOA code", int(dup.sum()))

@@ -105,7 +105,7 @@ def load(paths: list[Path], spec: LayerSpec) -> LayerData:
     acc = RecordAccount(read=len(df))
     no_code = df["lsoa_code"].isna()
     no_imd = ~no_code & (df["imd_rank"].isna() | df["imd_decile"].isna())
-    dup = ~no_code & ~no_imd & df["lsoa_code"].duplicated(keep="first")
+    dup = ~no_code & ~no_imd & df["lsoa_code"].where(~no_code & ~no_imd).duplicated(keep="first")
     acc.drop("no LSOA code", int(no_code.sum()))
     acc.drop("no IMD rank or decile", int(no_imd.sum()))
     acc.drop("duplicate LSOA code", int(dup.sum()))

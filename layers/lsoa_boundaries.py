@@ -32,7 +32,7 @@ import shapely
 
 from ..account import LayerData, RecordAccount
 from ..errors import InputError
-from ..geo import BNG
+from ..geo import BNG, BNG_EXTENT
 from ..validate import find_column, require_file
 
 if TYPE_CHECKING:
@@ -51,6 +51,8 @@ def _read(path: Path) -> tuple[gpd.GeoDataFrame, str]:
     except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
         first = str(exc).splitlines()[0]
         raise InputError(f"cannot read as GeoJSON, GeoPackage or Shapefile ({first})", file=path) from None
+    if not isinstance(gdf, gpd.GeoDataFrame) or gdf.geometry.isna().all():
+        raise InputError("no geometry: boundaries must be GeoJSON, GeoPackage or Shapefile polygons", file=path)
     if gdf.crs is None:
         raise InputError("no coordinate reference system declared", file=path)
     for vintage, fields in _CODE_FIELDS.items():
@@ -89,11 +91,30 @@ def load(paths: list[Path], spec: LayerSpec) -> LayerData:
     acc = RecordAccount(read=len(gdf))
     no_code = gdf["lsoa_code"].isna() | (gdf["lsoa_code"] == "")
     empty = ~no_code & (gdf.geometry.isna() | gdf.geometry.is_empty)
-    dup = ~no_code & ~empty & gdf["lsoa_code"].duplicated(keep="first")
+    not_polygon = ~no_code & ~empty & ~gdf.geom_type.isin(["Polygon", "MultiPolygon"])
+    ok = ~(no_code | empty | not_polygon)
+    dup = ok & gdf["lsoa_code"].where(ok).duplicated(keep="first")
     acc.drop("no LSOA code", int(no_code.sum()))
     acc.drop("empty geometry", int(empty.sum()))
+    acc.drop("not a polygon", int(not_polygon.sum()))
     acc.drop("duplicate LSOA code", int(dup.sum()))
-    gdf = gdf.loc[~(no_code | empty | dup)].reset_index(drop=True)
+    gdf = gdf.loc[ok & ~dup].reset_index(drop=True)
+    if gdf.empty:
+        raise InputError("no usable LSOA polygons", file=paths[0])
+    minx, miny, maxx, maxy = gdf.total_bounds
+    median_m2 = float(gdf.area.median())
+    if minx < BNG_EXTENT[0] or miny < BNG_EXTENT[1] or maxx > BNG_EXTENT[2] or maxy > BNG_EXTENT[3]:
+        raise InputError(
+            "polygons fall outside Great Britain once reprojected to the British National Grid; "
+            "is the declared coordinate reference system right?",
+            file=paths[0],
+        )
+    if median_m2 < 1000:  # LSOAs cover hectares to square kilometres, never a few square metres
+        raise InputError(
+            f"LSOA polygons are implausibly small (median {median_m2:.3g} m² in EPSG:27700): "
+            "longitude/latitude declared as metres? check the declared coordinate reference system",
+            file=paths[0],
+        )
     invalid = ~gdf.geometry.is_valid
     if invalid.any():
         gdf.loc[invalid, "geometry"] = shapely.make_valid(gdf.geometry[invalid].to_numpy())

@@ -82,7 +82,8 @@ def load(paths: list[Path], spec: LayerSpec) -> LayerData:
     acc = RecordAccount(read=len(df))
     missing = df["lsoa_code"].isna() | df["lad_code"].isna() | df["lad_name"].isna()
     first = df[~missing].drop_duplicates("lsoa_code", keep="first")
-    repeated = ~missing & df.duplicated("lsoa_code", keep="first")
+    # repeats are looked for among complete rows only
+    repeated = ~missing & df["lsoa_code"].where(~missing).duplicated(keep="first")
     agrees = df["lad_code"] == df["lsoa_code"].map(first.set_index("lsoa_code")["lad_code"])
     acc.drop("missing LSOA code, district code or district name", int(missing.sum()))
     acc.drop("repeated LSOA row", int((repeated & agrees.fillna(False)).sum()))

@@ -20,8 +20,10 @@ geometry       Point    EPSG:27700; None when the row has no usable coordinates
 ============== ======== ==========================================================================
 
 Record account: rows with the same Crime ID as an earlier row (the same crime in two files) are
-dropped as duplicates; rows with neither coordinates nor an LSOA code are dropped (they cannot be
-placed); rows with an LSOA code but no usable coordinates are kept and counted at LSOA level only.
+dropped as duplicates; a second copy of the same month-and-force file (an archive and its
+unpacked folder, say) is dropped whole, since its anti-social behaviour rows have no Crime ID to
+match on; rows with neither coordinates nor an LSOA code are dropped (they cannot be placed);
+rows with an LSOA code but no usable coordinates are kept and counted at LSOA level only.
 
 >>> from localprofile.demo import demo_catalog_path
 >>> from localprofile.catalog import load_catalog
@@ -35,6 +37,8 @@ placed); rows with an LSOA code but no usable coordinates are kept and counted a
 
 from __future__ import annotations
 
+import hashlib
+import io
 import re
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -97,11 +101,17 @@ def _read_one(text_source, label: str, encoding: str) -> pd.DataFrame:
 
 def load(paths: list[Path], spec: LayerSpec) -> LayerData:
     """Read every police.uk street-level CSV under ``paths`` into one normalised GeoDataFrame."""
-    import io
-
-    frames = []
+    frames, first_seen = [], {}
     for table in iter_tables(paths, MEMBER_PATTERN):
-        frames.append(_read_one(io.BytesIO(table.read_bytes()), table.label, spec.encoding))
+        raw = table.read_bytes()
+        frame = _read_one(io.BytesIO(raw), table.label, spec.encoding)
+        # The same month and force loaded twice (an archive and its unpacked copy, say) would
+        # double-count anti-social behaviour, which has no Crime ID to de-duplicate on.
+        name = table.label.rsplit("/", 1)[-1].rsplit(":", 1)[-1].lower()
+        key = name if re.fullmatch(MEMBER_PATTERN, name) else hashlib.sha1(raw).hexdigest()
+        frame["repeat_file"] = key in first_seen
+        first_seen.setdefault(key, table.label)
+        frames.append(frame)
     df = pd.concat(frames, ignore_index=True)
     acc = RecordAccount(read=len(df))
 
@@ -109,9 +119,10 @@ def load(paths: list[Path], spec: LayerSpec) -> LayerData:
     for col in COLUMNS:
         df[col] = df[col].mask(df[col] == "")
 
-    dup = df["crime_id"].notna() & df["crime_id"].duplicated(keep="first")
-    bad_month = ~dup & ~df["month"].fillna("").str.fullmatch(_MONTH.pattern)
-    no_type = ~dup & ~bad_month & df["crime_type"].isna()
+    repeat_file = df.pop("repeat_file").to_numpy(dtype=bool)
+    blank = ~repeat_file & df[list(COLUMNS)].isna().all(axis=1).to_numpy()
+    bad_month = ~repeat_file & ~blank & ~df["month"].fillna("").str.fullmatch(_MONTH.pattern).to_numpy()
+    no_type = ~repeat_file & ~blank & ~bad_month & df["crime_type"].isna().to_numpy()
 
     lon = pd.to_numeric(df["longitude"], errors="coerce").to_numpy(dtype=float)
     lat = pd.to_numeric(df["latitude"], errors="coerce").to_numpy(dtype=float)
@@ -119,13 +130,20 @@ def load(paths: list[Path], spec: LayerSpec) -> LayerData:
     numeric = np.isfinite(lon) & np.isfinite(lat)
     in_gb = numeric & (lon >= GB_LON[0]) & (lon <= GB_LON[1]) & (lat >= GB_LAT[0]) & (lat <= GB_LAT[1])
     has_lsoa = df["lsoa_code"].notna().to_numpy()
-    unplaceable = ~dup & ~bad_month & ~no_type & ~in_gb & ~has_lsoa
+    usable = ~(repeat_file | blank | bad_month | no_type)
+    unplaceable = usable & ~in_gb & ~has_lsoa
+    # Duplicates are looked for among usable rows only, so an unusable first copy never hides
+    # a usable second one.
+    ids = df["crime_id"].where(usable & ~unplaceable)
+    dup = (ids.notna() & ids.duplicated(keep="first")).to_numpy()
 
-    acc.drop("duplicate Crime ID (same crime in two files)", int(dup.sum()))
+    acc.drop("same police.uk file read twice (month and force already loaded)", int(repeat_file.sum()))
+    acc.drop("blank row", int(blank.sum()))
     acc.drop("Month not YYYY-MM", int(bad_month.sum()))
     acc.drop("no Crime type", int(no_type.sum()))
     acc.drop("no coordinates and no LSOA code", int(unplaceable.sum()))
-    keep = ~(dup | bad_month | no_type).to_numpy() & ~unplaceable
+    acc.drop("duplicate Crime ID (same crime in two files)", int(dup.sum()))
+    keep = usable & ~unplaceable & ~dup
 
     acc.note(
         "coordinates not numbers: counted at LSOA level only",

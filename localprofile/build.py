@@ -22,6 +22,7 @@ import shapely
 
 from . import __version__
 from .catalog import Catalog, load_catalog
+from .errors import InputError
 from .engine.aggregate import (
     count_by_lsoa,
     decile_counts,
@@ -31,11 +32,11 @@ from .engine.aggregate import (
 )
 from .engine.choices import Choice
 from .engine.gistar import bh_q, classify, gi_star
-from .engine.grid import auto_cell_size, make_grid
+from .engine.grid import MAX_CELLS, GridTooLarge, auto_cell_size, make_grid
 from .engine.kde import auto_bandwidth, quartic_kde
 from .layers import ADAPTERS
 from .profile import LayerSummary, Profile, ThemeResult
-from .study_area import assign_crimes, select_district
+from .study_area import StudyArea, assign_crimes, select_district
 from .themes import resolve_themes
 
 Progress = Callable[[str], None]
@@ -61,6 +62,15 @@ def load_layers(catalog: Catalog, progress: Progress | None = None) -> dict[str,
         )
         out[name] = (data, summary)
     return out
+
+
+def data_coverage(boundaries: gpd.GeoDataFrame, codes: pd.Series, area: StudyArea) -> shapely.Geometry:
+    """Where crimes were loaded: the district plus every LSOA with at least one loaded crime,
+    holes filled (an LSOA without a crime inside the covered area is still covered)."""
+    used = boundaries["lsoa_code"].isin(set(codes.dropna())).to_numpy()
+    union = shapely.union_all(np.append(boundaries.geometry.to_numpy()[used], area.polygon))
+    parts = shapely.get_parts(union)
+    return shapely.union_all(shapely.polygons(shapely.get_exterior_ring(parts)))
 
 
 def build_profile(
@@ -90,8 +100,15 @@ def build_profile(
     area = select_district(
         lookup, boundaries, district, lookup_file=loaded[roles["lookup"]][1].files[0]
     )
-    assignment = assign_crimes(crimes, area, boundaries)
+    assignment = assign_crimes(crimes, area, boundaries, set(lookup["lsoa_code"]))
     in_district = assignment.in_district
+    if not in_district.any():
+        raise InputError(
+            f"no crime in the loaded police.uk data lies in {area.name} ({area.code}); are the "
+            "crime files for this district's force, with LSOA codes of the lookup's vintage?",
+            file=catalog.source,
+            key=f"layers.{roles['crimes']}.path",
+        )
     located = crimes.geometry.notna().to_numpy()
     xy = np.full((len(crimes), 2), np.nan)
     xy[located] = shapely.get_coordinates(crimes.geometry.to_numpy()[located])
@@ -131,7 +148,26 @@ def build_profile(
             "the district (all loaded crimes) enter the KDE and Gi*",
         )
     )
-    grid = make_grid(area.polygon, cs, buffer)
+    coverage = data_coverage(boundaries, assignment.lsoa_code, area)
+    try:
+        grid = make_grid(area.polygon, cs, buffer, coverage=coverage)
+    except GridTooLarge as exc:
+        raise InputError(
+            f"a {cs:g} m grid over {area.name} and its {buffer:,.0f} m buffer would have "
+            f"{exc.cells:,} cells (at most {MAX_CELLS:,}); use a larger cell size",
+            key="cell size",
+        ) from None
+    beyond = int((grid.near & ~grid.active).sum())
+    if beyond:
+        choices.append(
+            Choice(
+                "cells beyond the loaded data",
+                beyond,
+                "buffer cells outside every LSOA that has a loaded crime (e.g. across the force "
+                "boundary) are left out of Gi*: no data was loaded there, so their zero counts "
+                "would be false; the KDE near that edge sees only the loaded crimes",
+            )
+        )
     choices.append(
         Choice(
             "Gi* neighbourhood",
@@ -157,9 +193,34 @@ def build_profile(
     lsoa["population"] = pop.to_numpy()
     lsoa["imd_rank"] = imd["imd_rank"].reindex(lsoa_index).to_numpy()
     lsoa["imd_decile"] = decile.to_numpy()
-    missing_pop = int(pop.isna().sum())
-    if missing_pop:
-        choices.append(Choice("LSOAs without population", missing_pop, "rates left blank for them"))
+    with_pop = (pop > 0).fillna(False).to_numpy()
+    if not with_pop.all():
+        choices.append(
+            Choice(
+                "LSOAs without a population figure",
+                int((~with_pop).sum()),
+                "their rates are left blank, and their crimes are left out of the district's "
+                "rate per 1,000 residents (numerator and denominator cover the same LSOAs)",
+            )
+        )
+    if decile.isna().any():
+        choices.append(
+            Choice(
+                "LSOAs without an IMD decile",
+                int(decile.isna().sum()),
+                "counted in each theme's total but in no deprivation decile",
+            )
+        )
+    if area.lsoas_without_boundary:
+        choices.append(
+            Choice(
+                "LSOAs without a boundary",
+                len(area.lsoas_without_boundary),
+                "their crimes are counted (by LSOA code) but they are not drawn and not in the grid",
+            )
+        )
+    residents = float(pop[with_pop].sum())
+    pop_counts = pop.fillna(0).astype("int64")
 
     results: dict[str, ThemeResult] = {}
     codes = assignment.lsoa_code
@@ -180,6 +241,9 @@ def build_profile(
         results[slug] = ThemeResult(
             theme=theme,
             crimes=int(sel.sum()),
+            rate_per_1000=(
+                1000 * float(counts[with_pop].sum()) / residents if residents else float("nan")
+            ),
             crimes_located=int((sel & located).sum()),
             crimes_in_area_points=int((mask & in_polygon).sum()),
             bandwidth=bandwidths[slug],
@@ -206,6 +270,13 @@ def build_profile(
         grid=grid,
         themes=results,
         lsoa=gpd.GeoDataFrame(lsoa, geometry="geometry", crs=area.lsoas.crs),
+        residents=int(residents),
+        residents_by_decile=decile_counts(pop_counts, decile),
+        residents_deprived={
+            k.replace("residents_", ""): v
+            for k, v in deprivation_shares(pop_counts, decile, pop_counts).items()
+            if k.startswith("residents_")
+        },
         choices=choices,
         generated=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         tool_version=__version__,

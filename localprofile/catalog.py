@@ -61,7 +61,7 @@ class ThemeSpec(_Strict):
     """A theme: a slug's label and the police.uk crime types it gathers (``"*"`` = all)."""
 
     label: str
-    crime_types: Literal["*"] | list[str]
+    crime_types: Literal["*"] | list[str] = Field(min_length=1)
     description: str | None = None
 
 
@@ -100,11 +100,20 @@ class Catalog(_Strict):
         patterns = [spec.path] if isinstance(spec.path, str) else list(spec.path)
         found: list[Path] = []
         for pattern in patterns:
-            full = Path(pattern).expanduser()
-            if not full.is_absolute():
-                full = self.base_dir / full
-            if glob.has_magic(str(full)):
-                matches = sorted(Path(p) for p in glob.glob(str(full), recursive=True))
+            try:
+                rel = Path(pattern).expanduser()
+            except RuntimeError:  # "~someone" who does not exist
+                raise InputError(
+                    f"cannot expand '{pattern}'", file=self.source, key=f"layers.{name}.path"
+                ) from None
+            full = rel if rel.is_absolute() else self.base_dir / rel
+            if glob.has_magic(str(rel)):
+                # glob relative to the catalog's folder, whose own name may hold [ or *
+                root = None if rel.is_absolute() else self.base_dir
+                matches = sorted(
+                    Path(p) if root is None else root / p
+                    for p in glob.glob(str(rel), root_dir=root, recursive=True)
+                )
                 if not matches:
                     raise InputError(
                         f"no file matches '{pattern}'", file=self.source, key=f"layers.{name}.path"
@@ -175,6 +184,9 @@ def load_catalog(path: str | Path) -> Catalog:
         raise InputError(f"not valid YAML: {where}{problem}", file=path) from None
     if not isinstance(raw, dict):
         raise InputError("a catalog must be a mapping with a 'layers' key", file=path)
+    bad_key = next((k for k in raw if not isinstance(k, str)), None)
+    if bad_key is not None:
+        raise InputError("keys must be words", file=path, key=str(bad_key))
     reserved = {"source", "base_dir"} & set(raw)
     if reserved:
         raise InputError("key is not allowed in a catalog", file=path, key=sorted(reserved)[0])

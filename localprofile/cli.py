@@ -75,9 +75,10 @@ def _build(catalog: Path, district: str, out_dir: Path | None, cell_size: float 
     from .build import build_profile
     from .render import write_outputs
 
+    # Progress is for people at a terminal; in a pipe or a log it would only add blank lines.
     with Progress(
         SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
-        console=err, transient=True,
+        console=err, transient=True, disable=not err.is_terminal,
     ) as progress:
         task = progress.add_task("loading catalog", total=None)
         profile = build_profile(

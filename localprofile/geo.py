@@ -12,6 +12,8 @@ far finer than police.uk's anonymised map points).
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pyproj
 from pyproj import Transformer
@@ -19,9 +21,15 @@ from pyproj import Transformer
 BNG = "EPSG:27700"
 WGS84 = "EPSG:4326"
 
+# A build makes no network connection: PROJ (pyproj's, and GDAL's, which reads the environment)
+# must not fetch transformation grids.
+os.environ["PROJ_NETWORK"] = "OFF"
 pyproj.network.set_network_enabled(False)
 
 _TO_BNG = Transformer.from_crs(WGS84, BNG, always_xy=True)
+
+# The British National Grid's extent (metres): all of Great Britain lies inside it.
+BNG_EXTENT = (-10_000.0, -10_000.0, 700_000.0, 1_300_000.0)
 
 # Great Britain, generously: anything outside is not a British police.uk point.
 GB_LON = (-8.7, 2.0)

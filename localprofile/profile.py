@@ -10,7 +10,6 @@ from typing import Any
 
 import geopandas as gpd
 import numpy as np
-import pandas as pd
 
 from .account import RecordAccount
 from .catalog import LayerSpec, ProfileSettings
@@ -37,6 +36,7 @@ class ThemeResult:
 
     theme: Theme
     crimes: int  # in the district, by LSOA code
+    rate_per_1000: float  # crimes per 1,000 residents, over the LSOAs with a population figure
     crimes_located: int  # of those, with a map point
     crimes_in_area_points: int  # all loaded points inside the district polygon
     bandwidth: float
@@ -73,6 +73,9 @@ class Profile:
     grid: Grid
     themes: dict[str, ThemeResult]
     lsoa: gpd.GeoDataFrame  # per LSOA: codes, names, population, IMD, count_/rate_<theme>
+    residents: int  # usual residents of the district's LSOAs with a population figure
+    residents_by_decile: list[int]  # residents by IMD decile 1..10
+    residents_deprived: dict[str, float | None]  # shares in the 10% / 20% most deprived LSOAs
     choices: list[Choice]
     generated: str
     tool_version: str
@@ -81,6 +84,3 @@ class Profile:
     def period(self) -> tuple[str, str]:
         return (self.months[0], self.months[-1]) if self.months else ("", "")
 
-    @property
-    def population(self) -> int:
-        return int(pd.to_numeric(self.lsoa["population"], errors="coerce").fillna(0).sum())

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 import zipfile
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,8 +38,11 @@ class Table:
     def read_bytes(self) -> bytes:
         if self.member is None:
             return self.path.read_bytes()
-        with zipfile.ZipFile(self.path) as zf:
-            return zf.read(self.member)
+        try:
+            with zipfile.ZipFile(self.path) as zf:
+                return zf.read(self.member)
+        except (zipfile.BadZipFile, NotImplementedError, EOFError, zlib.error) as exc:
+            raise InputError(f"cannot unpack this archive member ({exc})", file=self.label) from None
 
 
 def iter_tables(paths: list[Path], member_pattern: str) -> Iterator[Table]:

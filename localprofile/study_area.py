@@ -30,7 +30,8 @@ from .errors import InputError
 
 @dataclass
 class StudyArea:
-    """A district: code, name, its LSOAs (with boundaries) and their union."""
+    """A district: code, name, its LSOAs (all those of the lookup; geometry None where the
+    boundary file lacks one) and the union of their polygons."""
 
     code: str
     name: str
@@ -40,7 +41,7 @@ class StudyArea:
 
     @property
     def lsoa_codes(self) -> set[str]:
-        return set(self.lsoas["lsoa_code"]) | set(self.lsoas_without_boundary)
+        return set(self.lsoas["lsoa_code"])
 
 
 def select_district(
@@ -68,48 +69,73 @@ def select_district(
         raise InputError(f"'{query}' names {len(hit)} districts; give its code", file=lookup_file)
     code, name = hit.iloc[0]["lad_code"], hit.iloc[0]["lad_name"]
     members = lookup.loc[lookup["lad_code"] == code]
-    lsoas = boundaries.merge(
-        members.drop(columns=["lsoa_name"]), on="lsoa_code", how="inner"
+    lsoas = members.merge(
+        boundaries.rename(columns={"lsoa_name": "boundary_name"}), on="lsoa_code", how="left"
     ).sort_values("lsoa_code", ignore_index=True)
-    if lsoas.empty:
+    lsoas["lsoa_name"] = lsoas["boundary_name"].fillna(lsoas["lsoa_name"])
+    lsoas = gpd.GeoDataFrame(lsoas.drop(columns="boundary_name"), geometry="geometry", crs=boundaries.crs)
+    drawn = lsoas.geometry.notna().to_numpy()
+    if not drawn.any():
         raise InputError(
             f"none of the {len(members)} LSOAs of {name} is in the boundary file "
             "(LSOA 2011 codes on one side and 2021 on the other?)",
             file=lookup_file,
         )
-    missing = sorted(set(members["lsoa_code"]) - set(lsoas["lsoa_code"]))
-    polygon = shapely.union_all(lsoas.geometry.to_numpy())
-    return StudyArea(str(code), str(name), gpd.GeoDataFrame(lsoas, crs=boundaries.crs), polygon, missing)
+    missing = lsoas.loc[~drawn, "lsoa_code"].tolist()
+    polygon = shapely.union_all(lsoas.geometry.to_numpy()[drawn])
+    return StudyArea(str(code), str(name), lsoas, polygon, missing)
 
 
 @dataclass
 class Assignment:
-    """Which crimes belong to the district, and how that was decided."""
+    """Which crimes belong to the district, and how that was decided.
 
-    lsoa_code: pd.Series  # police.uk code, or the polygon's code where police.uk gave none
+    ``account`` partitions every crime row into exactly one of its lines.
+    """
+
+    lsoa_code: pd.Series  # police.uk code, or the polygon's code where that was needed
     in_district: np.ndarray
     account: dict[str, int]
 
 
-def assign_crimes(crimes: gpd.GeoDataFrame, area: StudyArea, boundaries: gpd.GeoDataFrame) -> Assignment:
-    """Assign crimes to LSOAs (by code, else point-in-polygon) and flag those in the district."""
+def assign_crimes(
+    crimes: gpd.GeoDataFrame,
+    area: StudyArea,
+    boundaries: gpd.GeoDataFrame,
+    known_codes: set[str],
+) -> Assignment:
+    """Assign crimes to LSOAs and flag those in the district.
+
+    The LSOA code police.uk gave decides. Rows with no code, or with a code the lookup does not
+    know (``known_codes``), are placed by point-in-polygon where they have a point; a point on an
+    edge shared by two LSOAs goes to the first in the boundary file.
+    """
     code = crimes["lsoa_code"].copy()
-    need = code.isna().to_numpy() & crimes.geometry.notna().to_numpy()
+    given = code.notna().to_numpy()
+    unknown = given & ~code.isin(known_codes).to_numpy()
+    located = crimes.geometry.notna().to_numpy()
+    need = (~given | unknown) & located
     if need.any():
         pts = crimes.geometry.to_numpy()[need]
         tree = shapely.STRtree(boundaries.geometry.to_numpy())
-        pt_idx, poly_idx = tree.query(pts, predicate="within")
+        pt_idx, poly_idx = tree.query(pts, predicate="intersects")
         found = np.full(need.sum(), None, dtype=object)
-        # A point on a shared edge may fall in two polygons: keep the first.
         first = np.unique(pt_idx, return_index=True)[1]
         found[pt_idx[first]] = boundaries["lsoa_code"].to_numpy()[poly_idx[first]]
         code.iloc[np.flatnonzero(need)] = found
+    code = code.where(~unknown | need, None)  # an unknown code with no point places nothing
     in_district = code.isin(area.lsoa_codes).to_numpy()
-    no_lsoa = code.isna().to_numpy()
+    placed = code.notna().to_numpy()
     account = {
-        "in the district by police.uk LSOA code": int((in_district & ~need).sum()),
-        "in the district by point-in-polygon (no LSOA code)": int((in_district & need).sum()),
-        "outside the district": int((~in_district & ~no_lsoa).sum()),
-        "no LSOA code and point outside every LSOA": int(no_lsoa.sum()),
+        "in the district by police.uk LSOA code": int((in_district & given & ~unknown).sum()),
+        "in the district by point-in-polygon (no LSOA code)": int((in_district & ~given).sum()),
+        "in the district by point-in-polygon (LSOA code not in the lookup)": int(
+            (in_district & unknown).sum()
+        ),
+        "outside the district": int((~in_district & placed).sum()),
+        "not placed: no LSOA code and point outside every LSOA": int((~placed & ~given).sum()),
+        "not placed: LSOA code not in the lookup, point outside every LSOA or none": int(
+            (~placed & unknown).sum()
+        ),
     }
     return Assignment(code, in_district, account)

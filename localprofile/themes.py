@@ -78,7 +78,7 @@ def resolve_themes(overrides: dict, source: str | Path = "data_catalog.yaml") ->
         if spec is None:
             specs.pop(slug, None)
         else:
-            specs[slug] = spec if isinstance(spec, dict) else spec.model_dump()
+            specs[slug] = spec.model_dump() if hasattr(spec, "model_dump") else spec
     themes: dict[str, Theme] = {}
     for slug, spec in specs.items():
         if not _SLUG.fullmatch(slug):
@@ -88,6 +88,9 @@ def resolve_themes(overrides: dict, source: str | Path = "data_catalog.yaml") ->
                 key=f"themes.{slug}",
             )
         types = spec["crime_types"]
+        if not types:
+            raise InputError("name at least one crime type (or \"*\" for all)", file=source,
+                             key=f"themes.{slug}.crime_types")
         if types == "*":
             types = ()
         unknown = [t for t in types if t not in POLICE_UK_CRIME_TYPES]

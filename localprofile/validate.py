@@ -104,6 +104,8 @@ def read_csv(
             na_values=[""],
             header=header,
             skipinitialspace=True,
+            # keep blank lines as (empty) rows, so row numbers match what a spreadsheet shows
+            skip_blank_lines=False,
         )
     except pd.errors.ParserError as exc:
         msg = str(exc).strip().splitlines()[-1]
@@ -123,12 +125,12 @@ def to_number(
 ) -> np.ndarray:
     """Parse numbers written as text, accepting thousands separators ("1,563").
 
-    A value that is not a number raises an error naming its row (``first_row`` is the row number
+    A value that is not a finite number raises an error naming its row (``first_row`` is the row number
     of the first value: 2 when row 1 is the header).
     """
     text = values.astype("string").str.replace(",", "", regex=False).str.strip()
     nums = pd.to_numeric(text, errors="coerce")
-    bad = nums.isna() & (text.notna() if allow_missing else True)
+    bad = (nums.isna() & (text.notna() if allow_missing else True)) | np.isinf(nums.astype(float))
     if bad.any():
         pos = int(np.flatnonzero(bad.to_numpy())[0])
         shown = values.iloc[pos]

@@ -80,14 +80,40 @@ def test_duplicate_crime_ids_across_files_are_dropped_and_counted(tmp_path):
     header, rows = police_rows()
     crimes = [r for r in rows if r[0]][:200]
     asb = [r for r in rows if not r[0]][:5]
-    a = write_rows(tmp_path / "a" / "2016-07-west-yorkshire-street.csv", header, crimes[:120] + asb)
-    b = write_rows(tmp_path / "b" / "2016-07-west-yorkshire-street.csv", header, crimes[80:] + asb)
+    # two differently named extracts that overlap (not the same police.uk file)
+    a = write_rows(tmp_path / "extract_a.csv", header, crimes[:120] + asb)
+    b = write_rows(tmp_path / "extract_b.csv", header, crimes[80:] + asb)
     data = police_uk_street.load([a, b], POLICE)
     acc = data.account
     assert acc.read == 250
     assert acc.dropped == {"duplicate Crime ID (same crime in two files)": 40}
     assert acc.used == 210  # 200 distinct crimes + ASB rows, which have no ID to match on
     assert data.frame["crime_id"].dropna().is_unique
+
+
+def test_the_same_month_loaded_twice_is_counted_once(tmp_path):
+    """An archive and its unpacked copy: the second copy is dropped whole, ASB included."""
+    z = DATA / "police_uk" / "2016-07.zip"
+    with zipfile.ZipFile(z) as zf:
+        zf.extractall(tmp_path / "unpacked")
+    once = police_uk_street.load([z], POLICE)
+    twice = police_uk_street.load([z, tmp_path / "unpacked"], POLICE)
+    assert twice.account.read == 2 * once.account.read
+    assert twice.account.used == once.account.used
+    assert twice.account.dropped["same police.uk file read twice (month and force already loaded)"] == 27176
+    asb = lambda d: int((d.frame["crime_type"] == "Anti-social behaviour").sum())  # noqa: E731
+    assert asb(twice) == asb(once)
+
+
+def test_an_unusable_first_copy_does_not_hide_a_usable_second(tmp_path):
+    header, rows = police_rows()
+    row = [r for r in rows if r[0] and r[4]][0]
+    broken = row[:]
+    broken[1] = "bad month"
+    path = write_rows(tmp_path / "x.csv", header, [broken, row, [""] * len(header)])
+    data = police_uk_street.load([path], POLICE)
+    assert data.account.dropped == {"Month not YYYY-MM": 1, "blank row": 1}
+    assert data.account.used == 1 and data.frame["month"].iloc[0] == "2016-07"
 
 
 def test_rows_without_coordinates_count_at_lsoa_level_or_are_dropped(tmp_path):

@@ -136,21 +136,48 @@ def test_automatic_choices_follow_their_rules():
     assert auto_bandwidth(px, py, 100).value == pytest.approx((nrd(px) + nrd(py)) / 2, abs=0.05)
 
 
-def test_crime_without_lsoa_code_is_placed_by_point_in_polygon():
+def test_crimes_are_assigned_by_code_then_by_point():
     from localprofile.study_area import StudyArea, assign_crimes
 
     a, b = shapely.box(0, 0, 100, 100), shapely.box(100, 0, 200, 100)
     bounds = gpd.GeoDataFrame({"lsoa_code": ["A", "B"]}, geometry=[a, b], crs=27700)
     area = StudyArea("D1", "District", bounds.iloc[[0]], a)
+    P = shapely.Point
+    rows = [
+        ("A", P(150, 50)),  # 0 code wins over the point: in
+        (None, P(50, 50)),  # 1 no code, point in A: in
+        (None, P(150, 50)),  # 2 no code, point in B: outside
+        ("B", P(50, 50)),  # 3 code wins: outside
+        (None, P(500, 500)),  # 4 no code, point outside every LSOA: not placed
+        (None, P(100, 50)),  # 5 on the edge A|B: the first polygon (A): in
+        ("Z99", P(50, 50)),  # 6 code unknown to the lookup, point in A: in
+        ("Z99", None),  # 7 unknown code and no point: not placed
+        ("A", None),  # 8 code, no point: in
+    ]
     crimes = gpd.GeoDataFrame(
-        {"lsoa_code": pd.array(["A", None, None, "B", None], dtype="string")},
-        geometry=[shapely.Point(150, 50), shapely.Point(50, 50), shapely.Point(150, 50),
-                  shapely.Point(50, 50), shapely.Point(500, 500)],
+        {"lsoa_code": pd.array([r[0] for r in rows], dtype="string")},
+        geometry=[r[1] for r in rows],
         crs=27700,
     )
-    res = assign_crimes(crimes, area, bounds)
-    # the code wins over the point (rows 0 and 3); points only where the code is missing
-    assert res.in_district.tolist() == [True, True, False, False, False]
+    res = assign_crimes(crimes, area, bounds, known_codes={"A", "B"})
+    assert res.in_district.tolist() == [True, True, False, False, False, True, True, False, True]
     assert res.lsoa_code.tolist()[:4] == ["A", "A", "B", "B"]
-    assert res.account["in the district by point-in-polygon (no LSOA code)"] == 1
-    assert res.account["no LSOA code and point outside every LSOA"] == 1
+    assert res.account == {
+        "in the district by police.uk LSOA code": 2,
+        "in the district by point-in-polygon (no LSOA code)": 2,
+        "in the district by point-in-polygon (LSOA code not in the lookup)": 1,
+        "outside the district": 2,
+        "not placed: no LSOA code and point outside every LSOA": 1,
+        "not placed: LSOA code not in the lookup, point outside every LSOA or none": 1,
+    }
+    assert sum(res.account.values()) == len(rows)
+
+
+def test_grid_leaves_out_cells_beyond_the_data():
+    area = shapely.box(0, 0, 1000, 1000)
+    coverage = shapely.box(-2000, 0, 1000, 1000)  # data to the west only
+    g = make_grid(area, cell_size=100, buffer=500, coverage=coverage)
+    xc, yc = g.centres()
+    assert g.active[(xc < 0) & (yc > 0) & (yc < 1000)].all()
+    assert not g.active[xc > 1000].any() and g.near[xc > 1000].any()
+    assert (g.active | ~g.in_area).all()

@@ -41,8 +41,10 @@ def test_no_external_resource_is_referenced(demo_out):
 
 
 def _chromium() -> str:
+    # the same names dev.py looks for before it falls back to Playwright's Chromium
     for cand in (os.environ.get("LOCALPROFILE_CHROMIUM"), shutil.which("chromium"),
-                 shutil.which("chromium-browser"), shutil.which("google-chrome")):
+                 shutil.which("chromium-browser"), shutil.which("google-chrome"),
+                 shutil.which("google-chrome-stable")):
         if cand:
             return cand
     return ""  # Playwright's own Chromium (python -m playwright install chromium)

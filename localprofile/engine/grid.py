@@ -24,6 +24,16 @@ import shapely
 from .choices import Choice
 
 SFHOTSPOT_CELLS_ON_SHORTER_SIDE = 50
+MAX_CELLS = 25_000_000  # about 1 GB of float64 per surface: beyond this, ask for bigger cells
+
+
+class GridTooLarge(ValueError):
+    """The requested grid has more than MAX_CELLS cells."""
+
+    def __init__(self, cells: int) -> None:
+        super().__init__(f"{cells:,} cells")
+        self.cells = cells
+
 SFHOTSPOT_ROUNDING_M = 100
 
 
@@ -58,8 +68,9 @@ class Grid:
     nx: int
     ny: int
     buffer: float
-    active: np.ndarray  # cells that enter the analysis (centre within `buffer` of the area)
+    active: np.ndarray  # cells that enter the analysis: `near`, and inside the data's coverage
     in_area: np.ndarray  # cells whose centre lies inside the study area
+    near: np.ndarray  # cells whose centre lies within `buffer` of the study area
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -125,11 +136,17 @@ class Grid:
         return Affine(self.cell_size, 0.0, self.x0, 0.0, -self.cell_size, self.y1)
 
 
-def make_grid(area: shapely.Geometry, cell_size: float, buffer: float) -> Grid:
+def make_grid(
+    area: shapely.Geometry,
+    cell_size: float,
+    buffer: float,
+    coverage: shapely.Geometry | None = None,
+) -> Grid:
     """A grid over ``area``'s bounding box plus ``buffer`` metres on every side.
 
-    ``active`` marks cells whose centre lies within ``buffer`` of the area: the cells that enter
-    the hotspot statistics, so that edge cells see their neighbours just outside the district.
+    ``active`` marks the cells that enter the hotspot statistics: those whose centre lies within
+    ``buffer`` of the area (so edge cells see their neighbours just outside the district) and,
+    when ``coverage`` is given, inside it (where data was loaded), or inside the area itself.
     """
     if cell_size <= 0:
         raise ValueError("cell size must be positive")
@@ -139,10 +156,16 @@ def make_grid(area: shapely.Geometry, cell_size: float, buffer: float) -> Grid:
     x1 = math.ceil((maxx + buffer) / cell_size) * cell_size
     y1 = math.ceil((maxy + buffer) / cell_size) * cell_size
     nx, ny = round((x1 - x0) / cell_size), round((y1 - y0) / cell_size)
+    if nx * ny > MAX_CELLS:
+        raise GridTooLarge(nx * ny)
     xs = x0 + (np.arange(nx) + 0.5) * cell_size
     ys = y1 - (np.arange(ny) + 0.5) * cell_size
     xc, yc = np.meshgrid(xs, ys)
     shapely.prepare(area)
     in_area = shapely.contains_xy(area, xc, yc)
-    active = in_area | shapely.dwithin(area, shapely.points(xc, yc), buffer)
-    return Grid(float(x0), float(y1), float(cell_size), nx, ny, float(buffer), active, in_area)
+    near = in_area | shapely.dwithin(area, shapely.points(xc, yc), buffer)
+    active = near
+    if coverage is not None:
+        shapely.prepare(coverage)
+        active = near & (in_area | shapely.contains_xy(coverage, xc, yc))
+    return Grid(float(x0), float(y1), float(cell_size), nx, ny, float(buffer), active, in_area, near)

@@ -1,7 +1,8 @@
 """Renderers: turn a :class:`~localprofile.profile.Profile` into files, computing nothing new.
 
 Outputs are written to a temporary folder beside ``out_dir`` and moved into place only when all
-of them are complete, so a failed build never leaves a half-written profile.
+of them are complete, so a failed build never leaves a half-written profile. Other files in
+``out_dir`` are left alone, except GeoTIFFs of themes the new profile no longer has.
 """
 
 from __future__ import annotations
@@ -32,6 +33,10 @@ def write_outputs(profile: Profile, out_dir: str | Path) -> dict[str, Path]:
         for f in sorted(tmp.iterdir()):
             os.replace(f, out_dir / f.name)
             written[f.name] = out_dir / f.name
+        # A theme dropped since the last build into this folder leaves no stale surface behind.
+        for old in out_dir.glob("kde_*.tif"):
+            if old.name not in written:
+                old.unlink()
         return written
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

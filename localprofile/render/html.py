@@ -7,11 +7,11 @@ inserted as markup.
 
 from __future__ import annotations
 
+import math
 from importlib import resources
 from pathlib import Path
 
 import jinja2
-import numpy as np
 from markupsafe import Markup
 
 from ..profile import Profile
@@ -34,7 +34,11 @@ _ENV = jinja2.Environment(
 
 
 def _pct(v: float | None) -> str:
-    return "n/a" if v is None else f"{100 * v:.1f}%"
+    return "n/a" if v is None or not math.isfinite(v) else f"{100 * v:.1f}%"
+
+
+def _num(v: float | None, fmt: str = "{:,.1f}") -> str:
+    return "n/a" if v is None or not math.isfinite(v) else fmt.format(v)
 
 
 def months_text(months: list[str]) -> str:
@@ -57,23 +61,13 @@ def render_html(profile: Profile) -> str:
     maps = {slug: theme_map(profile, slug) for slug in profile.themes}
     for m in maps.values():
         m.header, m.body, m.script = Markup(m.header), Markup(m.body), Markup(m.script)
-    pop = profile.lsoa["population"].astype(float)
-    dec = profile.lsoa["imd_decile"].astype(float)
-    total = float(np.nansum(pop))
-    rates = {
-        slug: (1000 * t.crimes / total if total else float("nan"))
-        for slug, t in profile.themes.items()
-    }
     return _ENV.get_template("profile.html.j2").render(
         p=profile,
         maps=maps,
-        rates=rates,
         pct=_pct,
+        num=_num,
         months_text=months_text(profile.months),
         catalog_name=Path(profile.catalog_file).name,
-        dep_res10=float(np.nansum(pop[dec <= 1])) / total if total else None,
-        dep_res20=float(np.nansum(pop[dec <= 2])) / total if total else None,
-        residents_by_decile=[int(np.nansum(pop[dec == d])) for d in range(1, 11)],
         leaflet_js=Markup(js),
         leaflet_css=Markup(css),
         report_css=Markup(_template("profile.css")),

@@ -152,7 +152,8 @@ def theme_map(profile: Profile, slug: str) -> RenderedMap:
         folium.map.CustomPane(name, z_index=z, pointer_events=events).add_to(m)
     if s.basemap_tiles:
         folium.TileLayer(
-            s.basemap_tiles, attr=s.basemap_attribution or "basemap", name="Basemap"
+            # Leaflet shows the attribution as HTML: escape the catalog's text.
+            s.basemap_tiles, attr=html.escape(s.basemap_attribution or "basemap"), name="Basemap"
         ).add_to(m)
 
     # LSOA rate choropleth
@@ -165,7 +166,7 @@ def theme_map(profile: Profile, slug: str) -> RenderedMap:
     lsoa["rate"] = np.round(rate, 2)
     lsoa["imd_decile"] = profile.lsoa["imd_decile"].astype("Int64").astype(str).replace("<NA>", "")
     lsoa["fill"] = _classify(rate, breaks)
-    lsoa = _geojson_ready(lsoa)
+    lsoa = _geojson_ready(lsoa[lsoa.geometry.notna()])  # LSOAs without a boundary are not drawn
     folium.GeoJson(
         lsoa,
         name="LSOA rate per 1,000 residents",

@@ -32,7 +32,6 @@ def _plain(v: Any) -> Any:
 
 def summary_dict(profile: Profile) -> dict[str, Any]:
     """The summary as plain JSON-ready data."""
-    pop = profile.population
     themes = {}
     for slug, t in profile.themes.items():
         themes[slug] = {
@@ -40,7 +39,7 @@ def summary_dict(profile: Profile) -> dict[str, Any]:
             "crime_types": list(t.theme.crime_types) or "*",
             "crimes": t.crimes,
             "crimes_located": t.crimes_located,
-            "rate_per_1000": round(1000 * t.crimes / pop, 3) if pop else None,
+            "rate_per_1000": round(t.rate_per_1000, 3),
             "hotspot_cells": t.hot_cells,
             "coldspot_cells": t.cold_cells,
             "cell_size_m": profile.grid.cell_size,
@@ -58,7 +57,8 @@ def summary_dict(profile: Profile) -> dict[str, Any]:
                 "last_month": profile.period[1],
                 "months": profile.months,
             },
-            "population": pop,
+            "population": profile.residents,
+            "residents_by_imd_decile": profile.residents_by_decile,
             "lsoas": len(profile.lsoa),
             "layers": {
                 name: {
