@@ -297,3 +297,23 @@ def test_census_duplicate_and_blank_codes_are_counted(tmp_path):
     data = census2011_population.load([tmp_path / "c.csv"], spec("census2011_population"))
     assert data.account.dropped == {"duplicate LSOA code": 1, "no LSOA code": 1}
     assert data.account.used == 1388
+
+
+def test_lookup_balances_when_an_incomplete_row_comes_first(tmp_path):
+    df = pd.read_csv(LOOKUP, dtype=str)
+    first = df.iloc[[0]].copy()
+    first["Local authority code"] = None
+    pd.concat([first, df], ignore_index=True).to_csv(tmp_path / "l.csv", index=False)
+    data = lsoa_lookup.load([tmp_path / "l.csv"], spec("lsoa_lookup"))
+    assert data.account.to_dict()["dropped"] == {"missing LSOA code, district code or district name": 1}
+    assert data.account.used == 1388  # the complete row of that LSOA is kept
+
+
+def test_row_numbers_count_blank_lines_as_a_spreadsheet_does(tmp_path):
+    text = IMD.read_text(encoding="utf-8").splitlines()
+    text.insert(2, "")  # a blank line as row 3
+    text[5] = text[5].replace(text[5].split(",")[1], "eleven", 1)  # row 6
+    (tmp_path / "imd.csv").write_text("\n".join(text) + "\n", encoding="utf-8")
+    with pytest.raises(InputError) as exc:
+        imd2019.load([tmp_path / "imd.csv"], spec("imd2019"))
+    assert "row 6" in str(exc.value) and "'eleven'" in str(exc.value)

@@ -7,14 +7,14 @@ import csv
 from pathlib import Path
 
 import pytest
-from conftest import CATALOG, police_csv_text, run_cli, write_catalog
+from conftest import CATALOG, DATA, police_csv_text, run_cli, write_catalog
 
 
 def assert_one_line_error(res, *needles: str) -> str:
     assert res.returncode == 2, (res.returncode, res.stdout, res.stderr)
-    msg = res.stderr.strip()
     assert "Traceback" not in res.stderr and "Traceback" not in res.stdout
-    assert msg.count("\n") == 0, msg
+    assert res.stderr.endswith("\n") and res.stderr.count("\n") == 1, repr(res.stderr)  # one line
+    msg = res.stderr.strip()
     assert msg.startswith("error: ")
     for n in needles:
         assert n in msg, (n, msg)
@@ -128,3 +128,108 @@ def test_help(cmd):
 def test_usage_error_exits_2():
     res = run_cli("build", "--catalog", str(CATALOG))  # no --district
     assert res.returncode == 2 and "Traceback" not in res.stderr
+
+
+def _geojson(tmp_path, name, features, crs="urn:ogc:def:crs:OGC:1.3:CRS84"):
+    import json
+
+    path = tmp_path / name
+    path.write_text(json.dumps({"type": "FeatureCollection", "crs": {"type": "name", "properties": {"name": crs}},
+                                "features": features}), encoding="utf-8")
+    return path
+
+
+def _build(tmp_path, cat, district="Calderdale", *extra):
+    return run_cli("build", "--catalog", str(cat), "--district", district, "--out", str(tmp_path / "o"), *extra)
+
+
+def test_catalog_key_that_is_not_a_word(tmp_path):
+    cat = tmp_path / "bad_catalog.yaml"
+    cat.write_text("1: x\nlayers: {}\n", encoding="utf-8")
+    assert_one_line_error(run_cli("validate", "--catalog", str(cat)), "bad_catalog.yaml", "key '1'")
+
+
+def test_path_with_an_unknown_home_folder(tmp_path):
+    cat = write_catalog(tmp_path, layers={"imd2019": {"path": "~no_such_user_here/imd.csv"}})
+    assert_one_line_error(run_cli("validate", "--catalog", str(cat)), "layers.imd2019.path")
+
+
+def test_a_csv_given_as_boundaries(tmp_path):
+    csv_file = tmp_path / "lsoa.csv"
+    csv_file.write_text("LSOA11CD,name\nE01010568,x\n", encoding="utf-8")
+    cat = write_catalog(tmp_path, layers={"lsoa_boundaries": {"path": str(csv_file)}})
+    assert_one_line_error(_build(tmp_path, cat), str(csv_file), "no geometry")
+
+
+def test_boundaries_of_points(tmp_path):
+    path = _geojson(tmp_path, "points.geojson", [
+        {"type": "Feature", "properties": {"LSOA11CD": "E01010568"},
+         "geometry": {"type": "Point", "coordinates": [-1.75, 53.85]}}])
+    cat = write_catalog(tmp_path, layers={"lsoa_boundaries": {"path": str(path)}})
+    assert_one_line_error(_build(tmp_path, cat), str(path), "no usable LSOA polygons")
+
+
+def test_lonlat_boundaries_declared_as_british_national_grid(tmp_path):
+    import json
+
+    gj = json.loads((DATA / "boundaries" / "lsoa11_bsc_west_yorkshire.geojson").read_text(encoding="utf-8"))
+    path = _geojson(tmp_path, "wrong_crs.geojson", gj["features"], crs="urn:ogc:def:crs:EPSG::27700")
+    cat = write_catalog(tmp_path, layers={"lsoa_boundaries": {"path": str(path)}})
+    assert_one_line_error(_build(tmp_path, cat), str(path), "coordinate reference system")
+
+
+def test_corrupt_zip_member(tmp_path):
+    import zipfile
+
+    src = (DATA / "police_uk" / "2016-07.zip").read_bytes()
+    with zipfile.ZipFile(DATA / "police_uk" / "2016-07.zip") as zf:
+        offset = zf.getinfo("2016-07/2016-07-west-yorkshire-street.csv").header_offset
+    bad = bytearray(src)
+    for i in range(offset + 200, offset + 400):
+        bad[i] ^= 0xFF  # damage the compressed data
+    path = tmp_path / "2016-07.zip"
+    path.write_bytes(bytes(bad))
+    cat = write_catalog(tmp_path, layers={"crimes": {"path": str(path)}})
+    assert_one_line_error(_build(tmp_path, cat), "2016-07.zip:2016-07/2016-07-west-yorkshire-street.csv")
+
+
+@pytest.mark.parametrize("layer,file,column", [
+    ("census_population", "census/census2011_population_households_lsoa11_west_yorkshire.csv", 9),
+    ("imd2019", "deprivation/imd2019_lsoa11_ranks_deciles_west_yorkshire.csv", 1),
+])
+def test_infinite_numbers(tmp_path, layer, file, column):
+    with open(DATA / file, newline="", encoding="utf-8") as f:
+        rows = list(csv.reader(f))
+    rows[3][column] = "inf"
+    bad = tmp_path / "bad.csv"
+    with open(bad, "w", newline="", encoding="utf-8") as f:
+        csv.writer(f).writerows(rows)
+    cat = write_catalog(tmp_path, layers={layer: {"path": str(bad)}})
+    assert_one_line_error(_build(tmp_path, cat), str(bad), "row 4", "'inf'")
+
+
+def test_grid_too_large(tmp_path):
+    assert_one_line_error(_build(tmp_path, CATALOG, "Leeds", "--cell-size", "2"), "cells", "larger cell size")
+
+
+def test_header_only_crimes_file(tmp_path):
+    header = police_csv_text("2016-07").splitlines()[0]
+    path = tmp_path / "2016-07-west-yorkshire-street.csv"
+    path.write_text(header + "\n", encoding="utf-8")
+    cat = write_catalog(tmp_path, layers={"crimes": {"path": str(path)}})
+    assert_one_line_error(_build(tmp_path, cat), "layers.crimes.path", "no crime in the loaded police.uk data lies in Calderdale")
+
+
+def test_empty_and_binary_csv(tmp_path):
+    for name, content in (("empty.csv", b""), ("binary.csv", bytes(range(256)) * 4)):
+        path = tmp_path / name
+        path.write_bytes(content)
+        cat = write_catalog(tmp_path, layers={"lsoa_lookup": {"path": str(path)}})
+        assert_one_line_error(_build(tmp_path, cat), str(path))
+
+
+def test_folder_without_police_files(tmp_path):
+    (tmp_path / "police").mkdir()
+    (tmp_path / "police" / "notes.txt").write_text("nothing here")
+    cat = write_catalog(tmp_path, layers={"crimes": {"path": str(tmp_path / "police")}})
+    assert_one_line_error(_build(tmp_path, cat), str(tmp_path / "police"), "no file matching")

@@ -72,3 +72,18 @@ def test_cli_overrides_bandwidth(tmp_path):
 def test_themes_command_lists_defaults():
     res = run_cli("themes")
     assert res.returncode == 0 and "soc_indicators" in res.stdout and "Possession of weapons" in res.stdout
+
+
+def test_catalog_in_a_folder_whose_name_has_brackets(tmp_path):
+    root = tmp_path / "profiles [v2]"
+    shutil.copytree(DATA, root / "data")
+    shutil.copy(CATALOG, root / "data_catalog.yaml")
+    cat = load_catalog(root / "data_catalog.yaml")
+    assert [p.name for p in cat.paths("crimes")] == ["2016-07.zip", "2017-07.zip"]
+
+
+def test_a_theme_must_name_a_crime_type(tmp_path):
+    cat = write_catalog(tmp_path, themes={"empty": {"label": "Nothing", "crime_types": []}})
+    with pytest.raises(InputError) as exc:
+        load_catalog(cat)
+    assert "themes.empty.crime_types" in str(exc.value)
