@@ -111,6 +111,13 @@ def test_a_build_makes_no_network_connection(tmp_path, monkeypatch):
     cat = write_catalog(tmp_path, layers={"crimes": {"path": str(DATA / "police_uk" / "2017-07.zip")}})
     written = write_outputs(build_profile(cat, "Wakefield"), tmp_path / "out")
     assert attempts == []
+    # PROJ must not fetch grids either, neither pyproj's PROJ nor GDAL's (which reads the env)
+    import os
+
+    import pyproj
+
+    assert not pyproj.network.is_network_enabled()
+    assert os.environ.get("PROJ_NETWORK") == "OFF"
     assert {"index.html", "summary.json", "results.gpkg"} <= set(written)
     with zipfile.ZipFile(DATA / "police_uk" / "2017-07.zip") as zf:
         assert zf.namelist() == ["2017-07/2017-07-west-yorkshire-street.csv"]

@@ -67,6 +67,7 @@ def summary_dict(profile: Profile) -> dict[str, Any]:
                     "sensitivity": l.spec.sensitivity,
                     "vintage": l.spec.vintage,
                     "files": l.files,
+                    "found": l.meta,
                 }
                 for name, l in profile.layers.items()
             },
