@@ -36,7 +36,7 @@ from .engine.grid import MAX_CELLS, GridTooLarge, auto_cell_size, make_grid
 from .engine.kde import auto_bandwidth, quartic_kde
 from .layers import ADAPTERS
 from .profile import LayerSummary, Profile, ThemeResult
-from .study_area import StudyArea, assign_crimes, select_district
+from .study_area import assign_crimes, data_coverage, select_district
 from .themes import resolve_themes
 
 Progress = Callable[[str], None]
@@ -62,15 +62,6 @@ def load_layers(catalog: Catalog, progress: Progress | None = None) -> dict[str,
         )
         out[name] = (data, summary)
     return out
-
-
-def data_coverage(boundaries: gpd.GeoDataFrame, codes: pd.Series, area: StudyArea) -> shapely.Geometry:
-    """Where crimes were loaded: the district plus every LSOA with at least one loaded crime,
-    holes filled (an LSOA without a crime inside the covered area is still covered)."""
-    used = boundaries["lsoa_code"].isin(set(codes.dropna())).to_numpy()
-    union = shapely.union_all(np.append(boundaries.geometry.to_numpy()[used], area.polygon))
-    parts = shapely.get_parts(union)
-    return shapely.union_all(shapely.polygons(shapely.get_exterior_ring(parts)))
 
 
 def build_profile(

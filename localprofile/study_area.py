@@ -139,3 +139,12 @@ def assign_crimes(
         ),
     }
     return Assignment(code, in_district, account)
+
+
+def data_coverage(boundaries: gpd.GeoDataFrame, codes: pd.Series, area: StudyArea) -> shapely.Geometry:
+    """Where crimes were loaded: the district plus every LSOA with at least one loaded crime,
+    holes filled (an LSOA without a crime inside the covered area is still covered)."""
+    used = boundaries["lsoa_code"].isin(set(codes.dropna())).to_numpy()
+    union = shapely.union_all(np.append(boundaries.geometry.to_numpy()[used], area.polygon))
+    parts = shapely.get_parts(union)
+    return shapely.union_all(shapely.polygons(shapely.get_exterior_ring(parts)))

@@ -2,7 +2,8 @@
 
 Keys: ``district`` {code, name}; ``period`` {first_month, last_month, months}; ``layers``
 {name: {read, used, dropped {reason: n}, notes, sensitivity, vintage}}; ``themes`` {slug:
-{label, crime_types, crimes, crimes_located, rate_per_1000, hotspot_cells, coldspot_cells,
+{label, crime_types, crimes, crimes_located, points_in_district_polygon (all loaded points
+inside the district's polygon: what the KDE integrates to), rate_per_1000, hotspot_cells, coldspot_cells,
 cell_size_m, bandwidth_m, kde_units, deprivation, monthly}}; ``assignment``; ``grid``;
 ``choices`` [{what, value, why}]; ``generated``; ``tool``.
 """
@@ -39,6 +40,7 @@ def summary_dict(profile: Profile) -> dict[str, Any]:
             "crime_types": list(t.theme.crime_types) or "*",
             "crimes": t.crimes,
             "crimes_located": t.crimes_located,
+            "points_in_district_polygon": t.crimes_in_area_points,
             "rate_per_1000": round(t.rate_per_1000, 3),
             "hotspot_cells": t.hot_cells,
             "coldspot_cells": t.cold_cells,
