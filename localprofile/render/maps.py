@@ -70,20 +70,39 @@ def _geojson_ready(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     return out
 
 
-def class_breaks(values: np.ndarray, k: int = 5) -> list[float]:
-    """Quantile class breaks (k classes) of the finite values, de-duplicated."""
-    v = values[np.isfinite(values)]
-    if v.size == 0:
-        return []
-    return sorted(set(np.round(np.quantile(v, np.linspace(0, 1, k + 1)), 2).tolist()))
+def rate_classes(values: np.ndarray) -> tuple[np.ndarray, list[tuple[str, str]]]:
+    """Choropleth classes for LSOA rates: "0" on its own (many LSOAs have no crime of a rarer
+    theme), then up to 4 quantile classes of the positive rates; grey where there is no
+    population figure. Returns each value's fill colour and the legend (label, colour) rows.
 
-
-def _classify(values: np.ndarray, breaks: list[float]) -> list[str]:
-    if len(breaks) < 2:
-        return [NO_DATA if not np.isfinite(v) else CHOROPLETH[0] for v in values]
-    idx = np.clip(np.searchsorted(breaks, values, side="right") - 1, 0, len(breaks) - 2)
-    colours = np.array(CHOROPLETH)[np.round(idx * (len(CHOROPLETH) - 1) / max(len(breaks) - 2, 1)).astype(int)]
-    return np.where(np.isfinite(values), colours, NO_DATA).tolist()
+    >>> fills, legend = rate_classes(np.array([0, 0, 1.0, 2.0, 3.0, 4.0, np.nan]))
+    >>> [label for label, _ in legend]
+    ['0', '1 to 1.75', '1.75 to 2.5', '2.5 to 3.25', '3.25 to 4', 'no population figure']
+    >>> fills[0] == CHOROPLETH[0], fills[-1] == NO_DATA
+    (True, True)
+    """
+    values = np.asarray(values, float)
+    fills = np.full(values.shape, NO_DATA, dtype=object)
+    legend: list[tuple[str, str]] = []
+    finite = np.isfinite(values)
+    zero = finite & (values == 0)
+    if zero.any():
+        fills[zero] = CHOROPLETH[0]
+        legend.append(("0", CHOROPLETH[0]))
+    pos = finite & (values > 0)
+    if pos.any():
+        breaks = np.unique(np.round(np.quantile(values[pos], np.linspace(0, 1, len(CHOROPLETH))), 2))
+        if len(breaks) == 1:
+            breaks = np.array([breaks[0], breaks[0]])
+        n = len(breaks) - 1
+        colours = CHOROPLETH[-n:]  # n <= 4: the darker colours; the lightest is kept for "0"
+        idx = np.clip(np.searchsorted(breaks, values[pos], side="right") - 1, 0, n - 1)
+        fills[pos] = np.array(colours)[idx]
+        for i in range(n):
+            legend.append((f"{breaks[i]:g} to {breaks[i + 1]:g}", colours[i]))
+    if (~finite).any():
+        legend.append(("no population figure", NO_DATA))
+    return fills, legend
 
 
 def _kde_png(profile: Profile, result: ThemeResult) -> tuple[str, list[list[float]], float]:
@@ -158,14 +177,14 @@ def theme_map(profile: Profile, slug: str) -> RenderedMap:
 
     # LSOA rate choropleth
     rate = profile.lsoa[f"rate_{slug}"].to_numpy(dtype=float)
-    breaks = class_breaks(rate)
+    fills, rate_legend = rate_classes(rate)
     lsoa = profile.lsoa[["lsoa_code", "lsoa_name", "geometry"]].copy()
     lsoa["lsoa_name"] = lsoa["lsoa_name"].fillna("").map(html.escape)
     lsoa["lsoa_code"] = lsoa["lsoa_code"].map(html.escape)
     lsoa["crimes"] = profile.lsoa[f"count_{slug}"].astype(int)
     lsoa["rate"] = np.round(rate, 2)
     lsoa["imd_decile"] = profile.lsoa["imd_decile"].astype("Int64").astype(str).replace("<NA>", "")
-    lsoa["fill"] = _classify(rate, breaks)
+    lsoa["fill"] = fills
     lsoa = _geojson_ready(lsoa[lsoa.geometry.notna()])  # LSOAs without a boundary are not drawn
     folium.GeoJson(
         lsoa,
@@ -230,9 +249,7 @@ def theme_map(profile: Profile, slug: str) -> RenderedMap:
     root = m.get_root()
     root.render()
     legend = {
-        "breaks": breaks,
-        "colours": CHOROPLETH,
-        "no_data": NO_DATA,
+        "rates": rate_legend,
         "kde_max": vmax,
         "kde_colours": ["#%02x%02x%02x" % tuple(int(c) for c in row) for row in _KDE_STOPS],
         "hot": HOT,
