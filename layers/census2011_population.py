@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from ..account import LayerData, RecordAccount
+from ..account import LayerData, RecordAccount, repeats
 from ..errors import InputError
 from ..validate import find_column, read_csv, to_number
 
@@ -62,7 +62,7 @@ def load(paths: list[Path], spec: LayerSpec) -> LayerData:
 
         code_i = col(_CODE, "LSOA code")
         pop_i = col(_POP, "population (Persons / All usual residents)")
-        out = pd.DataFrame({"lsoa_code": body[code_i].astype("string").str.strip()})
+        out = pd.DataFrame({"lsoa_code": body[code_i]})
         out["population"] = to_number(body[pop_i], file=path, column=header[pop_i], allow_missing=True)
         for name, cands in (("households", ["Households"]), ("hectares", ["Hectares"])):
             i = col(cands, name, required=False)
@@ -78,14 +78,12 @@ def load(paths: list[Path], spec: LayerSpec) -> LayerData:
         parts.append(out)
     df = pd.concat(parts, ignore_index=True)
     acc = RecordAccount(read=len(df))
-    no_code = df["lsoa_code"].isna()
-    no_pop = ~no_code & df["population"].isna()
-    dup = ~no_code & ~no_pop & df["lsoa_code"].where(~no_code & ~no_pop).duplicated(keep="first")
-    acc.drop("no LSOA code", int(no_code.sum()))
-    acc.drop("no population figure", int(no_pop.sum()))
-    acc.drop("duplicate LSOA code", int(dup.sum()))
-    df = df.loc[~(no_code | no_pop | dup)].reset_index(drop=True)
+    keep = acc.partition([
+        ("no LSOA code", df["lsoa_code"].isna()),
+        ("no population figure", df["population"].isna()),
+        ("duplicate LSOA code", lambda kept: repeats(df["lsoa_code"], kept)),
+    ])
+    df = df.loc[keep].reset_index(drop=True)
     df["population"] = df["population"].round().astype("int64")
-    acc.used = len(df)
     acc.check(spec.adapter)
     return LayerData(df, acc)

@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from ..account import LayerData, RecordAccount
+from ..account import LayerData, RecordAccount, repeats
 from ..errors import InputError
 from ..validate import find_column, read_csv, to_number
 
@@ -64,7 +64,7 @@ def load(paths: list[Path], spec: LayerSpec) -> LayerData:
     for path in paths:
         raw = read_csv(path, file=path, encoding=spec.encoding)
         code = find_column(raw.columns, _CODE, file=path, what="LSOA code")
-        out = pd.DataFrame({"lsoa_code": raw[code].astype("string").str.strip()})
+        out = pd.DataFrame({"lsoa_code": raw[code]})
         for field, (stem, f7) in _FIELDS.items():
             required = field == "imd"
             for kind, lo, hi in (("rank", 1, N_LSOA_ENGLAND), ("decile", 1, 10)):
@@ -73,16 +73,11 @@ def load(paths: list[Path], spec: LayerSpec) -> LayerData:
                     [f"{stem}_{kind}", f"re:{f7}{kind}.*"],
                     file=path,
                     what=f"{stem}_{kind}",
-                    required=False,
+                    required=required,
+                    hint=f"or the IoD2019 File 7 'Index of Multiple Deprivation (IMD) "
+                    f"{kind.title()} ...'",
                 )
                 if col is None:
-                    if required:
-                        raise InputError(
-                            f"missing column '{stem}_{kind}' (or the IoD2019 File 7 "
-                            f"'Index of Multiple Deprivation (IMD) {kind.title()} ...')",
-                            file=path,
-                            column=f"{stem}_{kind}",
-                        )
                     continue
                 vals = to_number(raw[col], file=path, column=col, allow_missing=True)
                 bad = np.isfinite(vals) & ((vals < lo) | (vals > hi) | (vals != np.round(vals)))
@@ -103,13 +98,11 @@ def load(paths: list[Path], spec: LayerSpec) -> LayerData:
         parts.append(out)
     df = pd.concat(parts, ignore_index=True)
     acc = RecordAccount(read=len(df))
-    no_code = df["lsoa_code"].isna()
-    no_imd = ~no_code & (df["imd_rank"].isna() | df["imd_decile"].isna())
-    dup = ~no_code & ~no_imd & df["lsoa_code"].where(~no_code & ~no_imd).duplicated(keep="first")
-    acc.drop("no LSOA code", int(no_code.sum()))
-    acc.drop("no IMD rank or decile", int(no_imd.sum()))
-    acc.drop("duplicate LSOA code", int(dup.sum()))
-    df = df.loc[~(no_code | no_imd | dup)].reset_index(drop=True)
-    acc.used = len(df)
+    keep = acc.partition([
+        ("no LSOA code", df["lsoa_code"].isna()),
+        ("no IMD rank or decile", df["imd_rank"].isna() | df["imd_decile"].isna()),
+        ("duplicate LSOA code", lambda kept: repeats(df["lsoa_code"], kept)),
+    ])
+    df = df.loc[keep].reset_index(drop=True)
     acc.check(spec.adapter)
     return LayerData(df, acc)

@@ -30,7 +30,7 @@ import pandas as pd
 import pyogrio
 import shapely
 
-from ..account import LayerData, RecordAccount
+from ..account import LayerData, RecordAccount, repeats
 from ..errors import InputError
 from ..geo import BNG, BNG_EXTENT
 from ..validate import find_column, require_file
@@ -89,16 +89,13 @@ def load(paths: list[Path], spec: LayerSpec) -> LayerData:
         )
     gdf = gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), crs=BNG)
     acc = RecordAccount(read=len(gdf))
-    no_code = gdf["lsoa_code"].isna() | (gdf["lsoa_code"] == "")
-    empty = ~no_code & (gdf.geometry.isna() | gdf.geometry.is_empty)
-    not_polygon = ~no_code & ~empty & ~gdf.geom_type.isin(["Polygon", "MultiPolygon"])
-    ok = ~(no_code | empty | not_polygon)
-    dup = ok & gdf["lsoa_code"].where(ok).duplicated(keep="first")
-    acc.drop("no LSOA code", int(no_code.sum()))
-    acc.drop("empty geometry", int(empty.sum()))
-    acc.drop("not a polygon", int(not_polygon.sum()))
-    acc.drop("duplicate LSOA code", int(dup.sum()))
-    gdf = gdf.loc[ok & ~dup].reset_index(drop=True)
+    keep = acc.partition([
+        ("no LSOA code", gdf["lsoa_code"].isna() | (gdf["lsoa_code"] == "")),
+        ("empty geometry", gdf.geometry.isna() | gdf.geometry.is_empty),
+        ("not a polygon", ~gdf.geom_type.isin(["Polygon", "MultiPolygon"])),
+        ("duplicate LSOA code", lambda kept: repeats(gdf["lsoa_code"], kept)),
+    ])
+    gdf = gdf.loc[keep].reset_index(drop=True)
     if gdf.empty:
         raise InputError("no usable LSOA polygons", file=paths[0])
     minx, miny, maxx, maxy = gdf.total_bounds
@@ -119,6 +116,5 @@ def load(paths: list[Path], spec: LayerSpec) -> LayerData:
     if invalid.any():
         gdf.loc[invalid, "geometry"] = shapely.make_valid(gdf.geometry[invalid].to_numpy())
         acc.note("invalid geometry repaired (make_valid)", int(invalid.sum()))
-    acc.used = len(gdf)
     acc.check(spec.adapter)
     return LayerData(gdf, acc, {"vintage": vintages.pop()})

@@ -37,9 +37,8 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from ..account import LayerData, RecordAccount
-from ..errors import InputError
-from ..validate import find_column, read_csv
+from ..account import LayerData, RecordAccount, repeats
+from ..validate import read_csv, select_columns
 
 if TYPE_CHECKING:
     from ..catalog import LayerSpec
@@ -57,38 +56,24 @@ COLUMNS: dict[str, tuple[list[str], bool]] = {
 }
 
 
+HINT = "an LSOA lookup needs an LSOA code and a local authority code and name, e.g. LSOA11CD, LAD19CD, LAD19NM"
+
+
 def load(paths: list[Path], spec: LayerSpec) -> LayerData:
     """Read the lookup CSV(s) in ``paths`` into one row per LSOA."""
-    parts = []
-    for path in paths:
-        raw = read_csv(path, file=path, encoding=spec.encoding)
-        cols = {}
-        for name, (cands, required) in COLUMNS.items():
-            col = find_column(raw.columns, cands, file=path, what=cands[0], required=False)
-            if col is None and required:
-                raise InputError(
-                    f"missing column '{cands[0]}' (an LSOA lookup needs an LSOA code and a local "
-                    "authority code and name, e.g. LSOA11CD, LAD19CD, LAD19NM)",
-                    file=path,
-                    column=cands[0],
-                )
-            cols[name] = (
-                raw[col].astype("string").str.strip()
-                if col
-                else pd.Series(pd.NA, index=raw.index, dtype="string")
-            )
-        parts.append(pd.DataFrame(cols))
-    df = pd.concat(parts, ignore_index=True)
+    df = pd.concat(
+        [select_columns(read_csv(p, file=p, encoding=spec.encoding), COLUMNS, file=p, hint=HINT)
+         for p in paths],
+        ignore_index=True,
+    )
     acc = RecordAccount(read=len(df))
-    missing = df["lsoa_code"].isna() | df["lad_code"].isna() | df["lad_name"].isna()
-    first = df[~missing].drop_duplicates("lsoa_code", keep="first")
-    # repeats are looked for among complete rows only
-    repeated = ~missing & df["lsoa_code"].where(~missing).duplicated(keep="first")
-    agrees = df["lad_code"] == df["lsoa_code"].map(first.set_index("lsoa_code")["lad_code"])
-    acc.drop("missing LSOA code, district code or district name", int(missing.sum()))
-    acc.drop("repeated LSOA row", int((repeated & agrees.fillna(False)).sum()))
-    acc.drop("LSOA listed under a second district (first kept)", int((repeated & ~agrees.fillna(False)).sum()))
-    out = first.reset_index(drop=True)
-    acc.used = len(out)
+    complete = df[["lsoa_code", "lad_code", "lad_name"]].notna().all(axis=1)
+    first_lad = df[complete].drop_duplicates("lsoa_code").set_index("lsoa_code")["lad_code"]
+    agrees = (df["lad_code"] == df["lsoa_code"].map(first_lad)).fillna(False).to_numpy()
+    keep = acc.partition([
+        ("missing LSOA code, district code or district name", ~complete),
+        ("repeated LSOA row", lambda kept: repeats(df["lsoa_code"], kept) & agrees),
+        ("LSOA listed under a second district (first kept)", lambda kept: repeats(df["lsoa_code"], kept)),
+    ])
     acc.check(spec.adapter)
-    return LayerData(out, acc)
+    return LayerData(df[keep].reset_index(drop=True), acc)

@@ -48,11 +48,10 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from ..account import LayerData, RecordAccount
-from ..errors import InputError
+from ..account import LayerData, RecordAccount, repeats
 from ..geo import BNG, GB_LAT, GB_LON, lonlat_to_bng
 from ..sources import iter_tables
-from ..validate import find_column, read_csv
+from ..validate import read_csv, select_columns
 
 if TYPE_CHECKING:
     from ..catalog import LayerSpec
@@ -78,51 +77,28 @@ COLUMNS: dict[str, tuple[list[str], bool]] = {
 _MONTH = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
 
 
-def _read_one(text_source, label: str, encoding: str) -> pd.DataFrame:
-    raw = read_csv(text_source, file=label, encoding=encoding)
-    out = {}
-    for name, (headers, required) in COLUMNS.items():
-        col = find_column(raw.columns, headers, file=label, what=headers[0], required=False)
-        if col is None:
-            if required:
-                raise InputError(
-                    f"missing column '{headers[0]}' (a police.uk street-level crime CSV has "
-                    "Month, Longitude, Latitude, LSOA code and Crime type)",
-                    file=label,
-                    column=headers[0],
-                )
-            out[name] = pd.Series(pd.NA, index=raw.index, dtype="string")
-        else:
-            out[name] = raw[col].astype("string").str.strip()
-    frame = pd.DataFrame(out)
-    frame["source"] = label
-    return frame
+HINT = "a police.uk street-level crime CSV has Month, Longitude, Latitude, LSOA code and Crime type"
 
 
 def load(paths: list[Path], spec: LayerSpec) -> LayerData:
     """Read every police.uk street-level CSV under ``paths`` into one normalised GeoDataFrame."""
-    frames, first_seen = [], {}
+    frames, first_seen = [], set()
     for table in iter_tables(paths, MEMBER_PATTERN):
         raw = table.read_bytes()
-        frame = _read_one(io.BytesIO(raw), table.label, spec.encoding)
+        frame = select_columns(
+            read_csv(io.BytesIO(raw), file=table.label, encoding=spec.encoding),
+            COLUMNS, file=table.label, hint=HINT,
+        )
+        frame["source"] = table.label
         # The same month and force loaded twice (an archive and its unpacked copy, say) would
         # double-count anti-social behaviour, which has no Crime ID to de-duplicate on.
-        name = table.label.rsplit("/", 1)[-1].rsplit(":", 1)[-1].lower()
+        name = table.name.lower()
         key = name if re.fullmatch(MEMBER_PATTERN, name) else hashlib.sha1(raw).hexdigest()
         frame["repeat_file"] = key in first_seen
-        first_seen.setdefault(key, table.label)
+        first_seen.add(key)
         frames.append(frame)
     df = pd.concat(frames, ignore_index=True)
     acc = RecordAccount(read=len(df))
-
-    # Empty strings are missing values.
-    for col in COLUMNS:
-        df[col] = df[col].mask(df[col] == "")
-
-    repeat_file = df.pop("repeat_file").to_numpy(dtype=bool)
-    blank = ~repeat_file & df[list(COLUMNS)].isna().all(axis=1).to_numpy()
-    bad_month = ~repeat_file & ~blank & ~df["month"].fillna("").str.fullmatch(_MONTH.pattern).to_numpy()
-    no_type = ~repeat_file & ~blank & ~bad_month & df["crime_type"].isna().to_numpy()
 
     lon = pd.to_numeric(df["longitude"], errors="coerce").to_numpy(dtype=float)
     lat = pd.to_numeric(df["latitude"], errors="coerce").to_numpy(dtype=float)
@@ -130,21 +106,14 @@ def load(paths: list[Path], spec: LayerSpec) -> LayerData:
     numeric = np.isfinite(lon) & np.isfinite(lat)
     in_gb = numeric & (lon >= GB_LON[0]) & (lon <= GB_LON[1]) & (lat >= GB_LAT[0]) & (lat <= GB_LAT[1])
     has_lsoa = df["lsoa_code"].notna().to_numpy()
-    usable = ~(repeat_file | blank | bad_month | no_type)
-    unplaceable = usable & ~in_gb & ~has_lsoa
-    # Duplicates are looked for among usable rows only, so an unusable first copy never hides
-    # a usable second one.
-    ids = df["crime_id"].where(usable & ~unplaceable)
-    dup = (ids.notna() & ids.duplicated(keep="first")).to_numpy()
-
-    acc.drop("same police.uk file read twice (month and force already loaded)", int(repeat_file.sum()))
-    acc.drop("blank row", int(blank.sum()))
-    acc.drop("Month not YYYY-MM", int(bad_month.sum()))
-    acc.drop("no Crime type", int(no_type.sum()))
-    acc.drop("no coordinates and no LSOA code", int(unplaceable.sum()))
-    acc.drop("duplicate Crime ID (same crime in two files)", int(dup.sum()))
-    keep = usable & ~unplaceable & ~dup
-
+    keep = acc.partition([
+        ("same police.uk file read twice (month and force already loaded)", df.pop("repeat_file")),
+        ("blank row", df[list(COLUMNS)].isna().all(axis=1)),
+        ("Month not YYYY-MM", ~df["month"].fillna("").str.fullmatch(_MONTH.pattern)),
+        ("no Crime type", df["crime_type"].isna()),
+        ("no coordinates and no LSOA code", ~in_gb & ~has_lsoa),
+        ("duplicate Crime ID (same crime in two files)", lambda kept: repeats(df["crime_id"], kept)),
+    ])
     acc.note(
         "coordinates not numbers: counted at LSOA level only",
         int((keep & written & ~numeric).sum()),
@@ -165,7 +134,6 @@ def load(paths: list[Path], spec: LayerSpec) -> LayerData:
     x, y = lonlat_to_bng(lon[ok], lat[ok])
     geoms[ok] = shapely.points(x, y)
     gdf = gpd.GeoDataFrame(df, geometry=gpd.GeoSeries(geoms, crs=BNG))
-    acc.used = len(gdf)
     acc.check(spec.adapter)
     months = sorted(gdf["month"].dropna().unique().tolist())
     return LayerData(gdf, acc, {"months": months, "files": len(frames)})

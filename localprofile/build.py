@@ -81,7 +81,7 @@ def build_profile(
         catalog = load_catalog(catalog)
     settings = catalog.profile
     themes = resolve_themes(catalog.themes, catalog.source)
-    roles = {r: catalog.by_role(r) for r in ("crimes", "boundaries", "lookup", "deprivation", "population")}
+    roles = catalog.roles()
     loaded = load_layers(catalog, progress)
     frame = {role: loaded[name][0].frame for role, name in roles.items()}
     crimes, boundaries, lookup = frame["crimes"], frame["boundaries"], frame["lookup"]
@@ -117,14 +117,14 @@ def build_profile(
 
     masks = {slug: t.mask(crimes["crime_type"]) for slug, t in themes.items()}
     bandwidths: dict[str, float] = {}
+    given_bw = bandwidth or settings.bandwidth_m
     for slug, mask in masks.items():
-        bw = bandwidth or settings.bandwidth_m
-        if bw:
-            c = Choice(f"bandwidth (m), {slug}", float(bw), "given by the user")
+        what = f"bandwidth (m), {slug}"
+        if given_bw:
+            c = Choice(what, float(given_bw), "given by the user")
         else:
             sel = mask & in_district & located
-            c = auto_bandwidth(x[sel], y[sel], cs)
-            c = Choice(f"bandwidth (m), {slug}", c.value, c.why)
+            c = auto_bandwidth(x[sel], y[sel], cs, what=what)
         choices.append(c)
         bandwidths[slug] = c.value
 
@@ -164,7 +164,8 @@ def build_profile(
             "Gi* neighbourhood",
             "binary queen: the cell and its 8 adjacent cells",
             f"the {int(grid.active.sum()):,} cells whose centre lies within the buffer of the "
-            "district enter the statistic; neighbours outside that set are not counted",
+            "district and inside the loaded data enter the statistic; neighbours outside that set "
+            "are not counted",
         )
     )
     choices.append(
@@ -211,7 +212,7 @@ def build_profile(
             )
         )
     residents = float(pop[with_pop].sum())
-    pop_counts = pop.fillna(0).astype("int64")
+    residents_by_decile = decile_counts(pop.fillna(0).astype("int64"), decile)
 
     results: dict[str, ThemeResult] = {}
     codes = assignment.lsoa_code
@@ -229,6 +230,7 @@ def build_profile(
         z, p = gi_star(gcount, grid.active)
         q = bh_q(p, grid.in_area)
         monthly = crimes.loc[sel, "month"].value_counts().sort_index()
+        by_decile = decile_counts(counts, decile)
         results[slug] = ThemeResult(
             theme=theme,
             crimes=int(sel.sum()),
@@ -244,8 +246,8 @@ def build_profile(
             gi_p=p,
             gi_q=q,
             hotspot=classify(z, q, settings.hotspot_q),
-            deprivation=deprivation_shares(counts, decile, pop),
-            decile_counts=decile_counts(counts, decile),
+            deprivation=deprivation_shares(by_decile),
+            decile_counts=by_decile,
             top_locations=top_locations(crimes.loc[sel, "location"]),
             monthly={str(k): int(v) for k, v in monthly.items()},
         )
@@ -256,18 +258,15 @@ def build_profile(
         catalog_file=str(catalog.source),
         district=area,
         months=months,
+        crimes=int(in_district.sum()),
         layers={name: summary for name, (_, summary) in loaded.items()},
         assignment=assignment.account,
         grid=grid,
         themes=results,
         lsoa=gpd.GeoDataFrame(lsoa, geometry="geometry", crs=area.lsoas.crs),
         residents=int(residents),
-        residents_by_decile=decile_counts(pop_counts, decile),
-        residents_deprived={
-            k.replace("residents_", ""): v
-            for k, v in deprivation_shares(pop_counts, decile, pop_counts).items()
-            if k.startswith("residents_")
-        },
+        residents_by_decile=residents_by_decile,
+        residents_deprived=deprivation_shares(residents_by_decile),
         choices=choices,
         generated=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         tool_version=__version__,

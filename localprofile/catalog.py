@@ -127,6 +127,11 @@ class Catalog(_Strict):
                 found.append(full)
         return found
 
+    def roles(self) -> dict[str, str]:
+        """{role: layer name} for every role a profile needs (one layer each), or an error."""
+        needed = dict.fromkeys(m.ROLE for m in ADAPTERS.values())  # in registry order
+        return {role: self.by_role(role) for role in needed}
+
     def by_role(self, role: str) -> str:
         """The name of the single layer whose adapter plays ``role`` (e.g. ``crimes``)."""
         names = [n for n, s in self.layers.items() if ADAPTERS[s.adapter].ROLE == role]

@@ -90,7 +90,7 @@ def _build(catalog: Path, district: str, out_dir: Path | None, cell_size: float 
         written = write_outputs(profile, target)
     err.print(
         f"{profile.district.name} ({profile.district.code}): "
-        f"{profile.themes[next(iter(profile.themes))].crimes:,} crimes, "
+        f"{profile.crimes:,} crime and ASB records, "
         f"{len(profile.themes)} themes, {len(written)} files in {target}",
         markup=False,
     )
@@ -145,8 +145,7 @@ def validate(
 
     cat = load_catalog(catalog)
     resolve_themes(cat.themes, cat.source)
-    for role in ("crimes", "boundaries", "lookup", "deprivation", "population"):
-        cat.by_role(role)
+    cat.roles()
     with err.status("reading layers"):
         loaded = load_layers(cat)
     table = Table("layer", "adapter", "files", "read", "used", "dropped", title=f"{catalog}: valid")

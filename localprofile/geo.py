@@ -27,6 +27,7 @@ os.environ["PROJ_NETWORK"] = "OFF"
 pyproj.network.set_network_enabled(False)
 
 _TO_BNG = Transformer.from_crs(WGS84, BNG, always_xy=True)
+_MERCATOR_TO_LL = Transformer.from_crs("EPSG:3857", WGS84, always_xy=True)
 
 # The British National Grid's extent (metres): all of Great Britain lies inside it.
 BNG_EXTENT = (-10_000.0, -10_000.0, 700_000.0, 1_300_000.0)
@@ -34,6 +35,11 @@ BNG_EXTENT = (-10_000.0, -10_000.0, 700_000.0, 1_300_000.0)
 # Great Britain, generously: anything outside is not a British police.uk point.
 GB_LON = (-8.7, 2.0)
 GB_LAT = (49.8, 60.95)
+
+
+def mercator_to_lonlat(x: float, y: float) -> tuple[float, float]:
+    """Web Mercator (EPSG:3857) metres to WGS84 longitude/latitude, for placing map images."""
+    return _MERCATOR_TO_LL.transform(x, y)
 
 
 def lonlat_to_bng(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -35,7 +35,7 @@ class ThemeResult:
     """One theme's results: LSOA counts and rates, and grid surfaces (arrays in grid shape)."""
 
     theme: Theme
-    crimes: int  # in the district, by LSOA code
+    crimes: int  # in the district (see study_area.assign_crimes)
     rate_per_1000: float  # crimes per 1,000 residents, over the LSOAs with a population figure
     crimes_located: int  # of those, with a map point
     crimes_in_area_points: int  # all loaded points inside the district polygon
@@ -46,8 +46,8 @@ class ThemeResult:
     gi_p: np.ndarray
     gi_q: np.ndarray
     hotspot: np.ndarray  # "hot" / "cold" / "none"
-    deprivation: dict[str, float | None]
-    decile_counts: list[int]
+    deprivation: dict[str, float | None]  # shares of crimes in the 10% / 20% most deprived LSOAs
+    decile_counts: list[int]  # crimes by IMD decile 1..10
     top_locations: list[tuple[str, int]]
     monthly: dict[str, int]
 
@@ -68,6 +68,7 @@ class Profile:
     catalog_file: str
     district: StudyArea
     months: list[str]
+    crimes: int  # crime and ASB records in the district, every type
     layers: dict[str, LayerSummary]
     assignment: dict[str, int]
     grid: Grid

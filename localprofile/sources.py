@@ -17,7 +17,7 @@ import re
 import zipfile
 import zlib
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import InputError
@@ -25,28 +25,37 @@ from .errors import InputError
 
 @dataclass(frozen=True)
 class Table:
-    """One readable table: a file on disk or a member of a zip archive."""
+    """One readable table: a file on disk or a member of a zip archive.
+
+    A member is read through the archive that :func:`iter_tables` holds open while it yields
+    the archive's members, so an archive of many files is opened once, not once per member.
+    """
 
     path: Path
     member: str | None = None
+    archive: zipfile.ZipFile | None = field(default=None, compare=False, repr=False)
 
     @property
     def label(self) -> str:
         """How error messages and the data-quality section name this table."""
         return f"{self.path}:{self.member}" if self.member else str(self.path)
 
+    @property
+    def name(self) -> str:
+        """The table's own file name, without folders."""
+        return self.member.rsplit("/", 1)[-1] if self.member else self.path.name
+
     def read_bytes(self) -> bytes:
         if self.member is None:
             return self.path.read_bytes()
         try:
-            with zipfile.ZipFile(self.path) as zf:
-                return zf.read(self.member)
+            return self.archive.read(self.member)
         except (zipfile.BadZipFile, NotImplementedError, EOFError, zlib.error) as exc:
             raise InputError(f"cannot unpack this archive member ({exc})", file=self.label) from None
 
 
 def iter_tables(paths: list[Path], member_pattern: str) -> Iterator[Table]:
-    """Yield every table under ``paths``.
+    """Yield every table under ``paths``; read each before asking for the next.
 
     A file is taken as it is, unless it is a zip archive: then its members whose name matches
     ``member_pattern`` (a regular expression on the base name) are taken. Folders are searched
@@ -54,20 +63,21 @@ def iter_tables(paths: list[Path], member_pattern: str) -> Iterator[Table]:
     """
     rx = re.compile(member_pattern, re.IGNORECASE)
     for path in paths:
+        found = False
         if path.is_dir():
-            found = False
             for p in sorted(path.rglob("*")):
                 if p.is_file() and (rx.fullmatch(p.name) or p.suffix.lower() == ".zip"):
-                    tables = list(_expand(p, rx))
-                    found = found or bool(tables)
-                    yield from tables
+                    for table in _expand(p, rx):
+                        found = True
+                        yield table
             if not found:
                 raise InputError(f"no file matching {member_pattern} in this folder", file=path)
         elif path.is_file():
-            tables = list(_expand(path, rx, explicit=True))
-            if not tables:
+            for table in _expand(path, rx, explicit=True):
+                found = True
+                yield table
+            if not found:
                 raise InputError(f"no member matching {member_pattern} in this archive", file=path)
-            yield from tables
         else:
             raise InputError("file not found", file=path)
 
@@ -75,11 +85,12 @@ def iter_tables(paths: list[Path], member_pattern: str) -> Iterator[Table]:
 def _expand(path: Path, rx: re.Pattern[str], explicit: bool = False) -> Iterator[Table]:
     if path.suffix.lower() == ".zip":
         try:
-            with zipfile.ZipFile(path) as zf:
-                names = sorted(n for n in zf.namelist() if rx.fullmatch(n.rsplit("/", 1)[-1]))
+            zf = zipfile.ZipFile(path)
         except zipfile.BadZipFile:
             raise InputError("not a readable zip archive", file=path) from None
-        for name in names:
-            yield Table(path, name)
+        with zf:
+            names = sorted(n for n in zf.namelist() if rx.fullmatch(n.rsplit("/", 1)[-1]))
+            for name in names:
+                yield Table(path, name, zf)
     elif explicit or rx.fullmatch(path.name):
         yield Table(path)

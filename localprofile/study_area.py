@@ -2,7 +2,7 @@
 
 Crimes belong to the district by the LSOA code police.uk gave them, because the generalised LSOA
 polygons disagree with the snapped crime points about 15% of the time. Only where a row has no
-LSOA code is its point tested against the polygons.
+LSOA code, or one the lookup does not know, is its point tested against the polygons.
 
 >>> from localprofile.demo import demo_catalog_path
 >>> from localprofile.catalog import load_catalog
@@ -17,7 +17,7 @@ LSOA code is its point tested against the polygons.
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import geopandas as gpd
@@ -37,7 +37,10 @@ class StudyArea:
     name: str
     lsoas: gpd.GeoDataFrame
     polygon: shapely.Geometry
-    lsoas_without_boundary: list[str] = field(default_factory=list)
+
+    @property
+    def lsoas_without_boundary(self) -> list[str]:
+        return self.lsoas.loc[self.lsoas.geometry.isna(), "lsoa_code"].tolist()
 
     @property
     def lsoa_codes(self) -> set[str]:
@@ -81,9 +84,8 @@ def select_district(
             "(LSOA 2011 codes on one side and 2021 on the other?)",
             file=lookup_file,
         )
-    missing = lsoas.loc[~drawn, "lsoa_code"].tolist()
     polygon = shapely.union_all(lsoas.geometry.to_numpy()[drawn])
-    return StudyArea(str(code), str(name), lsoas, polygon, missing)
+    return StudyArea(str(code), str(name), lsoas, polygon)
 
 
 @dataclass

@@ -24,13 +24,13 @@ import pandas as pd
 from .errors import InputError
 
 
-def require_file(path: Path, *, key: str | None = None) -> Path:
+def require_file(path: Path) -> Path:
     """Return ``path`` if it is a readable file, else raise a one-line error naming it."""
     path = Path(path)
     if not path.exists():
-        raise InputError("file not found", file=path, key=key)
+        raise InputError("file not found", file=path)
     if not path.is_file():
-        raise InputError("not a file", file=path, key=key)
+        raise InputError("not a file", file=path)
     return path
 
 
@@ -45,11 +45,13 @@ def find_column(
     file: str | Path,
     what: str,
     required: bool = True,
+    hint: str = "",
 ) -> str | None:
     """Find the column matching one of ``candidates``.
 
     Matching ignores case, spaces and punctuation; a candidate starting with ``re:`` is a regular
     expression on that normalised name. Returns the real column name, or None (``required=False``).
+    A missing required column is an error naming ``what`` as the column, with ``hint`` appended.
     """
     columns = list(columns)
     normed = {_norm(c): c for c in columns}
@@ -63,8 +65,27 @@ def find_column(
             return normed[_norm(cand)]
     if not required:
         return None
-    names = ", ".join(f"'{c}'" for c in candidates if not c.startswith("re:"))
-    raise InputError(f"missing {what} column (expected one of {names})", file=file)
+    others = [f"'{c}'" for c in candidates if not c.startswith("re:") and c != what]
+    alt = f" (or {', '.join(others)})" if others else ""
+    raise InputError(
+        f"missing column '{what}'{alt}" + (f"; {hint}" if hint else ""), file=file, column=what
+    )
+
+
+def select_columns(
+    raw: pd.DataFrame,
+    wanted: dict[str, tuple[list[str], bool]],
+    *,
+    file: str | Path,
+    hint: str = "",
+) -> pd.DataFrame:
+    """The columns ``wanted`` ({name: (accepted headers, required)}) as text, renamed to their
+    normalised names; an optional column that is absent comes back all missing."""
+    out = {}
+    for name, (cands, required) in wanted.items():
+        col = find_column(raw.columns, cands, file=file, what=cands[0], required=required, hint=hint)
+        out[name] = raw[col] if col else pd.Series(pd.NA, index=raw.index, dtype="string")
+    return pd.DataFrame(out, index=raw.index)
 
 
 def read_csv(
@@ -97,7 +118,7 @@ def read_csv(
     if not text.strip():
         raise InputError("file is empty", file=file)
     try:
-        return pd.read_csv(
+        df = pd.read_csv(
             io.StringIO(text),
             dtype=str,
             keep_default_na=False,
@@ -113,6 +134,10 @@ def read_csv(
         raise InputError(
             f"not a well-formed CSV ({msg})", file=file, row=int(m.group(1)) if m else None
         ) from None
+    # Text, trimmed; a cell of only spaces is as missing as an empty one.
+    for col in df.columns:
+        df[col] = df[col].astype("string").str.strip().replace("", pd.NA)
+    return df
 
 
 def to_number(
@@ -121,12 +146,11 @@ def to_number(
     file: str | Path,
     column: str,
     allow_missing: bool = False,
-    first_row: int = 2,
 ) -> np.ndarray:
     """Parse numbers written as text, accepting thousands separators ("1,563").
 
-    A value that is not a finite number raises an error naming its row (``first_row`` is the row number
-    of the first value: 2 when row 1 is the header).
+    A value that is not a finite number raises an error naming its spreadsheet row (row 1 being
+    the header).
     """
     text = values.astype("string").str.replace(",", "", regex=False).str.strip()
     nums = pd.to_numeric(text, errors="coerce")
@@ -136,7 +160,7 @@ def to_number(
         shown = values.iloc[pos]
         shown = "an empty cell" if pd.isna(shown) else f"'{shown}'"
         raise InputError(
-            f"expected a number, found {shown}", file=file, row=first_row + pos, column=column
+            f"expected a number, found {shown}", file=file, row=pos + 2, column=column
         )
     return nums.to_numpy(dtype=float, na_value=np.nan)
 

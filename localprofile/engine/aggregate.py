@@ -25,24 +25,21 @@ def rate_per_1000(counts: pd.Series, population: pd.Series) -> pd.Series:
     return (counts / pop.where(pop > 0) * 1000).astype(float)
 
 
-def deprivation_shares(counts: pd.Series, decile: pd.Series, population: pd.Series) -> dict:
-    """Share of crimes (and of residents) in the district's LSOAs among the 10% and 20% most
-    deprived in England (IMD decile 1, and deciles 1-2).
+def deprivation_shares(by_decile: list[int]) -> dict[str, float | None]:
+    """Shares of a total (crimes, or residents) in the LSOAs among the 10% and 20% most deprived
+    in England, from its counts by IMD decile 1..10 (:func:`decile_counts`). An LSOA without a
+    decile counts in neither share, nor in the total.
 
-    >>> idx = pd.Index(["A", "B", "C", "D"])
-    >>> deprivation_shares(pd.Series([6, 2, 1, 1], index=idx), pd.Series([1, 2, 5, 9], index=idx),
-    ...                    pd.Series([100, 100, 100, 100], index=idx))["crimes_most_deprived_10pc"]
-    0.6
+    >>> deprivation_shares([6, 2, 0, 0, 1, 0, 0, 0, 1, 0])
+    {'most_deprived_10pc': 0.6, 'most_deprived_20pc': 0.8}
     """
-    dec = decile.reindex(counts.index)
-    pop = population.reindex(counts.index).astype(float)
-    total, residents = float(counts.sum()), float(pop.sum())
-    out = {}
-    for pc, top in ((10, 1), (20, 2)):
-        sel = (dec <= top).fillna(False).to_numpy()
-        out[f"crimes_most_deprived_{pc}pc"] = round(float(counts[sel].sum()) / total, 4) if total else None
-        out[f"residents_most_deprived_{pc}pc"] = round(float(pop[sel].sum()) / residents, 4) if residents else None
-    return out
+    total = sum(by_decile)
+    if not total:
+        return {"most_deprived_10pc": None, "most_deprived_20pc": None}
+    return {
+        "most_deprived_10pc": round(by_decile[0] / total, 4),
+        "most_deprived_20pc": round((by_decile[0] + by_decile[1]) / total, 4),
+    }
 
 
 def top_locations(locations: pd.Series, n: int = 10) -> list[tuple[str, int]]:

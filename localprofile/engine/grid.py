@@ -80,11 +80,14 @@ class Grid:
     def cell_area_km2(self) -> float:
         return self.cell_size**2 / 1e6
 
+    @property
+    def bounds(self) -> tuple[float, float, float, float]:
+        """(west, south, east, north) edges in metres."""
+        return (self.x0, self.y1 - self.ny * self.cell_size, self.x0 + self.nx * self.cell_size, self.y1)
+
     def centres(self) -> tuple[np.ndarray, np.ndarray]:
         """Cell-centre eastings and northings, each of shape (rows, cols)."""
-        xs = self.x0 + (np.arange(self.nx) + 0.5) * self.cell_size
-        ys = self.y1 - (np.arange(self.ny) + 0.5) * self.cell_size
-        return np.meshgrid(xs, ys)
+        return _centres(self.x0, self.y1, self.cell_size, self.nx, self.ny)
 
     def bin(self, x, y, weights=None) -> np.ndarray:
         """Count points (or sum ``weights``) per cell; points off the grid are ignored."""
@@ -136,6 +139,12 @@ class Grid:
         return Affine(self.cell_size, 0.0, self.x0, 0.0, -self.cell_size, self.y1)
 
 
+def _centres(x0: float, y1: float, cell_size: float, nx: int, ny: int):
+    xs = x0 + (np.arange(nx) + 0.5) * cell_size
+    ys = y1 - (np.arange(ny) + 0.5) * cell_size
+    return np.meshgrid(xs, ys)
+
+
 def make_grid(
     area: shapely.Geometry,
     cell_size: float,
@@ -158,9 +167,7 @@ def make_grid(
     nx, ny = round((x1 - x0) / cell_size), round((y1 - y0) / cell_size)
     if nx * ny > MAX_CELLS:
         raise GridTooLarge(nx * ny)
-    xs = x0 + (np.arange(nx) + 0.5) * cell_size
-    ys = y1 - (np.arange(ny) + 0.5) * cell_size
-    xc, yc = np.meshgrid(xs, ys)
+    xc, yc = _centres(x0, y1, cell_size, nx, ny)
     shapely.prepare(area)
     in_area = shapely.contains_xy(area, xc, yc)
     near = in_area | shapely.dwithin(area, shapely.points(xc, yc), buffer)

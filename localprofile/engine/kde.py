@@ -51,7 +51,9 @@ def _nrd(v: np.ndarray) -> float:
     return 4 * 1.06 * min(float(np.std(v, ddof=1)), (q3 - q1) / 1.34) * len(v) ** (-1 / 5)
 
 
-def auto_bandwidth(x: np.ndarray, y: np.ndarray, cell_size: float) -> Choice:
+def auto_bandwidth(
+    x: np.ndarray, y: np.ndarray, cell_size: float, what: str = "bandwidth (m)"
+) -> Choice:
     """sfhotspot's rule of thumb: the mean of MASS::bandwidth.nrd on eastings and northings.
 
     (sfhotspot writes ``mean(nrd(x), nrd(y))``, which in R returns nrd(x) alone; the mean of the
@@ -69,13 +71,13 @@ def auto_bandwidth(x: np.ndarray, y: np.ndarray, cell_size: float) -> Choice:
         h = (_nrd(x) + _nrd(y)) / 2
         if h > 0:
             return Choice(
-                "bandwidth (m)",
+                what,
                 round(h, 1),
                 f"automatic, sfhotspot's rule of thumb (mean of MASS::bandwidth.nrd on eastings "
                 f"and northings of the {len(x):,} located crimes in the district)",
             )
     return Choice(
-        "bandwidth (m)",
+        what,
         2 * cell_size,
         f"automatic: {len(x)} located crimes are too few or too clustered for the rule of thumb; "
         "two cell widths used",

@@ -37,12 +37,13 @@ def _pct(v: float | None) -> str:
     return "n/a" if v is None or not math.isfinite(v) else f"{100 * v:.1f}%"
 
 
-def _num(v: float | None, fmt: str = "{:,.1f}") -> str:
-    return "n/a" if v is None or not math.isfinite(v) else fmt.format(v)
+def _num(v: float | None) -> str:
+    return "n/a" if v is None or not math.isfinite(v) else f"{v:,.1f}"
 
 
 def months_text(months: list[str]) -> str:
-    """How the report names its period: "2 months (2016-07, 2017-07)" or "2016-01 to 2016-12"."""
+    """How the report names its period: "2 months (2016-07, 2017-07)" when months are missing
+    between the first and the last, else "12 months (2016-01 to 2016-12)"."""
     if not months:
         return "no months"
     if len(months) == 1:
@@ -59,8 +60,6 @@ def render_html(profile: Profile) -> str:
     """The complete HTML document of ``profile``."""
     js, css = leaflet_assets()
     maps = {slug: theme_map(profile, slug) for slug in profile.themes}
-    for m in maps.values():
-        m.header, m.body, m.script = Markup(m.header), Markup(m.body), Markup(m.script)
     return _ENV.get_template("profile.html.j2").render(
         p=profile,
         maps=maps,

@@ -1,11 +1,14 @@
 """``summary.json``: the profile's figures in machine-readable form.
 
-Keys: ``district`` {code, name}; ``period`` {first_month, last_month, months}; ``layers``
-{name: {read, used, dropped {reason: n}, notes, sensitivity, vintage}}; ``themes`` {slug:
-{label, crime_types, crimes, crimes_located, points_in_district_polygon (all loaded points
-inside the district's polygon: what the KDE integrates to), rate_per_1000, hotspot_cells, coldspot_cells,
-cell_size_m, bandwidth_m, kde_units, deprivation, monthly}}; ``assignment``; ``grid``;
-``choices`` [{what, value, why}]; ``generated``; ``tool``.
+Keys: ``district`` {code, name}; ``period`` {first_month, last_month, months}; ``crimes``
+(records in the district); ``population``, ``residents_by_imd_decile``, ``residents_deprivation``
+{most_deprived_10pc, most_deprived_20pc}; ``lsoas``; ``layers`` {name: {read, used, dropped
+{reason: n}, notes, adapter, sensitivity, vintage, files, found}}; ``assignment``; ``grid``;
+``hotspot_q``; ``themes`` {slug: {label, crime_types, crimes, crimes_located,
+points_in_district_polygon (all loaded points inside the district's polygon: what the KDE
+integrates to), rate_per_1000, hotspot_cells, coldspot_cells, cell_size_m, bandwidth_m,
+kde_units, deprivation {most_deprived_10pc, most_deprived_20pc}, monthly}}; ``choices`` [{what,
+value, why}]; ``marking``; ``generated``; ``tool``.
 """
 
 from __future__ import annotations
@@ -59,8 +62,10 @@ def summary_dict(profile: Profile) -> dict[str, Any]:
                 "last_month": profile.period[1],
                 "months": profile.months,
             },
+            "crimes": profile.crimes,
             "population": profile.residents,
             "residents_by_imd_decile": profile.residents_by_decile,
+            "residents_deprivation": profile.residents_deprived,
             "lsoas": len(profile.lsoa),
             "layers": {
                 name: {
