@@ -1,18 +1,29 @@
 """Layer adapters: one module per source, each reading and normalising only.
 
-Every adapter module has ``ROLE`` (what the profile uses it for) and
-``load(paths, spec) -> LayerData``: a frame with a documented schema (GeoDataFrame in EPSG:27700
+Every adapter module has ``ROLE`` (what the profile uses it for), ``REQUIRED`` (whether every
+catalog needs one layer in that role), optionally ``Options`` (a pydantic model of its
+``options:`` in the catalog), and ``load(paths, spec, ctx) -> LayerData``: a frame with a documented schema (GeoDataFrame in EPSG:27700
 for spatial layers) and its record account (read = used + dropped by reason).
 
 >>> sorted(ADAPTERS)
-['census2011_population', 'imd2019', 'lsoa_boundaries', 'lsoa_lookup', 'police_uk_street']
+['census2011_population', 'codepoint_open', 'imd2019', 'lsoa_boundaries', 'lsoa_lookup', 'ons_postcode_directory', 'points', 'police_uk_street', 'schools']
 """
 
 from __future__ import annotations
 
 from types import ModuleType
 
-from . import census2011_population, imd2019, lsoa_boundaries, lsoa_lookup, police_uk_street
+from . import (
+    census2011_population,
+    codepoint_open,
+    imd2019,
+    lsoa_boundaries,
+    lsoa_lookup,
+    ons_postcode_directory,
+    points,
+    police_uk_street,
+    schools,
+)
 
 ADAPTERS: dict[str, ModuleType] = {
     "police_uk_street": police_uk_street,
@@ -20,4 +31,8 @@ ADAPTERS: dict[str, ModuleType] = {
     "lsoa_lookup": lsoa_lookup,
     "imd2019": imd2019,
     "census2011_population": census2011_population,
+    "codepoint_open": codepoint_open,
+    "ons_postcode_directory": ons_postcode_directory,
+    "schools": schools,
+    "points": points,
 }

@@ -38,14 +38,16 @@ from ..validate import find_column, read_csv, to_number
 
 if TYPE_CHECKING:
     from ..catalog import LayerSpec
+    from ..loading import LoadContext
 
 ROLE = "population"
+REQUIRED = True  # every profile needs one layer in this role
 
 _CODE = ["LSOA Code", "LSOA11CD", "geography code", "lsoa_code"]
 _POP = ["Persons", "All usual residents", r"re:.*allusualresidents.*"]
 
 
-def load(paths: list[Path], spec: LayerSpec) -> LayerData:
+def load(paths: list[Path], spec: LayerSpec, ctx: LoadContext | None = None) -> LayerData:
     """Read usual residents by LSOA from the CSV(s) in ``paths``."""
     parts = []
     for path in paths:

@@ -40,8 +40,10 @@ from ..validate import find_column, read_csv, to_number
 
 if TYPE_CHECKING:
     from ..catalog import LayerSpec
+    from ..loading import LoadContext
 
 ROLE = "deprivation"
+REQUIRED = True  # every profile needs one layer in this role
 
 _CODE = ["lsoa11_code", "LSOA code (2011)", "LSOA11CD", "lsoa_code"]
 # field -> (shipped name stem, File 7 name stem as a normalised regular-expression prefix)
@@ -58,7 +60,7 @@ _FIELDS = {
 N_LSOA_ENGLAND = 32844
 
 
-def load(paths: list[Path], spec: LayerSpec) -> LayerData:
+def load(paths: list[Path], spec: LayerSpec, ctx: LoadContext | None = None) -> LayerData:
     """Read IMD 2019 ranks and deciles by LSOA from the CSV(s) in ``paths``."""
     parts = []
     for path in paths:

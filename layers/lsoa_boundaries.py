@@ -37,8 +37,10 @@ from ..validate import find_column, require_file
 
 if TYPE_CHECKING:
     from ..catalog import LayerSpec
+    from ..loading import LoadContext
 
 ROLE = "boundaries"
+REQUIRED = True  # every profile needs one layer in this role
 
 _CODE_FIELDS = {"2011": ["LSOA11CD"], "2021": ["LSOA21CD"]}
 _NAME_FIELDS = {"2011": ["LSOA11NM"], "2021": ["LSOA21NM"]}
@@ -76,7 +78,7 @@ def _read(path: Path) -> tuple[gpd.GeoDataFrame, str]:
     return out, vintage
 
 
-def load(paths: list[Path], spec: LayerSpec) -> LayerData:
+def load(paths: list[Path], spec: LayerSpec, ctx: LoadContext | None = None) -> LayerData:
     """Read LSOA polygons from every file in ``paths``, reprojected to EPSG:27700."""
     parts, vintages = [], set()
     for path in paths:

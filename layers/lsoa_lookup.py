@@ -42,8 +42,10 @@ from ..validate import read_csv, select_columns
 
 if TYPE_CHECKING:
     from ..catalog import LayerSpec
+    from ..loading import LoadContext
 
 ROLE = "lookup"
+REQUIRED = True  # every profile needs one layer in this role
 
 COLUMNS: dict[str, tuple[list[str], bool]] = {
     "lsoa_code": (["LSOA Code", r"re:lsoa\d\dcd", "lsoacd", "lsoa_code"], True),
@@ -59,7 +61,7 @@ COLUMNS: dict[str, tuple[list[str], bool]] = {
 HINT = "an LSOA lookup needs an LSOA code and a local authority code and name, e.g. LSOA11CD, LAD19CD, LAD19NM"
 
 
-def load(paths: list[Path], spec: LayerSpec) -> LayerData:
+def load(paths: list[Path], spec: LayerSpec, ctx: LoadContext | None = None) -> LayerData:
     """Read the lookup CSV(s) in ``paths`` into one row per LSOA."""
     df = pd.concat(
         [select_columns(read_csv(p, file=p, encoding=spec.encoding), COLUMNS, file=p, hint=HINT)

@@ -55,8 +55,10 @@ from ..validate import read_csv, select_columns
 
 if TYPE_CHECKING:
     from ..catalog import LayerSpec
+    from ..loading import LoadContext
 
 ROLE = "crimes"
+REQUIRED = True  # every profile needs one layer in this role
 
 MEMBER_PATTERN = r"\d{4}-\d{2}-.+-street\.csv"
 
@@ -80,7 +82,7 @@ _MONTH = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
 HINT = "a police.uk street-level crime CSV has Month, Longitude, Latitude, LSOA code and Crime type"
 
 
-def load(paths: list[Path], spec: LayerSpec) -> LayerData:
+def load(paths: list[Path], spec: LayerSpec, ctx: LoadContext | None = None) -> LayerData:
     """Read every police.uk street-level CSV under ``paths`` into one normalised GeoDataFrame."""
     frames, first_seen = [], set()
     for table in iter_tables(paths, MEMBER_PATTERN):

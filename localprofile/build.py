@@ -1,9 +1,11 @@
 """Build a district profile: catalog -> layer adapters -> study area -> engine -> Profile.
 
 >>> from localprofile.demo import demo_catalog_path
->>> p = build_profile(demo_catalog_path(), "leeds")
->>> p.district.code, p.period, p.themes["all_crime"].crimes
-('E08000035', ('2016-07', '2017-07'), 18914)
+>>> p = build_profile(demo_catalog_path(), "leeds", audience="partner")
+>>> p.district.code, p.period, p.themes["all_crime"].crimes, p.marking
+('E08000035', ('2016-07', '2017-07'), 18914, 'OFFICIAL-SENSITIVE')
+>>> p.context["ocg_members"].detail, p.context["ocg_members"].points is None
+('neighbourhood counts', True)
 >>> all(c.why for c in p.choices)
 True
 """
@@ -11,7 +13,6 @@ True
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -21,7 +22,8 @@ import pandas as pd
 import shapely
 
 from . import __version__
-from .catalog import Catalog, load_catalog
+from .catalog import AUDIENCES, Catalog, load_catalog
+from .context_layers import SuppressedAccount, neighbourhoods, summarise
 from .errors import InputError
 from .engine.aggregate import (
     count_by_lsoa,
@@ -34,64 +36,84 @@ from .engine.choices import Choice
 from .engine.gistar import bh_q, classify, gi_star
 from .engine.grid import MAX_CELLS, GridTooLarge, auto_cell_size, make_grid
 from .engine.kde import auto_bandwidth, quartic_kde
-from .layers import ADAPTERS
+from .account import LayerData
+from .loading import Progress, load_layers, relative
 from .profile import LayerSummary, Profile, ThemeResult
-from .study_area import assign_crimes, data_coverage, select_district
+from .study_area import assign_to_lsoas, data_coverage, select_district
 from .themes import resolve_themes
 
-Progress = Callable[[str], None]
-
-
-def _relative(path: Path, base: Path) -> str:
-    try:
-        return str(path.resolve().relative_to(base))
-    except ValueError:
-        return str(path)
-
-
-def load_layers(catalog: Catalog, progress: Progress | None = None) -> dict[str, tuple]:
-    """Run every catalog layer's adapter: {name: (LayerData, LayerSummary)}."""
-    out = {}
-    for name, spec in catalog.layers.items():
-        if progress:
-            progress(f"reading {name}")
-        paths = catalog.paths(name)
-        data = ADAPTERS[spec.adapter].load(paths, spec)
-        summary = LayerSummary(
-            name, spec, [_relative(p, catalog.base_dir) for p in paths], data.account, data.meta
+def layer_summaries(catalog: Catalog, loaded: dict[str, LayerData]) -> dict[str, LayerSummary]:
+    """How the profile reports each loaded layer: catalog entry, files, record account."""
+    return {
+        name: LayerSummary(
+            name,
+            catalog.layers[name],
+            [relative(p, catalog.base_dir) for p in catalog.paths(name)],
+            data.account,
+            data.meta,
         )
-        out[name] = (data, summary)
-    return out
+        for name, data in loaded.items()
+    }
+
+
+def check_audience(catalog: Catalog, audience: str | None, restricted: list[str], core: set[str]) -> None:
+    """An audience must be named when restricted layers exist, and must be a known one; the core
+    layers (crimes, boundaries ...) feed every output, so only force outputs may use restricted ones."""
+    if audience is not None and audience not in AUDIENCES:
+        raise InputError(f"unknown audience '{audience}' (choose {', '.join(AUDIENCES)})", key="audience")
+    if restricted and audience is None:
+        raise InputError(
+            f"the catalog holds restricted layers ({', '.join(restricted)}): say who the profile "
+            "is for with --audience force, partner or public",
+            file=catalog.source,
+        )
+    core_restricted = sorted(core & set(restricted))
+    if core_restricted and audience != "force":
+        raise InputError(
+            f"layer '{core_restricted[0]}' is restricted and feeds every part of the profile: "
+            "it can only be built for --audience force",
+            file=catalog.source,
+            key=f"layers.{core_restricted[0]}.sensitivity",
+        )
 
 
 def build_profile(
     catalog: Catalog | str | Path,
     district: str,
     *,
+    audience: str | None = None,
     cell_size: float | None = None,
     bandwidth: float | None = None,
     progress: Progress | None = None,
 ) -> Profile:
-    """Build the profile of ``district`` (name or code) from the sources in ``catalog``.
+    """Build the profile of ``district`` (name or code) for ``audience`` from ``catalog``.
 
-    ``cell_size`` and ``bandwidth`` (metres) override the catalog's settings; where neither gives
-    a value it is chosen automatically and the choice is recorded with its reason.
+    ``audience`` (force, partner or public) decides what restricted layers show; it must be given
+    when the catalog holds any. ``cell_size`` and ``bandwidth`` (metres) override the catalog's
+    settings; where neither gives a value it is chosen automatically and the choice is recorded.
     """
     if not isinstance(catalog, Catalog):
         catalog = load_catalog(catalog)
     settings = catalog.profile
     themes = resolve_themes(catalog.themes, catalog.source)
     roles = catalog.roles()
-    loaded = load_layers(catalog, progress)
-    frame = {role: loaded[name][0].frame for role, name in roles.items()}
+    restricted = [n for n, s in catalog.layers.items() if s.sensitivity == "restricted"]
+    check_audience(catalog, audience, restricted, set(roles.values()))
+    # Public outputs carry nothing of a restricted layer: it is not even read.
+    loaded = load_layers(catalog, progress, skip=set(restricted) if audience == "public" else set())
+    frame = {role: loaded[name].frame for role, name in roles.items()}
+    summaries = layer_summaries(catalog, loaded)
+    if audience == "partner":
+        for name in restricted:
+            summaries[name].account = SuppressedAccount.of(summaries[name].account, settings.suppress_below)
     crimes, boundaries, lookup = frame["crimes"], frame["boundaries"], frame["lookup"]
 
     if progress:
         progress(f"selecting district {district}")
     area = select_district(
-        lookup, boundaries, district, lookup_file=loaded[roles["lookup"]][1].files[0]
+        lookup, boundaries, district, lookup_file=summaries[roles["lookup"]].files[0]
     )
-    assignment = assign_crimes(crimes, area, boundaries, set(lookup["lsoa_code"]))
+    assignment = assign_to_lsoas(crimes, area, boundaries, set(lookup["lsoa_code"]))
     in_district = assignment.in_district
     if not in_district.any():
         raise InputError(
@@ -252,14 +274,34 @@ def build_profile(
             monthly={str(k): int(v) for k, v in monthly.items()},
         )
 
+    hoods = neighbourhoods(area)
+    if hoods.codes == list(area.lsoas["lsoa_code"]):
+        choices.append(Choice("neighbourhoods", "LSOAs", "the lookup has no MSOA columns"))
+    context = {}
+    for name in catalog.with_role("points"):
+        if name not in loaded:
+            continue  # a restricted layer, not read for a public profile
+        if progress:
+            progress(f"context layer {name}")
+        context[name] = summarise(
+            name, catalog.layers[name], loaded[name], area, boundaries, set(lookup["lsoa_code"]),
+            hoods, audience, settings.suppress_below,
+        )
+        if context[name].lsoa_counts is not None:
+            lsoa[f"count_{name}"] = context[name].lsoa_counts.to_numpy()
+
     months = sorted(crimes.loc[in_district, "month"].unique().tolist())
     return Profile(
+        audience=audience,
+        marking=settings.marking_for(audience),
+        context=context,
+        neighbourhoods=hoods,
         settings=settings,
         catalog_file=str(catalog.source),
         district=area,
         months=months,
         crimes=int(in_district.sum()),
-        layers={name: summary for name, (_, summary) in loaded.items()},
+        layers=summaries,
         assignment=assignment.account,
         grid=grid,
         themes=results,

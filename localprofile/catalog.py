@@ -5,8 +5,10 @@ catalog file), vintage, licence and attribution, and sensitivity. Code never hol
 
 >>> from localprofile.demo import demo_catalog_path
 >>> cat = load_catalog(demo_catalog_path())
->>> sorted(cat.layers)
-['census_population', 'crimes', 'imd2019', 'lsoa_boundaries', 'lsoa_lookup']
+>>> cat.roles()
+{'crimes': 'crimes', 'boundaries': 'lsoa_boundaries', 'lookup': 'lsoa_lookup', 'deprivation': 'imd2019', 'population': 'census_population'}
+>>> [n for n, s in cat.layers.items() if s.sensitivity == "restricted"]
+['ocg_members', 'cse_locations', 'vulnerable_persons', 'repeat_offenders']
 >>> cat.layers["crimes"].adapter, cat.layers["crimes"].sensitivity
 ('police_uk_street', 'open')
 >>> [p.name for p in cat.paths("crimes")]
@@ -20,7 +22,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .errors import InputError
 from .layers import ADAPTERS
@@ -40,7 +42,10 @@ class LayerSpec(_Strict):
     attribution: str
     sensitivity: Literal["open", "restricted"]
     description: str | None = None
-    encoding: str = "utf-8-sig"
+    encoding: str = "auto"  # UTF-8 (with or without BOM), else Windows-1252; or any codec name
+    label: str | None = None
+    synthetic: bool = False
+    options: dict[str, Any] = {}
 
     @field_validator("adapter")
     @classmethod
@@ -48,6 +53,26 @@ class LayerSpec(_Strict):
         if v not in ADAPTERS:
             raise ValueError(f"unknown adapter '{v}' (known: {', '.join(sorted(ADAPTERS))})")
         return v
+
+    @model_validator(mode="after")
+    def _adapter_options(self) -> LayerSpec:
+        model = getattr(ADAPTERS[self.adapter], "Options", None)
+        if model is None:
+            if self.options:
+                raise ValueError(f"adapter '{self.adapter}' takes no options")
+        else:
+            try:
+                model(**self.options)
+            except ValidationError as exc:
+                e = exc.errors()[0]
+                where = ".".join(str(p) for p in e["loc"])
+                msg = "unknown option" if e["type"] == "extra_forbidden" else e["msg"]
+                raise ValueError(f"options.{where}: {msg}") from None
+        return self
+
+    def opts(self) -> Any:
+        """The adapter's options as its validated model (defaults filled in)."""
+        return ADAPTERS[self.adapter].Options(**self.options)
 
     @field_validator("path")
     @classmethod
@@ -75,6 +100,21 @@ class ProfileSettings(_Strict):
     hotspot_q: float = Field(0.05, gt=0, lt=1)
     cell_size_m: float | None = Field(None, gt=0)
     bandwidth_m: float | None = Field(None, gt=0)
+    # Audiences: the marking each audience's outputs carry, and the smallest count of a restricted
+    # layer shown to partners (smaller counts read "<N").
+    markings: dict[Literal["force", "partner", "public"], str] = {
+        "force": "OFFICIAL-SENSITIVE",
+        "partner": "OFFICIAL-SENSITIVE",
+        "public": "OFFICIAL",
+    }
+    suppress_below: int = Field(5, ge=1)
+
+    def marking_for(self, audience: str | None) -> str:
+        """The protective marking of an audience's outputs (``marking`` when none is given)."""
+        return self.markings.get(audience, self.marking) if audience else self.marking
+
+
+AUDIENCES = ("force", "partner", "public")
 
 
 class Catalog(_Strict):
@@ -129,12 +169,16 @@ class Catalog(_Strict):
 
     def roles(self) -> dict[str, str]:
         """{role: layer name} for every role a profile needs (one layer each), or an error."""
-        needed = dict.fromkeys(m.ROLE for m in ADAPTERS.values())  # in registry order
+        needed = dict.fromkeys(m.ROLE for m in ADAPTERS.values() if m.REQUIRED)  # registry order
         return {role: self.by_role(role) for role in needed}
+
+    def with_role(self, role: str) -> list[str]:
+        """The names of the layers whose adapter plays ``role`` (any number, catalog order)."""
+        return [n for n, s in self.layers.items() if ADAPTERS[s.adapter].ROLE == role]
 
     def by_role(self, role: str) -> str:
         """The name of the single layer whose adapter plays ``role`` (e.g. ``crimes``)."""
-        names = [n for n, s in self.layers.items() if ADAPTERS[s.adapter].ROLE == role]
+        names = self.with_role(role)
         adapters = sorted(a for a, m in ADAPTERS.items() if m.ROLE == role)
         if not names:
             raise InputError(

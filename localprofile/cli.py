@@ -9,6 +9,7 @@ import functools
 import os
 import re
 import sys
+from enum import Enum
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
@@ -18,7 +19,9 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from .catalog import AUDIENCES
 from .errors import InputError
+from .synthetic import SEED
 
 app = typer.Typer(
     help="Serious and Organised Crime local profiles from police.uk, ONS, IMD and Census data.",
@@ -71,7 +74,7 @@ def _slug(text: str) -> str:
 
 
 def _build(catalog: Path, district: str, out_dir: Path | None, cell_size: float | None,
-           bandwidth: float | None) -> Path:
+           bandwidth: float | None, audience: str | None = None) -> Path:
     from .build import build_profile
     from .render import write_outputs
 
@@ -82,14 +85,15 @@ def _build(catalog: Path, district: str, out_dir: Path | None, cell_size: float 
     ) as progress:
         task = progress.add_task("loading catalog", total=None)
         profile = build_profile(
-            catalog, district, cell_size=cell_size, bandwidth=bandwidth,
+            catalog, district, audience=audience, cell_size=cell_size, bandwidth=bandwidth,
             progress=lambda msg: progress.update(task, description=msg),
         )
-        target = out_dir or Path("out") / _slug(profile.district.name)
+        target = out_dir or Path("out") / _slug(profile.district.name) / (audience or "")
         progress.update(task, description=f"writing outputs to {target}")
         written = write_outputs(profile, target)
     err.print(
-        f"{profile.district.name} ({profile.district.code}): "
+        f"{profile.district.name} ({profile.district.code}"
+        f"{', for ' + audience if audience else ''}, {profile.marking}): "
         f"{profile.crimes:,} crime and ASB records, "
         f"{len(profile.themes)} themes, {len(written)} files in {target}",
         markup=False,
@@ -107,16 +111,30 @@ Bandwidth = Annotated[
 ]
 
 
+AudienceName = Enum("AudienceName", {a: a for a in AUDIENCES}, type=str)
+Audience = Annotated[
+    AudienceName | None,
+    typer.Option(
+        "--audience",
+        help="Who the outputs are for: force (restricted layers as points), partner (restricted "
+        "layers as suppressed neighbourhood counts) or public (no restricted layers). Required "
+        "when the catalog holds restricted layers.",
+    ),
+]
+
+
 @app.command()
 @handles_errors
 def demo(
-    out_dir: Annotated[Path | None, typer.Option("--out", help="Output folder.")] = Path("out/leeds-demo"),
+    out_dir: Annotated[Path, typer.Option("--out", help="Output folder (one subfolder per audience).")] = Path("out/leeds-demo"),
 ) -> None:
-    """Build the demo profile for Leeds from the shipped real data; print the path of index.html."""
+    """Build the Leeds demo from the shipped data (real open data plus SYNTHETIC restricted
+    layers) for each audience: force, partner and public. Prints the three index.html paths."""
     from .demo import DEMO_DISTRICT, demo_catalog_path
 
-    index = _build(demo_catalog_path(), DEMO_DISTRICT, out_dir, None, None)
-    out.print(str(index.resolve()), markup=False)
+    for audience in AUDIENCES:
+        index = _build(demo_catalog_path(), DEMO_DISTRICT, out_dir / audience, None, None, audience)
+        out.print(str(index.resolve()), markup=False)
 
 
 @app.command()
@@ -125,12 +143,30 @@ def build(
     catalog: Annotated[Path, typer.Option("--catalog", help="The data catalog (YAML).")],
     district: Annotated[str, typer.Option("--district", help="Local authority name or code, e.g. Leeds or E08000035.")],
     out_dir: Annotated[Path | None, typer.Option("--out", help="Output folder (default: out/<district>).")] = None,
+    audience: Audience = None,
     cell_size: CellSize = None,
     bandwidth: Bandwidth = None,
 ) -> None:
     """Build the profile of one district: index.html, summary.json, results.gpkg, kde_<theme>.tif."""
-    index = _build(catalog, district, out_dir, cell_size, bandwidth)
+    index = _build(catalog, district, out_dir, cell_size, bandwidth, audience and audience.value)
     out.print(str(index.resolve()), markup=False)
+
+
+@app.command()
+@handles_errors
+def synthesize(
+    out_dir: Annotated[Path, typer.Option("--out", help="Folder for the SYNTHETIC_*.csv files.")],
+    catalog: Annotated[Path | None, typer.Option("--catalog", help="Catalog whose open layers place the records (default: the demo's).")] = None,
+    seed: Annotated[int, typer.Option("--seed", help="Random seed.")] = SEED,
+) -> None:
+    """Write SYNTHETIC restricted force layers (OCG members, CSE locations, vulnerable persons,
+    repeat offenders) placed by population and deprivation at real postcodes. Not real data."""
+    from .catalog import load_catalog
+    from .demo import demo_catalog_path
+    from .synthetic import generate
+
+    for name, path in generate(load_catalog(catalog or demo_catalog_path()), out_dir, seed).items():
+        out.print(f"{name}: {path}", markup=False)
 
 
 @app.command()
@@ -139,17 +175,18 @@ def validate(
     catalog: Annotated[Path, typer.Option("--catalog", help="The data catalog (YAML).")],
 ) -> None:
     """Check a catalog: its keys, its files, and that every layer reads (with its record account)."""
-    from .build import load_layers
+    from .build import layer_summaries
     from .catalog import load_catalog
+    from .loading import load_layers
     from .themes import resolve_themes
 
     cat = load_catalog(catalog)
     resolve_themes(cat.themes, cat.source)
     cat.roles()
     with err.status("reading layers"):
-        loaded = load_layers(cat)
+        summaries = layer_summaries(cat, load_layers(cat))
     table = Table("layer", "adapter", "files", "read", "used", "dropped", title=f"{catalog}: valid")
-    for name, (_, s) in loaded.items():
+    for name, s in summaries.items():
         table.add_row(name, s.spec.adapter, str(len(s.files)), f"{s.account.read:,}",
                       f"{s.account.used:,}", f"{s.account.n_dropped:,}")
     out.print(table)

@@ -13,6 +13,7 @@ import numpy as np
 
 from .account import RecordAccount
 from .catalog import LayerSpec, ProfileSettings
+from .context_layers import ContextLayer, Neighbourhoods, SuppressedAccount
 from .engine.choices import Choice
 from .engine.grid import Grid
 from .study_area import StudyArea
@@ -26,7 +27,7 @@ class LayerSummary:
     name: str
     spec: LayerSpec
     files: list[str]
-    account: RecordAccount
+    account: RecordAccount | SuppressedAccount
     meta: dict[str, Any] = field(default_factory=dict)
 
 
@@ -35,7 +36,7 @@ class ThemeResult:
     """One theme's results: LSOA counts and rates, and grid surfaces (arrays in grid shape)."""
 
     theme: Theme
-    crimes: int  # in the district (see study_area.assign_crimes)
+    crimes: int  # in the district (see study_area.assign_to_lsoas)
     rate_per_1000: float  # crimes per 1,000 residents, over the LSOAs with a population figure
     crimes_located: int  # of those, with a map point
     crimes_in_area_points: int  # all loaded points inside the district polygon
@@ -62,8 +63,12 @@ class ThemeResult:
 
 @dataclass
 class Profile:
-    """All results of one district's build."""
+    """All results of one district's build, for one audience."""
 
+    audience: str | None  # force, partner, public, or None (no restricted layers in the catalog)
+    marking: str  # the protective marking of this audience's outputs
+    context: dict[str, ContextLayer]  # point layers overlaid on crime, at the audience's detail
+    neighbourhoods: Neighbourhoods
     settings: ProfileSettings
     catalog_file: str
     district: StudyArea

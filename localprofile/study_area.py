@@ -100,15 +100,17 @@ class Assignment:
     account: dict[str, int]
 
 
-def assign_crimes(
+def assign_to_lsoas(
     crimes: gpd.GeoDataFrame,
     area: StudyArea,
     boundaries: gpd.GeoDataFrame,
     known_codes: set[str],
+    code_source: str = "police.uk",
 ) -> Assignment:
-    """Assign crimes to LSOAs and flag those in the district.
+    """Assign rows (crimes, or any points with an ``lsoa_code`` column) to LSOAs and flag those
+    in the district.
 
-    The LSOA code police.uk gave decides. Rows with no code, or with a code the lookup does not
+    The LSOA code the source gave (police.uk's, or a postcode's) decides. Rows with no code, or with a code the lookup does not
     know (``known_codes``), are placed by point-in-polygon where they have a point; a point on an
     edge shared by two LSOAs goes to the first in the boundary file.
     """
@@ -129,7 +131,7 @@ def assign_crimes(
     in_district = code.isin(area.lsoa_codes).to_numpy()
     placed = code.notna().to_numpy()
     account = {
-        "in the district by police.uk LSOA code": int((in_district & given & ~unknown).sum()),
+        f"in the district by {code_source} LSOA code": int((in_district & given & ~unknown).sum()),
         "in the district by point-in-polygon (no LSOA code)": int((in_district & ~given).sum()),
         "in the district by point-in-polygon (LSOA code not in the lookup)": int(
             (in_district & unknown).sum()

@@ -88,11 +88,23 @@ def select_columns(
     return pd.DataFrame(out, index=raw.index)
 
 
+def _decode(raw: bytes, encoding: str) -> str:
+    """Decode ``raw``; "auto" is UTF-8 (BOM or not), else Windows-1252, the encoding of Excel's
+    and GIAS's CSV exports. A Windows-1252 file with accented names almost never decodes as
+    UTF-8 by accident, so the order is safe."""
+    if encoding != "auto":
+        return raw.decode(encoding)
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return raw.decode("cp1252")
+
+
 def read_csv(
     source: str | Path | IO[bytes],
     *,
     file: str | Path,
-    encoding: str = "utf-8-sig",
+    encoding: str = "auto",
     header: int | None = 0,
 ) -> pd.DataFrame:
     """Read a CSV as text columns (no type guessing), with one-line errors.
@@ -106,10 +118,11 @@ def read_csv(
             raw = Path(source).read_bytes()
         else:
             raw = source.read()
-        text = raw.decode(encoding)
+        text = _decode(raw, encoding)
     except UnicodeDecodeError as exc:
         raise InputError(
-            f"not valid {encoding} text (byte {exc.start}); set 'encoding' in the layer's "
+            f"not valid {'UTF-8 or Windows-1252' if encoding == 'auto' else encoding} text "
+            f"(byte {exc.start}); set 'encoding' in the layer's "
             "options, e.g. cp1252",
             file=file,
         ) from None

@@ -38,14 +38,23 @@ def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
     )
 
 
+AUDIENCES = ["force", "partner", "public"]
+
+
 @pytest.fixture(scope="session")
-def demo_out(tmp_path_factory) -> Path:
-    """The Leeds demo profile, built by ``localprofile demo --out DIR``."""
+def demo_root(tmp_path_factory) -> Path:
+    """The Leeds demo, built by ``localprofile demo --out DIR``: one folder per audience."""
     out = tmp_path_factory.mktemp("demo") / "leeds"
     res = run_cli("demo", "--out", str(out))
     assert res.returncode == 0, res.stderr
-    assert res.stdout.strip() == str((out / "index.html").resolve())
+    assert res.stdout.split() == [str((out / a / "index.html").resolve()) for a in AUDIENCES]
     return out
+
+
+@pytest.fixture(scope="session")
+def demo_out(demo_root) -> Path:
+    """The force audience's demo outputs (everything a profile can hold)."""
+    return demo_root / "force"
 
 
 @pytest.fixture(scope="session")
@@ -72,9 +81,12 @@ def lookup_rows() -> list[dict]:
 
 
 def write_catalog(tmp_path: Path, layers: dict | None = None, profile: dict | None = None,
-                  themes: dict | None = None) -> Path:
-    """A catalog in ``tmp_path`` using the shipped data (absolute paths), with overrides."""
+                  themes: dict | None = None, restricted: bool = False) -> Path:
+    """A catalog in ``tmp_path`` using the shipped data (absolute paths), with overrides; the
+    restricted (synthetic) layers are left out unless ``restricted``."""
     base = yaml.safe_load(CATALOG.read_text(encoding="utf-8"))
+    if not restricted:
+        base["layers"] = {n: s for n, s in base["layers"].items() if s["sensitivity"] != "restricted"}
     for spec in base["layers"].values():
         spec["path"] = str(DATA.parent / spec["path"])
     for name, spec in (layers or {}).items():

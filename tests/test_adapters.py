@@ -140,15 +140,18 @@ def test_rows_without_coordinates_count_at_lsoa_level_or_are_dropped(tmp_path):
     assert int(data.frame["lsoa_code"].isna().sum()) == 1
 
 
-def test_cp1252_file_loads_with_its_declared_encoding(tmp_path):
+def test_cp1252_file_loads_with_auto_or_declared_encoding(tmp_path):
     header, rows = police_rows()
     sample = [r[:] for r in rows[:5]]
     sample[0][6] = "On or near Café Street"
     path = write_rows(tmp_path / "cp.csv", header, sample, encoding="cp1252")
-    with pytest.raises(InputError, match="not valid utf-8-sig text.*encoding"):
-        police_uk_street.load([path], POLICE)
-    data = police_uk_street.load([path], spec("police_uk_street", encoding="cp1252"))
-    assert data.frame["location"].iloc[0] == "On or near Café Street"
+    for enc in ("auto", "cp1252"):  # auto: UTF-8 fails, Windows-1252 is tried next
+        data = police_uk_street.load([path], spec("police_uk_street", encoding=enc))
+        assert data.frame["location"].iloc[0] == "On or near Café Street"
+    with pytest.raises(InputError, match="not valid utf-8 text.*encoding"):
+        police_uk_street.load([path], spec("police_uk_street", encoding="utf-8"))
+    utf8 = write_rows(tmp_path / "u.csv", header, sample, encoding="utf-8")
+    assert police_uk_street.load([utf8], POLICE).frame["location"].iloc[0] == "On or near Café Street"
 
 
 def test_missing_required_column_names_file_and_column(tmp_path):

@@ -49,7 +49,7 @@ def test_csv_missing_the_longitude_column(tmp_path):
 
 
 def test_district_that_does_not_exist(tmp_path):
-    res = run_cli("build", "--catalog", str(CATALOG), "--district", "Leds", "--out", str(tmp_path / "o"))
+    res = run_cli("build", "--catalog", str(CATALOG), "--audience", "force", "--district", "Leds", "--out", str(tmp_path / "o"))
     msg = assert_one_line_error(res, "Leds", "lsoa11_msoa_lad_west_yorkshire.csv")
     assert "did you mean 'Leeds'" in msg
 
@@ -108,7 +108,7 @@ def test_non_numeric_population_names_row_and_column(tmp_path):
 def test_unwritable_output_folder(tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("x")
-    res = run_cli("build", "--catalog", str(CATALOG), "--district", "Calderdale", "--out", str(blocker / "out"))
+    res = run_cli("build", "--catalog", str(CATALOG), "--audience", "force", "--district", "Calderdale", "--out", str(blocker / "out"))
     assert_one_line_error(res, str(blocker))
 
 
@@ -209,7 +209,7 @@ def test_infinite_numbers(tmp_path, layer, file, column):
 
 
 def test_grid_too_large(tmp_path):
-    assert_one_line_error(_build(tmp_path, CATALOG, "Leeds", "--cell-size", "2"), "cells", "larger cell size")
+    assert_one_line_error(_build(tmp_path, CATALOG, "Leeds", "--cell-size", "2", "--audience", "force"), "cells", "larger cell size")
 
 
 def test_header_only_crimes_file(tmp_path):

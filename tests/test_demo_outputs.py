@@ -23,8 +23,9 @@ def test_demo_writes_the_four_kinds_of_output(demo_out):
             assert src.crs.to_epsg() == 27700
             assert src.tags()["units"] == "crimes per km2"
             assert np.nanmax(src.read(1)) > 0
-    # nothing half-written is left beside the output folder
+    # nothing half-written is left beside the output folders
     assert not list(demo_out.parent.glob(".localprofile-*"))
+    assert not list(demo_out.parent.parent.glob(".localprofile-*"))
 
 
 def test_summary_has_the_documented_keys(demo_summary):

@@ -137,7 +137,7 @@ def test_automatic_choices_follow_their_rules():
 
 
 def test_crimes_are_assigned_by_code_then_by_point():
-    from localprofile.study_area import StudyArea, assign_crimes
+    from localprofile.study_area import StudyArea, assign_to_lsoas
 
     a, b = shapely.box(0, 0, 100, 100), shapely.box(100, 0, 200, 100)
     bounds = gpd.GeoDataFrame({"lsoa_code": ["A", "B"]}, geometry=[a, b], crs=27700)
@@ -159,7 +159,7 @@ def test_crimes_are_assigned_by_code_then_by_point():
         geometry=[r[1] for r in rows],
         crs=27700,
     )
-    res = assign_crimes(crimes, area, bounds, known_codes={"A", "B"})
+    res = assign_to_lsoas(crimes, area, bounds, known_codes={"A", "B"})
     assert res.in_district.tolist() == [True, True, False, False, False, True, True, False, True]
     assert res.lsoa_code.tolist()[:4] == ["A", "A", "B", "B"]
     assert res.account == {

@@ -6,6 +6,10 @@ lsoa_name, msoa_code, msoa_name, population, imd_rank, imd_decile, count_<theme>
 (crimes per km²), gi_z, gi_p (two-sided), gi_q (Benjamini-Hochberg over in-area cells; empty
 outside), hotspot (hot/cold/none), in_study_area.
 
+``neighbourhoods`` (code, name, one count column per context layer: text for partners'
+restricted layers, where small counts read "<5"); ``context_<layer>`` (``_synthetic`` appended
+for synthetic data): the points of each context layer the audience may see, in the district.
+
 ``kde_<theme>.tif``: float32 GeoTIFF in EPSG:27700, crimes per km², NaN outside the cells that
 entered the analysis.
 """
@@ -60,6 +64,23 @@ def write_geopackage(profile: Profile, path: Path) -> None:
         pyogrio.write_dataframe(
             grid_frame(profile, slug), path, layer=f"grid_{slug}", driver="GPKG", append=True
         )
+    if profile.context:
+        hoods = profile.neighbourhoods
+        table = {"code": hoods.codes, "name": hoods.names}
+        for name, c in profile.context.items():
+            # text where suppressed counts ("<5") stand beside numbers, numbers otherwise
+            table[name] = [str(v) for v in c.neighbourhood_counts] if c.detail != "points" else c.neighbourhood_counts
+        pyogrio.write_dataframe(
+            gpd.GeoDataFrame(table, geometry=list(hoods.geometry), crs=BNG),
+            path, layer="neighbourhoods", driver="GPKG", append=True,
+        )
+    for name, c in profile.context.items():
+        if c.points is not None:
+            suffix = "_synthetic" if c.synthetic else ""
+            pyogrio.write_dataframe(
+                c.points.drop(columns=["source"], errors="ignore"), path,
+                layer=f"context_{name}{suffix}", driver="GPKG", append=True,
+            )
 
 
 def write_geotiff(profile: Profile, slug: str, path: Path) -> None:

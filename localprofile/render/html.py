@@ -12,10 +12,11 @@ from importlib import resources
 from pathlib import Path
 
 import jinja2
+import numpy as np
 from markupsafe import Markup
 
 from ..profile import Profile
-from .maps import leaflet_assets, theme_map
+from .maps import context_map, leaflet_assets, theme_map
 
 LEAFLET_VERSION = "1.9.4"
 
@@ -31,10 +32,23 @@ _ENV = jinja2.Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
+_ENV.filters["count"] = lambda v: _count(v)
 
 
 def _pct(v: float | None) -> str:
     return "n/a" if v is None or not math.isfinite(v) else f"{100 * v:.1f}%"
+
+
+def _count(v: int | str) -> str:
+    """A count with thousands separators; suppressed counts ("<5") as they are."""
+    return f"{v:,}" if isinstance(v, (int, np.integer)) else str(v)
+
+
+AUDIENCE_TEXT = {
+    "force": "force use: contains restricted force data at point level",
+    "partner": "partners: restricted force data only as suppressed neighbourhood counts",
+    "public": "the public: open data only",
+}
 
 
 def _num(v: float | None) -> str:
@@ -60,9 +74,14 @@ def render_html(profile: Profile) -> str:
     """The complete HTML document of ``profile``."""
     js, css = leaflet_assets()
     maps = {slug: theme_map(profile, slug) for slug in profile.themes}
+    ctx_map = context_map(profile)
     return _ENV.get_template("profile.html.j2").render(
         p=profile,
         maps=maps,
+        context_map=ctx_map,
+        all_maps=[*maps.values(), *([ctx_map] if ctx_map else [])],
+        audience_text=AUDIENCE_TEXT.get(profile.audience, ""),
+        synthetic_layers=[l.spec.label or n for n, l in profile.layers.items() if l.spec.synthetic],
         pct=_pct,
         num=_num,
         months_text=months_text(profile.months),

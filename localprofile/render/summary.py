@@ -8,7 +8,9 @@ Keys: ``district`` {code, name}; ``period`` {first_month, last_month, months}; `
 points_in_district_polygon (all loaded points inside the district's polygon: what the KDE
 integrates to), rate_per_1000, hotspot_cells, coldspot_cells, cell_size_m, bandwidth_m,
 kde_units, deprivation {most_deprived_10pc, most_deprived_20pc}, monthly}}; ``choices`` [{what,
-value, why}]; ``marking``; ``generated``; ``tool``.
+value, why}]; ``audience``; ``marking``; ``context`` {layer: {label, sensitivity, synthetic,
+detail, in_district, categories, by_neighbourhood {MSOA code: count}, assignment}} where
+partners' restricted counts are text ("<5" when small); ``generated``; ``tool``.
 """
 
 from __future__ import annotations
@@ -93,7 +95,21 @@ def summary_dict(profile: Profile) -> dict[str, Any]:
             "hotspot_q": profile.settings.hotspot_q,
             "themes": themes,
             "choices": [c.to_dict() for c in profile.choices],
-            "marking": profile.settings.marking,
+            "audience": profile.audience,
+            "marking": profile.marking,
+            "context": {
+                name: {
+                    "label": c.label,
+                    "sensitivity": c.sensitivity,
+                    "synthetic": c.synthetic,
+                    "detail": c.detail,
+                    "in_district": c.total,
+                    "categories": c.categories,
+                    "by_neighbourhood": dict(zip(profile.neighbourhoods.codes, c.neighbourhood_counts)),
+                    "assignment": c.assignment,
+                }
+                for name, c in profile.context.items()
+            },
             "generated": profile.generated,
             "tool": f"localprofile {profile.tool_version}",
         }

@@ -1,0 +1,94 @@
+"""ONS postcode directory style files: postcode -> LSOA code, terminated or not, and (where the
+file has them) eastings and northings.
+
+Accepts the ONS Postcode Directory / NSPL column names (``pcds`` or ``pcd``/``pcd7``/``pcd8``,
+``doterm``, ``lsoa11``/``lsoa11cd``/``lsoa21cd``, ``oseast1m``/``osnrth1m``) and the ONS
+"postcode to OA/LSOA/MSOA/LAD" best-fit lookups (``pcds``, ``doterm``, ``lsoa11cd``; no
+coordinates). These files are Latin-1; the default encoding ("auto") reads them.
+
+Output schema (DataFrame, one row per postcode):
+
+============ ======= =========================================================
+column       type    meaning
+============ ======= =========================================================
+postcode     string  normalised ("LS1 1UR")
+terminated   bool    the postcode has a date of termination (``doterm``)
+lsoa_code    string  LSOA code (2011 or 2021, whichever the file gives)
+easting      float   metres, NaN where the file has no coordinates
+northing     float   metres, NaN where the file has no coordinates
+============ ======= =========================================================
+
+>>> from localprofile.demo import demo_catalog_path
+>>> from localprofile.catalog import load_catalog
+>>> cat = load_catalog(demo_catalog_path())
+>>> data = load(cat.paths("ons_postcodes"), cat.layers["ons_postcodes"])
+>>> data.account.read, int(data.frame["terminated"].sum()) > 20000
+(88877, True)
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from ..account import LayerData, RecordAccount, repeats
+from ..geocode import normalise_postcode
+from ..sources import iter_tables
+from ..validate import read_csv, select_columns
+
+if TYPE_CHECKING:
+    from ..catalog import LayerSpec
+    from ..loading import LoadContext
+
+ROLE = "postcodes"
+REQUIRED = False
+
+COLUMNS = {
+    "postcode": (["pcds", "pcd", "pcd7", "pcd8", "postcode"], True),
+    "doterm": (["doterm"], False),
+    "lsoa_code": (["lsoa11cd", "lsoa11", "lsoa21cd", "lsoa21", r"re:lsoa\d\dcd"], False),
+    "easting": (["oseast1m", "east1m", "easting", "eastings"], False),
+    "northing": (["osnrth1m", "north1m", "northing", "northings"], False),
+}
+HINT = "an ONS postcode file has pcds (or pcd), and usually doterm and lsoa11cd"
+
+
+def load(paths: list[Path], spec: LayerSpec, ctx: LoadContext | None = None) -> LayerData:
+    """Read ONS postcode directory CSV(s), loose or zipped, into one row per postcode."""
+    df = pd.concat(
+        [
+            select_columns(
+                read_csv(io.BytesIO(t.read_bytes()), file=t.label, encoding=spec.encoding),
+                COLUMNS, file=t.label, hint=HINT,
+            )
+            for t in iter_tables(paths, r".+\.csv")
+        ],
+        ignore_index=True,
+    )
+    acc = RecordAccount(read=len(df))
+    postcode = normalise_postcode(df["postcode"])
+    keep = acc.partition([
+        ("postcode malformed", postcode.isna()),
+        ("duplicate postcode", lambda kept: repeats(postcode, kept)),
+    ])
+    e = pd.to_numeric(df["easting"], errors="coerce").to_numpy(dtype=float)
+    n = pd.to_numeric(df["northing"], errors="coerce").to_numpy(dtype=float)
+    # The directories give 0/0 or blanks for postcodes without a grid reference.
+    no_xy = ~(np.isfinite(e) & np.isfinite(n)) | ((e == 0) & (n == 0))
+    e, n = np.where(no_xy, np.nan, e), np.where(no_xy, np.nan, n)
+    out = pd.DataFrame(
+        {
+            "postcode": postcode[keep].to_numpy(),
+            "terminated": df.loc[keep, "doterm"].notna().to_numpy(),
+            "lsoa_code": df.loc[keep, "lsoa_code"].to_numpy(),
+            "easting": e[keep],
+            "northing": n[keep],
+        }
+    )
+    acc.note("no coordinates in this file (LSOA and termination only)", int((keep & no_xy).sum()))
+    acc.check(spec.adapter)
+    return LayerData(out, acc)
