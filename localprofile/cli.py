@@ -208,6 +208,11 @@ def themes(
     out.print(table)
 
 
+from .fetch import fetch_command  # noqa: E402  (the command body lives with the fetch code)
+
+app.command("fetch")(handles_errors(fetch_command))
+
+
 def main() -> None:
     try:
         app()

@@ -32,7 +32,7 @@ import zipfile
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from importlib import resources
 from pathlib import Path, PurePosixPath
 from typing import Annotated, Any, Literal
@@ -128,6 +128,8 @@ class SourceSpec(BaseModel):
     licence: str
     attribution: str
     description: str | None = None
+    label: str | None = None
+    encoding: str | None = None
     sha256: str | None = Field(None, pattern=r"^[0-9a-fA-F]{64}$")
     options: dict[str, Any] = {}
 
@@ -170,6 +172,11 @@ def _read_sources_yaml(path: Path) -> dict[str, Any]:
 
 def load_sources(override: Path | None = None) -> dict[str, SourceSpec]:
     """The shipped sources with ``override``'s entries merged over them (null removes one)."""
+    return _load_sources(override)[0]
+
+
+def _load_sources(override: Path | None) -> tuple[dict[str, SourceSpec], dict[str, Path]]:
+    """The merged sources, and for each the file its entry last came from (for error messages)."""
     merged: dict[str, Any] = dict(_read_sources_yaml(default_sources_path()))
     origin = dict.fromkeys(merged, default_sources_path())
     if override is not None:
@@ -192,7 +199,7 @@ def load_sources(override: Path | None = None) -> dict[str, SourceSpec]:
                 err["type"], err["msg"].removeprefix("Value error, ")
             )
             raise InputError(msg, file=origin[name], key=f"sources.{name}.{where}") from None
-    return specs
+    return specs, {n: origin[n] for n in specs}
 
 
 def _fill(template: str, values: dict[str, str], *, file: Path, key: str) -> str:
@@ -233,7 +240,7 @@ def sha256_file(path: Path) -> str:
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 def _tmp_name(path: Path) -> Path:
@@ -261,7 +268,7 @@ class Cache:
         except FileNotFoundError:
             return {}
         except (ValueError, KeyError, TypeError, AttributeError):
-            self.progress(f"{self.file} is unreadable: every file will be checked by downloading")
+            self.progress(f"{self.file} is unreadable: every file will be downloaded again")
             return {}
 
     def save(self) -> None:
@@ -417,10 +424,9 @@ def _extract_months(cache: Cache, name: str, spec: SourceSpec, url: str, archive
     return list(targets.values())
 
 
-# --- the district's boundaries ------------------------------------------------------------------
-
-
-def _layer_spec(spec: SourceSpec, path: str, values: dict[str, str], sources_file: Path, name: str) -> dict[str, Any]:
+def _layer_spec(spec: SourceSpec, path: str | list[str], values: dict[str, str], sources_file: Path,
+                name: str) -> dict[str, Any]:
+    """The catalog layer of a downloaded source."""
     entry: dict[str, Any] = {
         "adapter": spec.adapter,
         "path": path,
@@ -431,9 +437,16 @@ def _layer_spec(spec: SourceSpec, path: str, values: dict[str, str], sources_fil
     }
     if spec.description:
         entry["description"] = _fill(spec.description, values, file=sources_file, key=f"sources.{name}.description")
+    if spec.label:
+        entry["label"] = spec.label
+    if spec.encoding:
+        entry["encoding"] = spec.encoding
     if spec.options:
         entry["options"] = dict(spec.options)
     return entry
+
+
+# --- the district's boundaries ------------------------------------------------------------------
 
 
 def _district_boundaries(cache: Cache, district: str, boundaries_rel: str, lookup_rel: str,
@@ -487,7 +500,7 @@ def _district_boundaries(cache: Cache, district: str, boundaries_rel: str, looku
     finally:
         tmp.unlink(missing_ok=True)
     cache.record_made(rel, made_from=made_from, district_code=area.code, district_name=area.name,
-                      lsoas=int(len(subset)))
+                      lsoas=len(subset))
     return rel, area.code, area.name
 
 
@@ -520,13 +533,13 @@ def run_fetch(out_dir: Path, *, force: str, months: str | list[str], district: s
     months = parse_months(months)
     force = _force_slug(force)
     base_url = _check_base_url(base_url)
-    specs = load_sources(sources)
-    sources_file = Path(sources) if sources is not None else default_sources_path()
+    specs, origin = _load_sources(sources)
     by_adapter = {s.adapter: n for n, s in specs.items()}
     if district is not None:
         missing = [a for a in ("lsoa_lookup", "lsoa_boundaries") if a not in by_adapter]
         if missing:
-            raise InputError(f"--district needs a source with adapter {missing[0]}", file=sources_file, key="sources")
+            raise InputError(f"--district needs a source with adapter {missing[0]}",
+                             file=sources or default_sources_path(), key="sources")
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -541,7 +554,7 @@ def run_fetch(out_dir: Path, *, force: str, months: str | list[str], district: s
     entries: dict[str, dict[str, Any]] = {}
     subset: tuple[str, str, str] | None = None
     for name in order:
-        spec = specs[name]
+        spec, sources_file = specs[name], origin[name]
         url = rebase(_fill(spec.url, values, file=sources_file, key=f"sources.{name}.url"), base_url)
         rel = _fill(spec.file, values, file=sources_file, key=f"sources.{name}.file")
         if not _inside(rel):  # a placeholder's value cannot lead outside the cache
@@ -611,12 +624,16 @@ def _write_catalog(out_dir: Path, entries: dict[str, dict[str, Any]], files: dic
         "themes": {},
         "layers": layers,
     }
-    text = "\n".join(head) + "\n" + yaml.safe_dump(body, sort_keys=False, allow_unicode=True, width=100)
+    text = "\n".join(head) + "\n" + yaml.safe_dump(body, sort_keys=False, allow_unicode=True, width=10_000)
     path = out_dir / CATALOG
     tmp = _tmp_name(path)
     tmp.write_text(text, encoding="utf-8")
     try:
-        load_catalog(tmp)  # the catalog a user gets must load
+        try:
+            load_catalog(tmp)  # the catalog a user gets must load
+        except InputError as exc:
+            exc.file = str(path)
+            raise
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)

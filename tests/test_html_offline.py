@@ -27,8 +27,9 @@ class _Resources(HTMLParser):
                 self.urls.append((tag, a[attr]))
 
 
-def test_no_external_resource_is_referenced(demo_out):
-    html = (demo_out / "index.html").read_text(encoding="utf-8")
+@pytest.mark.parametrize("audience", ["force", "partner", "public"])
+def test_no_external_resource_is_referenced(demo_root, audience):
+    html = (demo_root / audience / "index.html").read_text(encoding="utf-8")
     parser = _Resources()
     parser.feed(html)
     assert parser.tags.get("script", 0) >= 2  # Leaflet and the maps, inline
@@ -87,7 +88,8 @@ def open_offline(path: Path, on_page=None):
 
 
 @pytest.mark.browser
-def test_maps_draw_in_headless_chromium_with_the_network_off(demo_out):
+@pytest.mark.parametrize("audience", ["force", "partner", "public"])
+def test_maps_draw_in_headless_chromium_with_the_network_off(demo_root, audience):
     def inspect(page):
         facts = page.evaluate(
             """() => {
@@ -109,12 +111,13 @@ def test_maps_draw_in_headless_chromium_with_the_network_off(demo_out):
         )
         return facts
 
-    facts, errors, blocked, dialogs = open_offline(demo_out / "index.html", inspect)
+    facts, errors, blocked, dialogs = open_offline(demo_root / audience / "index.html", inspect)
     assert errors == [], errors
     assert blocked == []
     assert dialogs == []
-    assert facts["maps"] == len(THEMES)
-    assert facts["withPaths"] == len(THEMES)  # LSOAs and the district drawn in every map
-    assert facts["controls"] == len(THEMES)
+    n_maps = len(THEMES) + 1  # one per theme, and the context layers' map
+    assert facts["maps"] == n_maps
+    assert facts["withPaths"] == n_maps  # boundaries (and points) drawn in every map
+    assert facts["controls"] == n_maps
     assert facts["kde"] == [True]
-    assert facts["marking"] == "OFFICIAL"
+    assert facts["marking"] == ("OFFICIAL" if audience == "public" else "OFFICIAL-SENSITIVE")
