@@ -6,7 +6,7 @@ catalog needs one layer in that role), optionally ``Options`` (a pydantic model 
 for spatial layers) and its record account (read = used + dropped by reason).
 
 >>> sorted(ADAPTERS)
-['census2011_population', 'codepoint_open', 'imd2019', 'lsoa_boundaries', 'lsoa_lookup', 'ons_postcode_directory', 'points', 'police_uk_street', 'schools']
+['census2011_population', 'census2021_population', 'codepoint_open', 'imd2019', 'iod2025', 'lsoa11_lsoa21_lookup', 'lsoa_boundaries', 'lsoa_lookup', 'ons_postcode_directory', 'points', 'police_uk_street', 'schools']
 """
 
 from __future__ import annotations
@@ -15,8 +15,11 @@ from types import ModuleType
 
 from . import (
     census2011_population,
+    census2021_population,
     codepoint_open,
     imd2019,
+    iod2025,
+    lsoa11_lsoa21_lookup,
     lsoa_boundaries,
     lsoa_lookup,
     ons_postcode_directory,
@@ -31,6 +34,9 @@ ADAPTERS: dict[str, ModuleType] = {
     "lsoa_lookup": lsoa_lookup,
     "imd2019": imd2019,
     "census2011_population": census2011_population,
+    "iod2025": iod2025,
+    "census2021_population": census2021_population,
+    "lsoa11_lsoa21_lookup": lsoa11_lsoa21_lookup,
     "codepoint_open": codepoint_open,
     "ons_postcode_directory": ons_postcode_directory,
     "schools": schools,

@@ -88,4 +88,4 @@ def load(paths: list[Path], spec: LayerSpec, ctx: LoadContext | None = None) -> 
     df = df.loc[keep].reset_index(drop=True)
     df["population"] = df["population"].round().astype("int64")
     acc.check(spec.adapter)
-    return LayerData(df, acc)
+    return LayerData(df, acc, {"vintage": "2011"})

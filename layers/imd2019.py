@@ -60,23 +60,35 @@ _FIELDS = {
 N_LSOA_ENGLAND = 32844
 
 
+VINTAGE = "2011"  # the LSOA vintage of the codes
+
+
 def load(paths: list[Path], spec: LayerSpec, ctx: LoadContext | None = None) -> LayerData:
     """Read IMD 2019 ranks and deciles by LSOA from the CSV(s) in ``paths``."""
+    return load_indices(paths, spec, code_columns=_CODE, n_lsoa=N_LSOA_ENGLAND, edition="IoD2019",
+                        vintage=VINTAGE)
+
+
+def load_indices(
+    paths: list[Path], spec: LayerSpec, *, code_columns: list[str], n_lsoa: int, edition: str,
+    vintage: str,
+) -> LayerData:
+    """Read an English Indices of Deprivation edition: ranks run from 1 to ``n_lsoa``."""
     parts = []
     for path in paths:
         raw = read_csv(path, file=path, encoding=spec.encoding)
-        code = find_column(raw.columns, _CODE, file=path, what="LSOA code")
+        code = find_column(raw.columns, code_columns, file=path, what="LSOA code")
         out = pd.DataFrame({"lsoa_code": raw[code]})
         for field, (stem, f7) in _FIELDS.items():
             required = field == "imd"
-            for kind, lo, hi in (("rank", 1, N_LSOA_ENGLAND), ("decile", 1, 10)):
+            for kind, lo, hi in (("rank", 1, n_lsoa), ("decile", 1, 10)):
                 col = find_column(
                     raw.columns,
                     [f"{stem}_{kind}", f"re:{f7}{kind}.*"],
                     file=path,
                     what=f"{stem}_{kind}",
                     required=required,
-                    hint=f"or the IoD2019 File 7 'Index of Multiple Deprivation (IMD) "
+                    hint=f"or the {edition} File 7 'Index of Multiple Deprivation (IMD) "
                     f"{kind.title()} ...'",
                 )
                 if col is None:
@@ -107,4 +119,4 @@ def load(paths: list[Path], spec: LayerSpec, ctx: LoadContext | None = None) -> 
     ])
     df = df.loc[keep].reset_index(drop=True)
     acc.check(spec.adapter)
-    return LayerData(df, acc)
+    return LayerData(df, acc, {"vintage": vintage})

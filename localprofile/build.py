@@ -41,6 +41,7 @@ from .loading import Progress, load_layers, relative
 from .profile import LayerSummary, Profile, ThemeResult
 from .study_area import assign_to_lsoas, data_coverage, select_district
 from .themes import resolve_themes
+from .vintage import convert_codes, month_vintages
 
 def layer_summaries(catalog: Catalog, loaded: dict[str, LayerData]) -> dict[str, LayerSummary]:
     """How the profile reports each loaded layer: catalog entry, files, record account."""
@@ -75,6 +76,58 @@ def check_audience(catalog: Catalog, audience: str | None, restricted: list[str]
             file=catalog.source,
             key=f"layers.{core_restricted[0]}.sensitivity",
         )
+
+
+def reconcile_vintages(
+    catalog: Catalog,
+    roles: dict[str, str],
+    loaded: dict[str, LayerData],
+    crimes: gpd.GeoDataFrame,
+    boundaries: gpd.GeoDataFrame,
+    choices: list[Choice],
+) -> gpd.GeoDataFrame:
+    """Put every LSOA code on the boundaries' vintage (2011 or 2021), or stop naming both.
+
+    Deprivation and population tables must already be on it (ranks and counts do not convert);
+    crimes are converted month by month with the ONS 2011 to 2021 lookup when one is given."""
+    geo = loaded[roles["boundaries"]].meta["vintage"]
+    for role in ("deprivation", "population"):
+        v = loaded[roles[role]].meta.get("vintage")
+        if v and v != geo:
+            raise InputError(
+                f"layer '{roles[role]}' is on LSOA {v} codes but the boundaries "
+                f"('{roles['boundaries']}') are LSOA {geo}: use tables and boundaries of one vintage",
+                file=catalog.source, key=f"layers.{roles[role]}",
+            )
+    by_month = month_vintages(crimes["month"], crimes["lsoa_code"])
+    other = sorted(m for m, v in by_month.items() if v != geo)
+    if not other:
+        return crimes
+    names = catalog.with_role("lsoa_vintage_lookup")
+    theirs = "2021" if geo == "2011" else "2011"
+    ours = sorted(m for m, v in by_month.items() if v == geo)
+    if not names:
+        raise InputError(
+            f"crimes carry LSOA {theirs} codes ({_months(other)})"
+            + (f" as well as LSOA {geo} codes ({_months(ours)})" if ours else "")
+            + f" and the boundaries are LSOA {geo}: add the ONS LSOA 2011 to 2021 lookup "
+            "(adapter lsoa11_lsoa21_lookup) to profile them on one geography",
+            file=catalog.source, key=f"layers.{roles['crimes']}",
+        )
+    lookup = pd.concat([loaded[n].frame for n in names], ignore_index=True)
+    convert = crimes["month"].isin(other).to_numpy()
+    conv = convert_codes(crimes["lsoa_code"], convert, geo, lookup, crimes.geometry.to_numpy(), boundaries)
+    detail = "; ".join(f"{k}: {v:,}" for k, v in conv.account.items() if v)
+    choices.append(Choice(
+        "LSOA codes converted",
+        f"{int(convert.sum()):,} crimes of {_months(other)} from LSOA {theirs} to {geo}",
+        f"the boundaries are LSOA {geo}; converted with the ONS lookup ({', '.join(names)}): {detail}",
+    ))
+    return crimes.assign(lsoa_code=conv.codes)
+
+
+def _months(months: list[str]) -> str:
+    return ", ".join(months) if len(months) <= 4 else f"{months[0]} to {months[-1]}, {len(months)} months"
 
 
 def build_profile(
@@ -113,6 +166,8 @@ def build_profile(
     area = select_district(
         lookup, boundaries, district, lookup_file=summaries[roles["lookup"]].files[0]
     )
+    choices: list[Choice] = []
+    crimes = reconcile_vintages(catalog, roles, loaded, crimes, boundaries, choices)
     assignment = assign_to_lsoas(crimes, area, boundaries, set(lookup["lsoa_code"]))
     in_district = assignment.in_district
     if not in_district.any():
@@ -129,7 +184,6 @@ def build_profile(
     shapely.prepare(area.polygon)
     in_polygon = located & shapely.contains_xy(area.polygon, np.nan_to_num(x), np.nan_to_num(y))
 
-    choices: list[Choice] = []
     cs = cell_size or settings.cell_size_m
     if cs:
         choices.append(Choice("cell size (m)", float(cs), "given by the user"))
