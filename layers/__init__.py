@@ -6,7 +6,7 @@ catalog needs one layer in that role), optionally ``Options`` (a pydantic model 
 for spatial layers) and its record account (read = used + dropped by reason).
 
 >>> sorted(ADAPTERS)
-['census2011_population', 'census2021_population', 'codepoint_open', 'imd2019', 'iod2025', 'lsoa11_lsoa21_lookup', 'lsoa_boundaries', 'lsoa_lookup', 'ons_postcode_directory', 'points', 'police_uk_street', 'schools']
+['census2011_population', 'census2021_population', 'codepoint_open', 'imd2019', 'iod2025', 'lsoa11_lsoa21_lookup', 'lsoa_boundaries', 'lsoa_lookup', 'lsoa_table', 'ons_postcode_directory', 'points', 'police_uk_outcomes', 'police_uk_stop_search', 'police_uk_street', 'raster', 'schools']
 """
 
 from __future__ import annotations
@@ -22,9 +22,13 @@ from . import (
     lsoa11_lsoa21_lookup,
     lsoa_boundaries,
     lsoa_lookup,
+    lsoa_table,
     ons_postcode_directory,
     points,
+    police_uk_outcomes,
+    police_uk_stop_search,
     police_uk_street,
+    raster,
     schools,
 )
 
@@ -41,4 +45,8 @@ ADAPTERS: dict[str, ModuleType] = {
     "ons_postcode_directory": ons_postcode_directory,
     "schools": schools,
     "points": points,
+    "police_uk_stop_search": police_uk_stop_search,
+    "police_uk_outcomes": police_uk_outcomes,
+    "lsoa_table": lsoa_table,
+    "raster": raster,
 }

@@ -37,7 +37,7 @@ Matching the codes to the district's LSOAs is the build's job, through :func:`jo
 >>> from localprofile.demo import demo_catalog_path
 >>> from localprofile.catalog import load_catalog
 >>> census = load_catalog(demo_catalog_path()).paths("census_population")
->>> spec = LayerSpec.model_construct(adapter="lsoa_table", path="x", vintage="2011",
+>>> spec = LayerSpec(adapter="lsoa_table", path="x", vintage="2011",
 ...     licence="OGL v3.0", attribution="ONS", sensitivity="open",
 ...     options={"fields": ["Households", "Hectares"], "labels": {"Hectares": "Area (ha)"}})
 >>> data = load(census, spec)
@@ -97,7 +97,7 @@ def _numeric(values: pd.Series) -> bool:
 
 def load(paths: list[Path], spec: LayerSpec, ctx: LoadContext | None = None) -> LayerData:
     """Read LSOA-keyed CSV tables (files, folders or zip archives of them) into one frame."""
-    opts = Options(**spec.options)  # as spec.opts(), without needing the adapter registered
+    opts = spec.opts()
     parts: list[tuple[str, pd.DataFrame]] = []
     for table in iter_tables(paths, r".+\.csv"):
         df = read_csv(io.BytesIO(table.read_bytes()), file=table.label, encoding=spec.encoding)

@@ -38,7 +38,7 @@ an earlier row's Crime ID, Month and Outcome type (the same outcome in two files
 ...     "On or near Pedestrian Subway,E01010994,Calderdale 008E,Suspect charged\\n"
 ...     "01b37f,2017-07,West Yorkshire Police,West Yorkshire Police,,,No Location,,,"
 ...     "Unable to prosecute suspect\\n")
->>> spec = LayerSpec.model_construct(adapter="police_uk_outcomes", path="x", vintage="2017-07",
+>>> spec = LayerSpec(adapter="police_uk_outcomes", path="x", vintage="2017-07",
 ...     licence="OGL v3.0", attribution="data.police.uk", sensitivity="open")
 >>> data = load([folder], spec)
 >>> data.account.read, data.account.used, data.account.dropped
@@ -62,6 +62,7 @@ if TYPE_CHECKING:
 
 ROLE = "points"
 REQUIRED = False
+CODE_SOURCE = "police.uk"  # whose LSOA codes the rows carry
 
 MEMBER_PATTERN = r"\d{4}-\d{2}-.+-outcomes\.csv"
 
@@ -85,7 +86,7 @@ _MONTH = r"\d{4}-(0[1-9]|1[0-2])"
 
 def load(paths: list[Path], spec: LayerSpec, ctx: LoadContext | None = None) -> LayerData:
     """Read every police.uk outcomes CSV under ``paths`` into one point layer."""
-    df = read_police_uk_tables(paths, spec, MEMBER_PATTERN, COLUMNS, HINT)
+    df, files = read_police_uk_tables(paths, spec, MEMBER_PATTERN, COLUMNS, HINT)
     acc = RecordAccount(read=len(df))
     label = df["source"].iloc[0] if len(df) else ""
     loc = locate(df, longitude="longitude", latitude="latitude", file=label)
@@ -110,4 +111,4 @@ def load(paths: list[Path], spec: LayerSpec, ctx: LoadContext | None = None) -> 
     frame = point_frame(values, loc, keep)
     acc.check(spec.adapter)
     months = sorted(frame["month"].dropna().unique().tolist())
-    return LayerData(frame, acc, {"months": months, "files": int(df["source"].nunique())})
+    return LayerData(frame, acc, {"months": months, "files": files})

@@ -46,7 +46,7 @@ search" are kept and noted.
 ...     "Misuse of Drugs Act 1971 (section 23),Controlled drugs,Arrest,True,False\\n"
 ...     "Person search,2017-07-02T14:05:00+00:00,False,,,,Male,over 34,,Asian,"
 ...     "Misuse of Drugs Act 1971 (section 23),Controlled drugs,Nothing found - no further action,,\\n")
->>> spec = LayerSpec.model_construct(adapter="police_uk_stop_search", path="x", vintage="2017-07",
+>>> spec = LayerSpec(adapter="police_uk_stop_search", path="x", vintage="2017-07",
 ...     licence="OGL v3.0", attribution="data.police.uk", sensitivity="open")
 >>> data = load([folder], spec)
 >>> data.account.read, data.account.used, data.account.dropped
@@ -109,11 +109,12 @@ def read_police_uk_tables(
     member_pattern: str,
     columns: dict[str, tuple[list[str], bool]],
     hint: str,
-) -> pd.DataFrame:
-    """Every police.uk table under ``paths`` (files, folders, zip archives) as one frame of the
-    ``columns``, plus ``file`` (the table's base name without ".csv"), ``row`` (the spreadsheet
-    row in that file, header = 1), ``source`` (file and zip member) and ``repeat_file`` (True
-    for every row of a second copy of the same month-and-force file)."""
+) -> tuple[pd.DataFrame, int]:
+    """Every police.uk table under ``paths`` (files, folders, zip archives) as one frame, and
+    how many tables were read. Besides the ``columns``, the frame has ``file`` (the table's base
+    name without ".csv"), ``row`` (the spreadsheet row in that file, header = 1), ``source``
+    (file and zip member) and ``repeat_file`` (True for every row of a second copy of the same
+    month-and-force file). Shared by the police.uk point adapters."""
     frames, seen = [], set()
     for table in iter_tables(paths, member_pattern):
         raw = table.read_bytes()
@@ -131,12 +132,12 @@ def read_police_uk_tables(
         frame["row"] = np.arange(2, len(frame) + 2)
         frame["source"] = table.label
         frames.append(frame)
-    return pd.concat(frames, ignore_index=True)
+    return pd.concat(frames, ignore_index=True), len(frames)
 
 
 def load(paths: list[Path], spec: LayerSpec, ctx: LoadContext | None = None) -> LayerData:
     """Read every police.uk stop-and-search CSV under ``paths`` into one point layer."""
-    df = read_police_uk_tables(paths, spec, MEMBER_PATTERN, COLUMNS, HINT)
+    df, files = read_police_uk_tables(paths, spec, MEMBER_PATTERN, COLUMNS, HINT)
     acc = RecordAccount(read=len(df))
     date = df["date"].astype("string")
     day = pd.to_datetime(date.str.slice(0, 10), format="%Y-%m-%d", errors="coerce")
@@ -168,4 +169,4 @@ def load(paths: list[Path], spec: LayerSpec, ctx: LoadContext | None = None) -> 
     frame = point_frame(values, loc, keep)
     acc.check(spec.adapter)
     months = sorted(frame["month"].dropna().unique().tolist())
-    return LayerData(frame, acc, {"months": months, "files": int(df["source"].nunique())})
+    return LayerData(frame, acc, {"months": months, "files": files})

@@ -33,7 +33,7 @@ coordinate reference system is an error.
 ...                    crs="EPSG:27700", transform=Affine(100, 0, 430000, 0, -100, 434000),
 ...                    nodata=-1) as dst:
 ...     dst.write(np.array([[5, 0, -1], [7, 2, np.nan]], dtype="float32"), 1)
->>> spec = LayerSpec.model_construct(adapter="raster", path="x", vintage="2020", licence="OGL",
+>>> spec = LayerSpec(adapter="raster", path="x", vintage="2020", licence="OGL",
 ...     attribution="a", sensitivity="open", options={"label": "residents"})
 >>> data = load([path], spec)
 >>> data.account.to_dict()
@@ -48,7 +48,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-import numpy as np
 import pandas as pd
 import rasterio
 from pydantic import BaseModel, ConfigDict, Field
@@ -75,7 +74,7 @@ class Options(BaseModel):
 
 def load(paths: list[Path], spec: LayerSpec, ctx: LoadContext | None = None) -> LayerData:
     """Read one band of one raster file into memory, with its georeferencing."""
-    opts = Options(**spec.options)  # as spec.opts(), without needing the adapter registered
+    opts = spec.opts()
     if len(paths) != 1:
         raise InputError(
             f"a raster layer reads one file; its path gives {len(paths)}", file=paths[0]

@@ -38,7 +38,9 @@ from .engine.grid import MAX_CELLS, GridTooLarge, auto_cell_size, make_grid
 from .engine.kde import auto_bandwidth, quartic_kde
 from .account import LayerData
 from .loading import Progress, load_layers, relative
-from .profile import LayerSummary, Profile, ThemeResult
+from .engine.zonal import onto_grid, zonal_by_polygons
+from .layers.lsoa_table import join_to_lsoas
+from .profile import LayerSummary, LsoaTableResult, Profile, RasterResult, ThemeResult
 from .study_area import assign_to_lsoas, data_coverage, select_district
 from .themes import resolve_themes
 from .vintage import convert_codes, month_vintages
@@ -51,7 +53,8 @@ def layer_summaries(catalog: Catalog, loaded: dict[str, LayerData]) -> dict[str,
             catalog.layers[name],
             [relative(p, catalog.base_dir) for p in catalog.paths(name)],
             data.account,
-            data.meta,
+            # what the profile reports of it: plain facts (the raster array stays in LayerData)
+            {k: v for k, v in data.meta.items() if isinstance(v, (str, int, float, list, dict))},
         )
         for name, data in loaded.items()
     }
@@ -126,6 +129,30 @@ def reconcile_vintages(
     return crimes.assign(lsoa_code=conv.codes)
 
 
+def join_table(name: str, spec, data: LayerData, lsoa: pd.DataFrame) -> LsoaTableResult:
+    """Join an LSOA-level table's fields onto the district's LSOA frame (columns added)."""
+    values, unmatched = join_to_lsoas(data.frame, pd.Index(lsoa["lsoa_code"]))
+    columns = {}
+    for field in data.meta["fields"]:
+        col = f"{name}__{field}"
+        lsoa[col] = values[field].to_numpy()
+        columns[col] = data.meta["labels"].get(field, field)
+    totals = {c: float(np.nansum(lsoa[c])) for c in columns}
+    return LsoaTableResult(name, spec.label or name, columns, totals, unmatched)
+
+
+def summarise_raster(name: str, spec, data: LayerData, lsoa: gpd.GeoDataFrame, grid) -> RasterResult:
+    """A raster's sum or mean per district LSOA (a column added) and on the analysis grid."""
+    r = data.meta["raster"]
+    per_lsoa = zonal_by_polygons(r, lsoa.geometry)
+    lsoa[name] = per_lsoa
+    value = float(np.nansum(per_lsoa) if r.statistic == "sum" else np.nanmean(per_lsoa))
+    return RasterResult(
+        name, spec.label or r.label or name, r.statistic, name, value,
+        onto_grid(r, grid.transform, grid.shape), int(np.isnan(per_lsoa).sum()),
+    )
+
+
 def _months(months: list[str]) -> str:
     return ", ".join(months) if len(months) <= 4 else f"{months[0]} to {months[-1]}, {len(months)} months"
 
@@ -152,12 +179,18 @@ def build_profile(
     roles = catalog.roles()
     restricted = [n for n, s in catalog.layers.items() if s.sensitivity == "restricted"]
     check_audience(catalog, audience, restricted, set(roles.values()))
-    # Public outputs carry nothing of a restricted layer: it is not even read.
-    loaded = load_layers(catalog, progress, skip=set(restricted) if audience == "public" else set())
+    # Public outputs carry nothing of a restricted layer, partner outputs only what point layers
+    # give as suppressed counts: what they may not see is not even read.
+    points_role = set(catalog.with_role("points"))
+    skip = {
+        "force": set(), None: set(), "public": set(restricted),
+        "partner": {n for n in restricted if n not in points_role},
+    }[audience]
+    loaded = load_layers(catalog, progress, skip=skip)
     frame = {role: loaded[name].frame for role, name in roles.items()}
     summaries = layer_summaries(catalog, loaded)
     if audience == "partner":
-        for name in restricted:
+        for name in set(restricted) & set(summaries):
             summaries[name].account = SuppressedAccount.of(summaries[name].account, settings.suppress_below)
     crimes, boundaries, lookup = frame["crimes"], frame["boundaries"], frame["lookup"]
 
@@ -344,8 +377,19 @@ def build_profile(
         if context[name].lsoa_counts is not None:
             lsoa[f"count_{name}"] = context[name].lsoa_counts.to_numpy()
 
+    tables = {}
+    for name in catalog.with_role("lsoa_table"):
+        if name in loaded:
+            tables[name] = join_table(name, catalog.layers[name], loaded[name], lsoa)
+    rasters = {}
+    for name in catalog.with_role("raster"):
+        if name in loaded:
+            rasters[name] = summarise_raster(name, catalog.layers[name], loaded[name], lsoa, grid)
+
     months = sorted(crimes.loc[in_district, "month"].unique().tolist())
     return Profile(
+        lsoa_tables=tables,
+        rasters=rasters,
         audience=audience,
         marking=settings.marking_for(audience),
         context=context,

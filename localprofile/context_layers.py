@@ -27,6 +27,7 @@ from .account import LayerData, RecordAccount
 from .catalog import LayerSpec
 from .engine.aggregate import count_by_lsoa
 from .engine.suppress import suppress, suppress_one
+from .layers import ADAPTERS
 from .study_area import StudyArea, assign_to_lsoas
 
 POINT_DETAIL = "points"
@@ -87,7 +88,8 @@ def summarise(
 ) -> ContextLayer:
     """One point layer in the district, at the detail ``audience`` may see."""
     frame = data.frame
-    assigned = assign_to_lsoas(frame, area, boundaries, known_codes, code_source="the postcode's")
+    code_source = getattr(ADAPTERS[spec.adapter], "CODE_SOURCE", "the postcode's")
+    assigned = assign_to_lsoas(frame, area, boundaries, known_codes, code_source=code_source)
     inside = assigned.in_district
     lsoa_index = pd.Index(area.lsoas["lsoa_code"])
     lsoa_counts = count_by_lsoa(assigned.lsoa_code[inside], lsoa_index)

@@ -62,12 +62,38 @@ class ThemeResult:
 
 
 @dataclass
+class LsoaTableResult:
+    """An LSOA-level table joined to the district: its fields are ``Profile.lsoa`` columns."""
+
+    name: str
+    label: str
+    columns: dict[str, str]  # profile.lsoa column -> label
+    totals: dict[str, float]  # district sum of each column
+    unmatched: dict[str, int]
+
+
+@dataclass
+class RasterResult:
+    """A raster summarised onto the district's LSOAs (a ``Profile.lsoa`` column) and the grid."""
+
+    name: str
+    label: str
+    statistic: str  # "sum" or "mean"
+    column: str
+    district_value: float  # sum over the district's LSOAs, or their mean
+    surface: np.ndarray  # on the analysis grid
+    lsoas_without_value: int
+
+
+@dataclass
 class Profile:
     """All results of one district's build, for one audience."""
 
     audience: str | None  # force, partner, public, or None (no restricted layers in the catalog)
     marking: str  # the protective marking of this audience's outputs
     context: dict[str, ContextLayer]  # point layers overlaid on crime, at the audience's detail
+    lsoa_tables: dict[str, LsoaTableResult]
+    rasters: dict[str, RasterResult]
     neighbourhoods: Neighbourhoods
     settings: ProfileSettings
     catalog_file: str

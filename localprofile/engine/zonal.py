@@ -35,7 +35,12 @@ import numpy as np
 from affine import Affine
 from rasterio.crs import CRS
 from rasterio.features import rasterize
-from rasterio.warp import Resampling, calculate_default_transform, reproject, transform_bounds
+from rasterio.warp import (
+    Resampling,
+    calculate_default_transform,
+    reproject,
+    transform_bounds,
+)
 
 Statistic = Literal["sum", "mean"]
 BNG = CRS.from_epsg(27700)
@@ -122,13 +127,16 @@ def _window(raster: Raster, bounds: tuple[float, float, float, float], margin: i
     return _as_float(raster.array[r0:r1, c0:c1], raster.nodata), shifted
 
 
-def _bng_cell_size(raster: Raster) -> float:
-    """About how wide the raster's cells are in metres on the British National Grid."""
-    h, w = raster.array.shape
-    t = raster.transform
-    left, right = sorted((t.c, t.c + t.a * w))
-    bottom, top = sorted((t.f, t.f + t.e * h))
-    dst, _, _ = calculate_default_transform(raster.crs, BNG, w, h, left, bottom, right, top)
+def _bng_cell_size(raster: Raster, bounds: tuple[float, float, float, float]) -> float:
+    """About how wide the raster's cells are in metres on the British National Grid, where they
+    lie under ``bounds`` (EPSG:27700): a global raster need not be projectable as a whole."""
+    found = _window(raster, transform_bounds(BNG, raster.crs, *bounds, densify_pts=21), margin=1)
+    if found is None:
+        return 0.0
+    values, t = found
+    h, w = values.shape
+    xs, ys = [t.c, t.c + t.a * w], [t.f, t.f + t.e * h]
+    dst, _, _ = calculate_default_transform(raster.crs, BNG, w, h, min(xs), min(ys), max(xs), max(ys))
     return float(min(abs(dst.a), abs(dst.e)))
 
 
@@ -141,15 +149,15 @@ def zonal_by_polygons(
 ) -> np.ndarray:
     """The sum (or mean) of the raster's valid cells whose centres lie in each polygon.
 
-    ``polygons`` is a GeoSeries (or array of shapely polygons) in EPSG:27700; missing or empty
-    geometries, and polygons holding no valid cell centre, get NaN. ``statistic`` defaults to the
-    raster's own. A raster in another CRS is first reprojected onto a British National Grid
-    grid (the polygons and the analysis grid are in EPSG:27700, and a cell-centre test needs
-    cells in the polygons' CRS) of ``1/oversample`` of its cell size, sums by
-    ``Resampling.sum`` so no count is lost or made up, means by ``Resampling.average``;
-    the finer cells share a source cell that straddles a boundary between the polygons on both
-    sides, rather than giving all of it to one. Only the part of the raster under the polygons
-    is read.
+    ``polygons`` is a GeoSeries, GeoDataFrame or array of shapely polygons in EPSG:27700;
+    missing or empty geometries, and polygons holding no valid cell centre (smaller than a
+    cell, or off the raster), get NaN. ``statistic`` defaults to the raster's own. Only the part
+    of the raster under the polygons is used.
+
+    A raster in another CRS is first reprojected onto a British National Grid grid of
+    ``1/oversample`` of its cell size (sums by ``Resampling.sum``, so nothing is lost or made
+    up; means by ``Resampling.average``). The finer cells share a source cell that straddles
+    a boundary between the polygons on either side, instead of giving all of it to one.
 
     >>> from affine import Affine
     >>> import shapely
@@ -165,6 +173,8 @@ def zonal_by_polygons(
     import geopandas as gpd
     import shapely
 
+    if isinstance(polygons, gpd.GeoDataFrame):
+        polygons = polygons.geometry
     if isinstance(polygons, gpd.GeoSeries):
         if polygons.crs is not None and not _is_bng(CRS.from_user_input(polygons.crs)):
             raise ValueError(f"polygons must be in EPSG:27700, not {polygons.crs}")
@@ -182,7 +192,12 @@ def zonal_by_polygons(
             return out
         values, transform = found
     else:
-        size = _bng_cell_size(raster) / oversample
+        # The polygons, like the analysis grid, are in EPSG:27700, and "the cell's centre lies in
+        # the polygon" needs cells and polygons in one CRS: bring the cells to the grid's CRS
+        # (reprojecting polygons instead would bend their edges and mix two CRSs in one profile).
+        size = _bng_cell_size(raster, bounds) / oversample
+        if size <= 0:  # the polygons lie off the raster
+            return out
         x0, y0 = math.floor(bounds[0] / size) * size, math.floor(bounds[1] / size) * size
         x1, y1 = math.ceil(bounds[2] / size) * size, math.ceil(bounds[3] / size) * size
         transform = Affine(size, 0, x0, 0, -size, y1)

@@ -13,7 +13,7 @@ import tempfile
 from pathlib import Path
 
 from ..profile import Profile
-from .geo_files import write_geopackage, write_geotiff
+from .geo_files import write_geopackage, write_geotiff, write_raster_surface
 from .html import render_html
 from .summary import render_summary
 
@@ -29,12 +29,14 @@ def write_outputs(profile: Profile, out_dir: str | Path) -> dict[str, Path]:
         write_geopackage(profile, tmp / "results.gpkg")
         for slug in profile.themes:
             write_geotiff(profile, slug, tmp / f"kde_{slug}.tif")
+        for name in profile.rasters:
+            write_raster_surface(profile, name, tmp / f"raster_{name}.tif")
         written = {}
         for f in sorted(tmp.iterdir()):
             os.replace(f, out_dir / f.name)
             written[f.name] = out_dir / f.name
         # A theme dropped since the last build into this folder leaves no stale surface behind.
-        for old in out_dir.glob("kde_*.tif"):
+        for old in [*out_dir.glob("kde_*.tif"), *out_dir.glob("raster_*.tif")]:
             if old.name not in written:
                 old.unlink()
         return written

@@ -85,14 +85,25 @@ def write_geopackage(profile: Profile, path: Path) -> None:
 
 def write_geotiff(profile: Profile, slug: str, path: Path) -> None:
     g, t = profile.grid, profile.themes[slug]
-    data = np.where(g.active, t.kde, np.nan).astype("float32")
+    _write_grid(profile, np.where(g.active, t.kde, np.nan), path, f"KDE {slug} (crimes per km2)", {
+        "units": "crimes per km2", "theme": slug, "bandwidth_m": str(t.bandwidth), "kernel": "quartic",
+    })
+
+
+def write_raster_surface(profile: Profile, name: str, path: Path) -> None:
+    """A raster layer resampled onto the analysis grid (sums keep their total)."""
+    r = profile.rasters[name]
+    _write_grid(profile, r.surface, path, f"{r.label} ({r.statistic} per cell)",
+                {"layer": name, "statistic": r.statistic})
+
+
+def _write_grid(profile: Profile, values: np.ndarray, path: Path, description: str, tags: dict) -> None:
+    g = profile.grid
+    data = np.asarray(values, dtype="float32")
     with rasterio.open(
         path, "w", driver="GTiff", height=g.ny, width=g.nx, count=1, dtype="float32",
         crs=BNG, transform=g.transform, nodata=np.nan, compress="deflate",
     ) as dst:
         dst.write(data, 1)
-        dst.update_tags(
-            units="crimes per km2", theme=slug, district=profile.district.name,
-            bandwidth_m=str(t.bandwidth), kernel="quartic", cell_size_m=str(g.cell_size),
-        )
-        dst.set_band_description(1, f"KDE {slug} (crimes per km2)")
+        dst.update_tags(district=profile.district.name, cell_size_m=str(g.cell_size), **tags)
+        dst.set_band_description(1, description)

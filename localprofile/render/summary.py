@@ -7,8 +7,9 @@ Keys: ``district`` {code, name}; ``period`` {first_month, last_month, months}; `
 ``hotspot_q``; ``themes`` {slug: {label, crime_types, crimes, crimes_located,
 points_in_district_polygon (all loaded points inside the district's polygon: what the KDE
 integrates to), rate_per_1000, hotspot_cells, coldspot_cells, cell_size_m, bandwidth_m,
-kde_units, deprivation {most_deprived_10pc, most_deprived_20pc}, monthly}}; ``choices`` [{what,
-value, why}]; ``audience``; ``marking``; ``context`` {layer: {label, sensitivity, synthetic,
+kde_units, deprivation {most_deprived_10pc, most_deprived_20pc}, monthly}}; ``lsoa_tables`` {layer: {label,
+columns {lsoa column: label}, district_totals, unmatched}}; ``rasters`` {layer: {label, statistic,
+column, district_value, lsoas_without_value}}; ``choices`` [{what, value, why}]; ``audience``; ``marking``; ``context`` {layer: {label, sensitivity, synthetic,
 detail, in_district, categories, by_neighbourhood {MSOA code: count}, assignment}} where
 partners' restricted counts are text ("<5" when small); ``generated``; ``tool``.
 """
@@ -95,6 +96,16 @@ def summary_dict(profile: Profile) -> dict[str, Any]:
             "hotspot_q": profile.settings.hotspot_q,
             "themes": themes,
             "choices": [c.to_dict() for c in profile.choices],
+            "lsoa_tables": {
+                name: {"label": t.label, "columns": t.columns, "district_totals": t.totals,
+                       "unmatched": t.unmatched}
+                for name, t in profile.lsoa_tables.items()
+            },
+            "rasters": {
+                name: {"label": r.label, "statistic": r.statistic, "column": r.column,
+                       "district_value": r.district_value, "lsoas_without_value": r.lsoas_without_value}
+                for name, r in profile.rasters.items()
+            },
             "audience": profile.audience,
             "marking": profile.marking,
             "context": {
