@@ -42,6 +42,7 @@ if TYPE_CHECKING:
 
 ROLE = "population"
 REQUIRED = True  # every profile needs one layer in this role
+EDITION = "Census 2011"  # how the profile names the source
 
 _CODE = ["LSOA Code", "LSOA11CD", "geography code", "lsoa_code"]
 _POP = ["Persons", "All usual residents", r"re:.*allusualresidents.*"]

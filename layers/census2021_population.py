@@ -41,6 +41,7 @@ if TYPE_CHECKING:
 
 ROLE = "population"
 REQUIRED = True
+EDITION = "Census 2021"  # how the profile names the source
 
 _TOTAL = [r"re:.*total.*measuresvalue", r"re:.*allpersons.*", r"re:.*allusualresidents.*"]
 

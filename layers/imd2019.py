@@ -44,6 +44,7 @@ if TYPE_CHECKING:
 
 ROLE = "deprivation"
 REQUIRED = True  # every profile needs one layer in this role
+EDITION = "IMD 2019 (English Indices of Deprivation 2019)"  # how the profile names the source
 
 _CODE = ["lsoa11_code", "LSOA code (2011)", "LSOA11CD", "lsoa_code"]
 # field -> (shipped name stem, File 7 name stem as a normalised regular-expression prefix)

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 
 ROLE = "deprivation"
 REQUIRED = True
+EDITION = "IMD 2025 (English Indices of Deprivation 2025)"  # how the profile names the source
 VINTAGE = "2021"
 N_LSOA_ENGLAND_2021 = 33755
 

@@ -36,7 +36,7 @@ from pydantic import BaseModel, ConfigDict
 
 from ..account import LayerData, RecordAccount, repeats
 from ..errors import InputError
-from ..geo import BNG
+from ..geo import BNG, BNG_EXTENT
 from ..points import Located, locate, point_frame
 from ..sources import iter_tables
 from ..validate import find_column, read_csv, require_file
@@ -89,7 +89,7 @@ def _read_table(path: Path, spec: LayerSpec, opts: Options) -> list[tuple[pd.Dat
 def load(paths: list[Path], spec: LayerSpec, ctx: LoadContext | None = None) -> LayerData:
     """Read a point layer from tables or geographic files."""
     opts = spec.opts()
-    frames, geoms = [], []
+    frames, geoms, from_geo = [], [], []
     for path in paths:
         if path.suffix.lower() in GEO_SUFFIXES:
             require_file(path)
@@ -99,18 +99,19 @@ def load(paths: list[Path], spec: LayerSpec, ctx: LoadContext | None = None) -> 
                 raise InputError(f"cannot read ({str(exc).splitlines()[0]})", file=path) from None
             if gdf.crs is None:
                 raise InputError("no coordinate reference system declared", file=path)
-            geo = gdf.geometry.to_crs(BNG)
-            df = pd.DataFrame(gdf.drop(columns=gdf.geometry.name)).astype("string")
-            frames.append((df, str(path)))
-            geoms.append(geo.to_numpy())
+            frames.append((pd.DataFrame(gdf.drop(columns=gdf.geometry.name)).astype("string"), str(path)))
+            geoms.append(gdf.geometry.to_crs(BNG).to_numpy())
+            from_geo.append(np.ones(len(gdf), dtype=bool))
         else:
             for df, label in _read_table(path, spec, opts):
                 frames.append((df, label))
                 geoms.append(np.full(len(df), None, dtype=object))
+                from_geo.append(np.zeros(len(df), dtype=bool))
     label = frames[0][1]
     cols = set().union(*(f.columns for f, _ in frames))
     df = pd.concat([f for f, _ in frames], ignore_index=True)
     geom = np.concatenate(geoms)
+    geo_row = np.concatenate(from_geo)
 
     def column(field: str) -> str | None:
         given = opts.columns.get(field)
@@ -121,39 +122,48 @@ def load(paths: list[Path], spec: LayerSpec, ctx: LoadContext | None = None) -> 
     mapped = {f: column(f) for f in DEFAULT_NAMES}
     for f in opts.fields + list(opts.include):
         find_column(cols, [f], file=label, what=f)
-    acc = RecordAccount(read=len(df))
-    has_geom = pd.notna(geom)
-    if has_geom.all() and len(df):
-        pts = shapely.get_coordinates(shapely.centroid(geom))  # polygons: their centroid
-        loc = Located(pts[:, 0], pts[:, 1], pd.Series(pd.NA, index=df.index, dtype="string"),
-                      pd.Series(pd.NA, index=df.index, dtype="string"))
-    else:
-        loc = locate(
-            df,
-            easting=mapped["easting"] if mapped["northing"] else None,
-            northing=mapped["northing"] if mapped["easting"] else None,
-            longitude=mapped["longitude"] if mapped["latitude"] else None,
-            latitude=mapped["latitude"] if mapped["longitude"] else None,
-            postcode=mapped["postcode"],
-            file=label,
-            ctx=ctx,
-            layer=spec.label or "points",
-        )
-    if not (mapped["easting"] or mapped["longitude"] or mapped["postcode"] or has_geom.any()):
+    if not (mapped["easting"] or mapped["longitude"] or mapped["postcode"] or geo_row.all()):
         raise InputError(
             "no location columns: map easting/northing, longitude/latitude or postcode in "
             "options.columns", file=label,
         )
+    acc = RecordAccount(read=len(df))
+    table_rows = ~geo_row
+    loc = locate(
+        df,
+        easting=mapped["easting"] if mapped["northing"] else None,
+        northing=mapped["northing"] if mapped["easting"] else None,
+        longitude=mapped["longitude"] if mapped["latitude"] else None,
+        latitude=mapped["latitude"] if mapped["longitude"] else None,
+        postcode=mapped["postcode"] if table_rows.any() else None,
+        file=label,
+        ctx=ctx,
+        layer=spec.label or "points",
+    ) if table_rows.any() else Located(
+        np.full(len(df), np.nan), np.full(len(df), np.nan),
+        pd.Series(pd.NA, index=df.index, dtype="string"), pd.Series(pd.NA, index=df.index, dtype="string"),
+    )
+    # Rows of geographic files: their own geometry (a polygon's centroid), checked like any point.
+    usable = geo_row & pd.notna(geom)
+    usable[usable] = ~shapely.is_empty(geom[usable])
+    xy = np.full((len(df), 2), np.nan)
+    if usable.any():
+        xy[usable] = shapely.get_coordinates(shapely.centroid(geom[usable]))
+    on_grid = (xy[:, 0] >= BNG_EXTENT[0]) & (xy[:, 0] <= BNG_EXTENT[2]) & (xy[:, 1] >= BNG_EXTENT[1]) & (xy[:, 1] <= BNG_EXTENT[3])
+    loc.x[geo_row], loc.y[geo_row] = np.where(on_grid, xy[:, 0], np.nan)[geo_row], np.where(on_grid, xy[:, 1], np.nan)[geo_row]
     selected = np.ones(len(df), dtype=bool)
     for col, values in opts.include.items():
         selected &= df[find_column(cols, [col], file=label, what=col)].isin(values).to_numpy()
     ids = df[mapped["id"]] if mapped["id"] else None
     keep = acc.partition([
         ("not selected by options.include", ~selected),
-        *loc.reasons,
+        ("no geometry", geo_row & ~usable),
+        ("outside Great Britain", geo_row & usable & ~on_grid),
+        *[(r, m & table_rows) for r, m in loc.reasons],
         ("duplicate id", (lambda kept: repeats(ids, kept)) if ids is not None else np.zeros(len(df), bool)),
     ])
-    acc.note("placed by postcode (coordinates unusable)", int((keep & loc.by_postcode).sum()) if loc.by_postcode is not None else 0)
+    if loc.by_postcode is not None:
+        acc.note("placed by postcode (coordinates unusable)", int((keep & loc.by_postcode).sum()))
     values = {f: df[mapped[f]] for f in ("id", "name", "category") if mapped[f]}
     values.update({f: df[find_column(cols, [f], file=label, what=f)] for f in opts.fields})
     frame = point_frame(values, loc, keep)

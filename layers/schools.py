@@ -31,6 +31,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict
 
 from ..account import LayerData, RecordAccount, repeats
+from ..errors import InputError
 from ..points import locate, point_frame
 from ..sources import iter_tables
 from ..validate import read_csv, select_columns
@@ -70,6 +71,11 @@ def load(paths: list[Path], spec: LayerSpec, ctx: LoadContext | None = None) -> 
     df = pd.concat(parts, ignore_index=True)
     acc = RecordAccount(read=len(df))
     has_xy = df["easting"].notna().any()
+    if not has_xy and df["postcode"].isna().all():
+        raise InputError(
+            "no Easting/Northing or Postcode values to place the schools", file=parts[0]["source"].iloc[0],
+            column="Postcode",
+        )
     loc = locate(
         df,
         easting="easting" if has_xy else None,

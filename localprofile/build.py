@@ -23,7 +23,7 @@ import shapely
 
 from . import __version__
 from .catalog import AUDIENCES, Catalog, load_catalog
-from .context_layers import SuppressedAccount, neighbourhoods, summarise
+from .context_layers import WithheldAccount, neighbourhoods, summarise
 from .errors import InputError
 from .engine.aggregate import (
     count_by_lsoa,
@@ -39,6 +39,7 @@ from .engine.kde import auto_bandwidth, quartic_kde
 from .account import LayerData
 from .loading import Progress, load_layers, relative
 from .engine.zonal import onto_grid, zonal_by_polygons
+from .layers import ADAPTERS
 from .layers.lsoa_table import join_to_lsoas
 from .profile import LayerSummary, LsoaTableResult, Profile, RasterResult, ThemeResult
 from .study_area import assign_to_lsoas, data_coverage, select_district
@@ -106,7 +107,7 @@ def reconcile_vintages(
     other = sorted(m for m, v in by_month.items() if v != geo)
     if not other:
         return crimes
-    names = catalog.with_role("lsoa_vintage_lookup")
+    names = [n for n in catalog.with_role("lsoa_vintage_lookup") if n in loaded]
     theirs = "2021" if geo == "2011" else "2011"
     ours = sorted(m for m, v in by_month.items() if v == geo)
     if not names:
@@ -114,7 +115,8 @@ def reconcile_vintages(
             f"crimes carry LSOA {theirs} codes ({_months(other)})"
             + (f" as well as LSOA {geo} codes ({_months(ours)})" if ours else "")
             + f" and the boundaries are LSOA {geo}: add the ONS LSOA 2011 to 2021 lookup "
-            "(adapter lsoa11_lsoa21_lookup) to profile them on one geography",
+            "(adapter lsoa11_lsoa21_lookup, open: every audience's profile uses it) to profile "
+            "them on one geography",
             file=catalog.source, key=f"layers.{roles['crimes']}",
         )
     lookup = pd.concat([loaded[n].frame for n in names], ignore_index=True)
@@ -134,7 +136,7 @@ def join_table(name: str, spec, data: LayerData, lsoa: pd.DataFrame) -> LsoaTabl
     values, unmatched = join_to_lsoas(data.frame, pd.Index(lsoa["lsoa_code"]))
     columns = {}
     for field in data.meta["fields"]:
-        col = f"{name}__{field}"
+        col = f"table__{name}__{field}"  # namespaced: a layer name never overwrites a column
         lsoa[col] = values[field].to_numpy()
         columns[col] = data.meta["labels"].get(field, field)
     totals = {c: float(np.nansum(lsoa[c])) for c in columns}
@@ -145,10 +147,14 @@ def summarise_raster(name: str, spec, data: LayerData, lsoa: gpd.GeoDataFrame, g
     """A raster's sum or mean per district LSOA (a column added) and on the analysis grid."""
     r = data.meta["raster"]
     per_lsoa = zonal_by_polygons(r, lsoa.geometry)
-    lsoa[name] = per_lsoa
-    value = float(np.nansum(per_lsoa) if r.statistic == "sum" else np.nanmean(per_lsoa))
+    col = f"raster__{name}"
+    lsoa[col] = per_lsoa
+    if r.statistic == "sum":
+        value = float(np.nansum(per_lsoa))
+    else:  # the mean over the district's cells, not an unweighted mean of LSOA means
+        value = float(zonal_by_polygons(r, np.array([shapely.union_all(lsoa.geometry.dropna().to_numpy())]))[0])
     return RasterResult(
-        name, spec.label or r.label or name, r.statistic, name, value,
+        name, spec.label or r.label or name, r.statistic, col, value,
         onto_grid(r, grid.transform, grid.shape), int(np.isnan(per_lsoa).sum()),
     )
 
@@ -191,7 +197,9 @@ def build_profile(
     summaries = layer_summaries(catalog, loaded)
     if audience == "partner":
         for name in set(restricted) & set(summaries):
-            summaries[name].account = SuppressedAccount.of(summaries[name].account, settings.suppress_below)
+            summaries[name].account = WithheldAccount()
+            summaries[name].files = ["withheld"]
+            summaries[name].meta = {}
     crimes, boundaries, lookup = frame["crimes"], frame["boundaries"], frame["lookup"]
 
     if progress:
@@ -375,7 +383,8 @@ def build_profile(
             hoods, audience, settings.suppress_below,
         )
         if context[name].lsoa_counts is not None:
-            lsoa[f"count_{name}"] = context[name].lsoa_counts.to_numpy()
+            col = f"context__{name}" + ("_synthetic" if context[name].synthetic else "")
+            lsoa[col] = context[name].lsoa_counts.to_numpy()
 
     tables = {}
     for name in catalog.with_role("lsoa_table"):
@@ -388,6 +397,7 @@ def build_profile(
 
     months = sorted(crimes.loc[in_district, "month"].unique().tolist())
     return Profile(
+        editions={r: ADAPTERS[catalog.layers[roles[r]].adapter].EDITION for r in ("population", "deprivation")},
         lsoa_tables=tables,
         rasters=rasters,
         audience=audience,

@@ -109,6 +109,13 @@ class ProfileSettings(_Strict):
     }
     suppress_below: int = Field(5, ge=1)
 
+    @field_validator("markings", mode="after")
+    @classmethod
+    def _keep_default_markings(cls, v: dict[str, str]) -> dict[str, str]:
+        # Overriding one audience's marking must not drop the others' to the plain marking.
+        defaults = {"force": "OFFICIAL-SENSITIVE", "partner": "OFFICIAL-SENSITIVE", "public": "OFFICIAL"}
+        return {**defaults, **v}
+
     def marking_for(self, audience: str | None) -> str:
         """The protective marking of an audience's outputs (``marking`` when none is given)."""
         return self.markings.get(audience, self.marking) if audience else self.marking

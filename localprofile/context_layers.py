@@ -16,17 +16,16 @@ Neighbourhoods are MSOAs (about 7,000 residents), from the LSOA lookup.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import shapely
 
-from .account import LayerData, RecordAccount
+from .account import LayerData
 from .catalog import LayerSpec
 from .engine.aggregate import count_by_lsoa
-from .engine.suppress import suppress, suppress_one
+from .engine.suppress import suppress, total_shown
 from .layers import ADAPTERS
 from .study_area import StudyArea, assign_to_lsoas
 
@@ -67,12 +66,11 @@ def neighbourhoods(area: StudyArea) -> Neighbourhoods:
     key = lsoas["msoa_code"].fillna(lsoas["lsoa_code"])
     name = lsoas["msoa_name"].fillna(lsoas["lsoa_name"]).fillna(key)
     codes = sorted(key.unique())
-    geoms = [
-        shapely.union_all(lsoas.geometry[(key == c).to_numpy() & lsoas.geometry.notna().to_numpy()].to_numpy())
-        for c in codes
-    ]
+    drawn = lsoas.geometry.notna().to_numpy()
+    polygons = lsoas[drawn].assign(hood=key[drawn].to_numpy()).dissolve(by="hood").geometry
+    geoms = polygons.reindex(codes).to_numpy()  # None for a neighbourhood with no drawn LSOA
     names = name.groupby(key).first().reindex(codes).tolist()
-    return Neighbourhoods(codes, names, np.array(geoms, dtype=object), pd.Series(key.to_numpy(), index=lsoas["lsoa_code"]))
+    return Neighbourhoods(codes, names, geoms, pd.Series(key.to_numpy(), index=lsoas["lsoa_code"]))
 
 
 def summarise(
@@ -98,13 +96,14 @@ def summarise(
     categories = frame.loc[inside, "category"].fillna("(none)").value_counts()
     total = int(inside.sum())
     withheld = spec.sensitivity == "restricted" and audience != "force"
-    if withheld:  # partner: neighbourhood counts only, small numbers suppressed
+    if withheld:
+        # Partner: neighbourhood counts only, small ones suppressed; the total only where it
+        # reveals nothing more. Categories (free text from a restricted file) and the
+        # assignment detail are withheld: either could be differenced against the cells.
+        shown = suppress(hood_counts, threshold)
         return ContextLayer(
             name, spec.label or name, spec.sensitivity, spec.synthetic, NEIGHBOURHOOD_DETAIL,
-            suppress_one(total, threshold),
-            dict(zip(categories.index, suppress(categories.to_numpy(), threshold))),
-            suppress(hood_counts, threshold), None, None,
-            {k: suppress_one(v, threshold) for k, v in assigned.account.items()},
+            total_shown(hood_counts, shown, threshold), {}, shown, None, None, {},
         )
     points = frame.loc[inside].copy()
     points["lsoa_code"] = assigned.lsoa_code[inside].to_numpy()
@@ -117,24 +116,15 @@ def summarise(
 
 
 @dataclass
-class SuppressedAccount:
-    """A restricted layer's record account as partners see it: every small figure "<N"."""
+class WithheldAccount:
+    """A restricted layer's record account as partners see it: withheld, since its figures
+    could be differenced against the suppressed neighbourhood counts."""
 
-    read: str
-    used: str
-    dropped: dict[str, str]
-    notes: dict[str, str]
-    n_dropped: str
-
-    @classmethod
-    def of(cls, acc: RecordAccount, threshold: int) -> SuppressedAccount:
-        return cls(
-            suppress_one(acc.read, threshold),
-            suppress_one(acc.used, threshold),
-            {k: suppress_one(v, threshold) for k, v in acc.dropped.items()},
-            {k: suppress_one(v, threshold) for k, v in acc.notes.items()},
-            suppress_one(acc.n_dropped, threshold),
-        )
+    read: str = "withheld"
+    used: str = "withheld"
+    n_dropped: str = "withheld"
+    dropped: dict[str, str] = field(default_factory=dict)
+    notes: dict[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         return {"read": self.read, "used": self.used, "dropped": self.dropped, "notes": self.notes}

@@ -77,7 +77,9 @@ class Geocoder:
         has_xy = np.isfinite(out["easting"].to_numpy()) & np.isfinite(out["northing"].to_numpy())
         status = np.full(len(out), "ok", dtype=object)
         status[~has_xy] = NO_COORDINATES
-        status[found & terminated & ~has_xy] = TERMINATED
+        # A terminated postcode no longer names the place (it may be reused): a counted drop,
+        # even where a directory still gives its last coordinates.
+        status[found & terminated] = TERMINATED
         status[~found] = UNKNOWN
         status[norm.isna().to_numpy()] = MALFORMED
         status[postcodes.isna().to_numpy()] = NO_POSTCODE

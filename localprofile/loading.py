@@ -31,9 +31,12 @@ def relative(path: Path, base: Path) -> str:
 class LoadContext:
     """What adapters may ask for while loading: layers they depend on, loaded once."""
 
-    def __init__(self, catalog: Catalog, progress: Progress | None = None) -> None:
+    def __init__(
+        self, catalog: Catalog, progress: Progress | None = None, skip: set[str] = frozenset()
+    ) -> None:
         self.catalog = catalog
         self.progress = progress
+        self.skip = set(skip)  # layers this build may not use (restricted, for its audience)
         self.loaded: dict[str, LayerData] = {}
         self._geocoder = None
 
@@ -51,11 +54,11 @@ class LoadContext:
         if self._geocoder is None:
             from .geocode import Geocoder
 
-            names = self.catalog.with_role("postcodes")
+            names = [n for n in self.catalog.with_role("postcodes") if n not in self.skip]
             if not names:
                 raise InputError(
                     f"layer '{needed_by}' locates rows by postcode: add a postcodes layer "
-                    "(adapter codepoint_open or ons_postcode_directory)",
+                    "(adapter codepoint_open or ons_postcode_directory) that this audience may use",
                     file=self.catalog.source,
                     key="layers",
                 )
@@ -67,5 +70,5 @@ def load_layers(
     catalog: Catalog, progress: Progress | None = None, skip: set[str] = frozenset()
 ) -> dict[str, LayerData]:
     """Every catalog layer but those in ``skip``, read by its adapter: {name: LayerData}."""
-    ctx = LoadContext(catalog, progress)
+    ctx = LoadContext(catalog, progress, skip)
     return {name: ctx.layer(name) for name in catalog.layers if name not in skip}

@@ -117,8 +117,10 @@ def locate(
         if found is None:
             raise InputError("rows located by postcode need the catalog's postcode files", file=file)
         pc = found["postcode"].astype("string")
-        lsoa = found["lsoa_code"].astype("string")
         use = unplaced & (found["status"] == "ok").to_numpy()
+        # The postcode's LSOA belongs to rows the postcode placed; a row placed by its own
+        # coordinates is put in an LSOA by those coordinates.
+        lsoa = found["lsoa_code"].astype("string").where(use)
         x[use], y[use] = found["easting"].to_numpy()[use], found["northing"].to_numpy()[use]
         by_postcode = use & written  # coordinates were written but unusable
         status = found["status"].to_numpy(dtype=object)

@@ -13,7 +13,7 @@ import numpy as np
 
 from .account import RecordAccount
 from .catalog import LayerSpec, ProfileSettings
-from .context_layers import ContextLayer, Neighbourhoods, SuppressedAccount
+from .context_layers import ContextLayer, Neighbourhoods, WithheldAccount
 from .engine.choices import Choice
 from .engine.grid import Grid
 from .study_area import StudyArea
@@ -27,7 +27,7 @@ class LayerSummary:
     name: str
     spec: LayerSpec
     files: list[str]
-    account: RecordAccount | SuppressedAccount
+    account: RecordAccount | WithheldAccount
     meta: dict[str, Any] = field(default_factory=dict)
 
 
@@ -92,6 +92,7 @@ class Profile:
     audience: str | None  # force, partner, public, or None (no restricted layers in the catalog)
     marking: str  # the protective marking of this audience's outputs
     context: dict[str, ContextLayer]  # point layers overlaid on crime, at the audience's detail
+    editions: dict[str, str]  # {"population": "Census 2011", "deprivation": "IMD 2019 (...)"}
     lsoa_tables: dict[str, LsoaTableResult]
     rasters: dict[str, RasterResult]
     neighbourhoods: Neighbourhoods

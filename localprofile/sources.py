@@ -54,6 +54,11 @@ class Table:
             raise InputError(f"cannot unpack this archive member ({exc})", file=self.label) from None
 
 
+# Folders of documentation inside downloads (Code-Point Open's Doc/, the ONS directories'
+# Documents/ and User Guide/): their CSVs are not data.
+DOC_FOLDERS = {"doc", "docs", "documents", "user guide", "userguide", "metadata"}
+
+
 def iter_tables(paths: list[Path], member_pattern: str) -> Iterator[Table]:
     """Yield every table under ``paths``; read each before asking for the next.
 
@@ -66,6 +71,8 @@ def iter_tables(paths: list[Path], member_pattern: str) -> Iterator[Table]:
         found = False
         if path.is_dir():
             for p in sorted(path.rglob("*")):
+                if {part.lower() for part in p.relative_to(path).parts[:-1]} & DOC_FOLDERS:
+                    continue
                 if p.is_file() and (rx.fullmatch(p.name) or p.suffix.lower() == ".zip"):
                     for table in _expand(p, rx):
                         found = True
@@ -89,7 +96,11 @@ def _expand(path: Path, rx: re.Pattern[str], explicit: bool = False) -> Iterator
         except zipfile.BadZipFile:
             raise InputError("not a readable zip archive", file=path) from None
         with zf:
-            names = sorted(n for n in zf.namelist() if rx.fullmatch(n.rsplit("/", 1)[-1]))
+            names = sorted(
+                n for n in zf.namelist()
+                if rx.fullmatch(n.rsplit("/", 1)[-1])
+                and not {part.lower() for part in n.split("/")[:-1]} & DOC_FOLDERS
+            )
             for name in names:
                 yield Table(path, name, zf)
     elif explicit or rx.fullmatch(path.name):

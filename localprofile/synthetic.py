@@ -68,12 +68,12 @@ def generate_frames(catalog: Catalog, seed: int = SEED) -> dict[str, pd.DataFram
     rng = np.random.default_rng(seed)
     # Sorted by LSOA, each LSOA's postcodes are contiguous rows: start + offset picks one.
     pcs = pcs.sort_values(["lsoa_code", "postcode"], ignore_index=True)
-    by_lsoa = pcs.groupby("lsoa_code").indices
+    pcs_lsoa = pcs["lsoa_code"].to_numpy(dtype=str)
 
     def place(lsoa_codes: np.ndarray) -> pd.DataFrame:
         """A random live postcode in each LSOA (vectorised over the LSOAs' postcode counts)."""
-        starts = np.array([by_lsoa[c][0] for c in lsoa_codes])
-        sizes = np.array([len(by_lsoa[c]) for c in lsoa_codes])
+        starts = np.searchsorted(pcs_lsoa, lsoa_codes, side="left")
+        sizes = np.searchsorted(pcs_lsoa, lsoa_codes, side="right") - starts
         rows = pcs.iloc[starts + (rng.random(len(lsoa_codes)) * sizes).astype(int)]
         return pd.DataFrame({
             "Postcode": rows["postcode"].to_numpy(),

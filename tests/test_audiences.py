@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import re
 import struct
-from html.parser import HTMLParser
 
 import geopandas as gpd
 import numpy as np
@@ -103,8 +102,14 @@ def test_no_restricted_identifier_or_coordinate_in_any_output(secrets, demo_root
 
 
 def _is_allowed(v) -> bool:
+    """A figure a partner may see of a restricted layer: 0, suppressed ("<5", or "*" withheld to
+    protect another), at least the threshold, a total given as its visible part ("35+"), or
+    withheld altogether."""
     s = str(v)
-    return s in ("0", f"<{THRESHOLD}") or (s.isdigit() and int(s) >= THRESHOLD)
+    if s.endswith("+"):
+        s = s[:-1]
+        return s.isdigit() and (int(s) == 0 or int(s) >= THRESHOLD)
+    return s in ("0", f"<{THRESHOLD}", "*", "withheld") or (s.isdigit() and int(s) >= THRESHOLD)
 
 
 def test_partner_restricted_counts_are_suppressed(demo_root):
@@ -115,24 +120,33 @@ def test_partner_restricted_counts_are_suppressed(demo_root):
     for name in RESTRICTED:
         c = s["context"][name]
         assert c["detail"] == "neighbourhood counts" and c["synthetic"] is True
-        values = [c["in_district"], *c["categories"].values(), *c["by_neighbourhood"].values(), *c["assignment"].values()]
+        # nothing that could be differenced against the cells: no categories, no assignment
+        # detail, no record account, no file names
+        assert c["categories"] == {} and c["assignment"] == {}
         acc = s["layers"][name]
-        values += [acc["read"], acc["used"], *acc["dropped"].values(), *acc["notes"].values()]
-        bad = [v for v in values if not _is_allowed(v)]
+        assert (acc["read"], acc["used"], acc["dropped"], acc["notes"], acc["files"], acc["found"]) == (
+            "withheld", "withheld", {}, {}, ["withheld"], {})
+        cells = list(c["by_neighbourhood"].values())
+        bad = [v for v in [c["in_district"], *cells] if not _is_allowed(v)]
         assert bad == [], (name, bad)
-        seen_suppressed += sum(v == f"<{THRESHOLD}" for v in values)
-        assert all(isinstance(v, str) for v in c["by_neighbourhood"].values())
+        hidden = [v for v in cells if v in (f"<{THRESHOLD}", "*")]
+        seen_suppressed += len(hidden)
+        if hidden:  # the total is only the visible part, so hidden cells cannot be derived
+            assert c["in_district"] == f"{sum(int(v) for v in cells if v.isdigit())}+"
+            assert len(hidden) >= 2  # never a single hidden cell beside a total
+        assert all(isinstance(v, str) for v in cells)
     assert seen_suppressed > 20  # suppression really happened
-    hoods = gpd.read_file(folder / "results.gpkg", layer="neighbourhoods")
+    hoods = gpd.read_file(folder / "results.gpkg", layer="neighbourhoods").rename(
+        columns=lambda c: c.removesuffix("_synthetic"))
     for name in RESTRICTED:
         assert all(_is_allowed(v) for v in hoods[name]), name
-    # complementary suppression: no layer hides exactly one neighbourhood
+    # complementary suppression: never exactly one hidden neighbourhood in a layer
     for name in RESTRICTED:
-        assert (hoods[name] == f"<{THRESHOLD}").sum() != 1
+        assert hoods[name].isin([f"<{THRESHOLD}", "*"]).sum() != 1
     # the HTML table of restricted layers by neighbourhood: only allowed figures
     html = (folder / "index.html").read_text(encoding="utf-8")
     section = html[html.index("Restricted layers by neighbourhood"):html.index('id="deprivation"')]
-    cells = re.findall(r'<td class="num">([^<]*)</td>', section)
+    cells = re.findall(r'<td class="num">([^<]*)</td>', section.split("</thead>", 1)[1])
     assert cells and all(_is_allowed(c.replace("&lt;", "<")) for c in cells)
 
 
@@ -189,3 +203,43 @@ def test_synthetic_records_follow_population_and_deprivation():
     deciles = imd.reindex(pcs.reindex(vp["Postcode"]).to_numpy()).to_numpy()
     assert np.isfinite(deciles).all()
     assert (deciles <= 2).mean() > 0.4  # WY residents in deciles 1-2: about 30%
+
+
+def test_markings_travel_with_the_gis_files(demo_root):
+    import sqlite3
+
+    import rasterio
+
+    for audience, marking in (("force", "OFFICIAL-SENSITIVE"), ("public", "OFFICIAL")):
+        with rasterio.open(demo_root / audience / "kde_all_crime.tif") as src:
+            assert src.tags()["marking"] == marking and src.tags()["audience"] == audience
+        con = sqlite3.connect(demo_root / audience / "results.gpkg")
+        descriptions = [d for (d,) in con.execute("select description from gpkg_contents")]
+        con.close()
+        assert descriptions and all(d.startswith(f"{marking}, for {audience}.") for d in descriptions)
+
+
+def test_overriding_one_marking_keeps_the_others():
+    from localprofile.catalog import ProfileSettings
+
+    s = ProfileSettings(markings={"partner": "OFFICIAL"})
+    assert s.marking_for("partner") == "OFFICIAL"
+    assert s.marking_for("force") == "OFFICIAL-SENSITIVE"
+
+
+def test_a_restricted_postcode_file_is_not_used_for_other_audiences(tmp_path):
+    """The geocoder only uses postcode layers the audience may use."""
+    from conftest import write_catalog
+
+    cat = write_catalog(tmp_path, layers={"codepoint_open": {"sensitivity": "restricted"}})
+    out = {}
+    for audience in ("force", "public"):
+        res = run_cli("build", "--catalog", str(cat), "--district", "Leeds", "--audience", audience,
+                      "--out", str(tmp_path / audience))
+        assert res.returncode == 0, res.stderr
+        out[audience] = json.loads((tmp_path / audience / "summary.json").read_text(encoding="utf-8"))
+    assert out["force"]["layers"]["schools"]["used"] == 211
+    assert "codepoint_open" not in out["public"]["layers"]
+    # without Code-Point's coordinates no school can be placed: each drop is counted
+    pub = out["public"]["layers"]["schools"]
+    assert pub["used"] == 0 and sum(pub["dropped"].values()) == 214

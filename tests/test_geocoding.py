@@ -164,3 +164,26 @@ def test_unknown_option_names_the_key(tmp_path):
     with pytest.raises(InputError) as exc:
         load_catalog(cat)
     assert "layers.schools" in str(exc.value) and "options.include_shut" in str(exc.value)
+
+
+def test_geographic_files_with_bad_geometries(tmp_path):
+    import geopandas as gpd
+    import shapely
+
+    gdf = gpd.GeoDataFrame(
+        {"id": ["ok", "none", "empty", "swapped"]},
+        geometry=[shapely.Point(-1.55, 53.8), None, shapely.Point(), shapely.Point(53.8, -1.55)],
+        crs=4326,
+    )
+    gdf.to_file(tmp_path / "g.geojson", driver="GeoJSON")
+    cat = write_catalog(tmp_path, layers={"secondary_schools": {"path": str(tmp_path / "g.geojson"), "options": {}}})
+    data = LoadContext(load_catalog(cat)).layer("secondary_schools")
+    assert data.frame["id"].tolist() == ["ok"]
+    assert data.account.dropped == {"no geometry": 2, "outside Great Britain": 1}
+
+
+def test_postcode_lsoa_only_for_rows_the_postcode_placed(tmp_path):
+    # coordinates in Bradford city centre, a Leeds postcode: the row is where its coordinates say
+    data = _points(tmp_path, "id,E,N,pc\n1,416300,433100,LS1 1UR\n2,,,LS1 1UR\n",
+                   columns={"id": "id", "easting": "E", "northing": "N", "postcode": "pc"})
+    assert pd.isna(data.frame["lsoa_code"].iloc[0]) and data.frame["lsoa_code"].iloc[1].startswith("E01")

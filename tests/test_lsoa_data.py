@@ -60,10 +60,10 @@ def test_table_fields_join_to_the_district(built):
     s = json.loads((out / "summary.json").read_text(encoding="utf-8"))
     t = s["lsoa_tables"]["indicators"]
     households = sum(int(r[14].replace(",", "")) for r in rows[1:] if r[6] in leeds)
-    assert t["district_totals"]["indicators__Households"] == households
+    assert t["district_totals"]["table__indicators__Households"] == households
     assert t["unmatched"] == {"table codes not in the area": 1388 - 482 + 1, "area LSOAs without a row": 0}
     lsoa = gpd.read_file(out / "results.gpkg", layer="lsoa")
-    assert lsoa["indicators__Households"].sum() == households
+    assert lsoa["table__indicators__Households"].sum() == households
     assert s["layers"]["indicators"]["read"] == 1389
 
 
@@ -75,7 +75,7 @@ def test_raster_sums_onto_lsoas_and_grid(built):
     assert r["district_value"] == pytest.approx(leeds_pop, rel=0.01)
     lsoa = gpd.read_file(out / "results.gpkg", layer="lsoa").set_index("lsoa_code")
     big = lsoa[lsoa.geometry.area > 20 * 100 * 100]
-    rel = (big["population_grid"] - big["population"]).abs() / big["population"]
+    rel = (big["raster__population_grid"] - big["population"]).abs() / big["population"]
     assert rel.median() < 0.02
     with rasterio.open(out / "raster_population_grid.tif") as src:
         surface = src.read(1)

@@ -1,7 +1,9 @@
 """GeoPackage and GeoTIFF outputs for QGIS and ArcGIS.
 
-``results.gpkg`` layers: ``study_area`` (district_code, district_name); ``lsoa`` (lsoa_code,
-lsoa_name, msoa_code, msoa_name, population, imd_rank, imd_decile, count_<theme>, rate_<theme>);
+``results.gpkg`` layers (each layer's description starts with the marking and audience):
+``study_area`` (district_code, district_name, marking, audience); ``lsoa`` (lsoa_code,
+lsoa_name, msoa_code, msoa_name, population, imd_rank, imd_decile, count_<theme>, rate_<theme>,
+context__<layer>[_synthetic], table__<layer>__<field>, raster__<layer>);
 ``grid_<theme>`` with one row per cell that entered the Gi* computation: row, col, count, kde
 (crimes per km²), gi_z, gi_p (two-sided), gi_q (Benjamini-Hochberg over in-area cells; empty
 outside), hotspot (hot/cold/none), in_study_area.
@@ -50,37 +52,44 @@ def grid_frame(profile: Profile, slug: str) -> gpd.GeoDataFrame:
 
 
 def write_geopackage(profile: Profile, path: Path) -> None:
-    area = gpd.GeoDataFrame(
-        {"district_code": [profile.district.code], "district_name": [profile.district.name]},
-        geometry=[profile.district.polygon],
-        crs=BNG,
+    """Every vector result in one GeoPackage; each layer's description carries the marking."""
+    marking = f"{profile.marking}" + (f", for {profile.audience}" if profile.audience else "")
+
+    def write(frame: gpd.GeoDataFrame, layer: str, what: str) -> None:
+        pyogrio.write_dataframe(
+            frame, path, layer=layer, driver="GPKG", append=path.exists(),
+            layer_options={"DESCRIPTION": f"{marking}. {profile.district.name}: {what}"},
+        )
+
+    write(
+        gpd.GeoDataFrame(
+            {"district_code": [profile.district.code], "district_name": [profile.district.name],
+             "marking": [profile.marking], "audience": [profile.audience or ""]},
+            geometry=[profile.district.polygon],
+            crs=BNG,
+        ),
+        "study_area", "the district",
     )
-    pyogrio.write_dataframe(area, path, layer="study_area", driver="GPKG")
     lsoa = profile.lsoa.copy()
     for c in ("population", "imd_rank", "imd_decile"):
         lsoa[c] = lsoa[c].astype("float64").astype("Int64")
-    pyogrio.write_dataframe(lsoa, path, layer="lsoa", driver="GPKG", append=True)
+    write(lsoa, "lsoa", "counts, rates, deprivation and context by LSOA")
     for slug in profile.themes:
-        pyogrio.write_dataframe(
-            grid_frame(profile, slug), path, layer=f"grid_{slug}", driver="GPKG", append=True
-        )
+        write(grid_frame(profile, slug), f"grid_{slug}", f"grid cells of theme {slug}: count, KDE, Gi*")
     if profile.context:
         hoods = profile.neighbourhoods
         table = {"code": hoods.codes, "name": hoods.names}
         for name, c in profile.context.items():
-            # text where suppressed counts ("<5") stand beside numbers, numbers otherwise
-            table[name] = [str(v) for v in c.neighbourhood_counts] if c.detail != "points" else c.neighbourhood_counts
-        pyogrio.write_dataframe(
-            gpd.GeoDataFrame(table, geometry=list(hoods.geometry), crs=BNG),
-            path, layer="neighbourhoods", driver="GPKG", append=True,
-        )
+            col = name + ("_synthetic" if c.synthetic else "")
+            # text where suppressed counts ("<5", "*") stand beside numbers, numbers otherwise
+            table[col] = [str(v) for v in c.neighbourhood_counts] if c.detail != "points" else c.neighbourhood_counts
+        write(gpd.GeoDataFrame(table, geometry=list(hoods.geometry), crs=BNG), "neighbourhoods",
+              "context layers counted by neighbourhood (MSOA)")
     for name, c in profile.context.items():
         if c.points is not None:
             suffix = "_synthetic" if c.synthetic else ""
-            pyogrio.write_dataframe(
-                c.points.drop(columns=["source"], errors="ignore"), path,
-                layer=f"context_{name}{suffix}", driver="GPKG", append=True,
-            )
+            write(c.points.drop(columns=["source"], errors="ignore"), f"context_{name}{suffix}",
+                  f"{c.label}{' (SYNTHETIC)' if c.synthetic else ''} in the district")
 
 
 def write_geotiff(profile: Profile, slug: str, path: Path) -> None:
@@ -105,5 +114,6 @@ def _write_grid(profile: Profile, values: np.ndarray, path: Path, description: s
         crs=BNG, transform=g.transform, nodata=np.nan, compress="deflate",
     ) as dst:
         dst.write(data, 1)
-        dst.update_tags(district=profile.district.name, cell_size_m=str(g.cell_size), **tags)
+        dst.update_tags(district=profile.district.name, cell_size_m=str(g.cell_size),
+                        marking=profile.marking, audience=profile.audience or "", **tags)
         dst.set_band_description(1, description)

@@ -301,6 +301,8 @@ def context_map(profile: Profile) -> RenderedMap | None:
         title = layer.label + (" (SYNTHETIC)" if layer.synthetic else "")
         legend.append({"label": title, "colour": colour, "detail": layer.detail})
         if layer.points is not None:
+            if layer.points.empty:
+                continue  # nothing in the district to draw (the table says 0)
             pts = layer.points
             gdf = _geojson_ready(
                 gpd.GeoDataFrame(

@@ -75,6 +75,7 @@ def summary_dict(profile: Profile) -> dict[str, Any]:
                     **l.account.to_dict(),
                     "adapter": l.spec.adapter,
                     "sensitivity": l.spec.sensitivity,
+                    "synthetic": l.spec.synthetic,
                     "vintage": l.spec.vintage,
                     "files": l.files,
                     "found": l.meta,
