@@ -54,7 +54,7 @@ from typing import TYPE_CHECKING
 
 from ..account import LayerData, RecordAccount, repeats
 from ..points import locate, point_frame
-from .police_uk_stop_search import SAME_FILE, read_police_uk_tables
+from ._police_uk import SAME_FILE, read_police_uk_tables
 
 if TYPE_CHECKING:
     from ..catalog import LayerSpec

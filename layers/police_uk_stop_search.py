@@ -57,19 +57,14 @@ search" are kept and noted.
 
 from __future__ import annotations
 
-import hashlib
-import io
-import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import numpy as np
 import pandas as pd
 
 from ..account import LayerData, RecordAccount
 from ..points import locate, point_frame
-from ..sources import iter_tables
-from ..validate import read_csv, select_columns
+from ._police_uk import SAME_FILE, read_police_uk_tables
 
 if TYPE_CHECKING:
     from ..catalog import LayerSpec
@@ -99,41 +94,6 @@ HINT = (
     "a police.uk stop-and-search CSV has Type, Date, Latitude, Longitude, Gender, Age range, "
     "Legislation, Object of search and Outcome"
 )
-
-SAME_FILE = "same police.uk file read twice (month and force already loaded)"
-
-
-def read_police_uk_tables(
-    paths: list[Path],
-    spec: LayerSpec,
-    member_pattern: str,
-    columns: dict[str, tuple[list[str], bool]],
-    hint: str,
-) -> tuple[pd.DataFrame, int]:
-    """Every police.uk table under ``paths`` (files, folders, zip archives) as one frame, and
-    how many tables were read. Besides the ``columns``, the frame has ``file`` (the table's base
-    name without ".csv"), ``row`` (the spreadsheet row in that file, header = 1), ``source``
-    (file and zip member) and ``repeat_file`` (True for every row of a second copy of the same
-    month-and-force file). Shared by the police.uk point adapters."""
-    frames, seen = [], set()
-    for table in iter_tables(paths, member_pattern):
-        raw = table.read_bytes()
-        frame = select_columns(
-            read_csv(io.BytesIO(raw), file=table.label, encoding=spec.encoding),
-            columns, file=table.label, hint=hint,
-        )
-        name = table.name.lower()
-        # The same month and force loaded twice (an archive and its unpacked copy, say) would
-        # count every row twice, and these rows have no ID to de-duplicate on.
-        key = name if re.fullmatch(member_pattern, name) else hashlib.sha1(raw).hexdigest()
-        frame["repeat_file"] = key in seen
-        seen.add(key)
-        frame["file"] = re.sub(r"\.csv$", "", table.name, flags=re.IGNORECASE)
-        frame["row"] = np.arange(2, len(frame) + 2)
-        frame["source"] = table.label
-        frames.append(frame)
-    return pd.concat(frames, ignore_index=True), len(frames)
-
 
 def load(paths: list[Path], spec: LayerSpec, ctx: LoadContext | None = None) -> LayerData:
     """Read every police.uk stop-and-search CSV under ``paths`` into one point layer."""

@@ -37,8 +37,6 @@ rows with an LSOA code but no usable coordinates are kept and counted at LSOA le
 
 from __future__ import annotations
 
-import hashlib
-import io
 import re
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -50,8 +48,7 @@ import shapely
 
 from ..account import LayerData, RecordAccount, repeats
 from ..geo import BNG, GB_LAT, GB_LON, lonlat_to_bng
-from ..sources import iter_tables
-from ..validate import read_csv, select_columns
+from ._police_uk import SAME_FILE, read_police_uk_tables
 
 if TYPE_CHECKING:
     from ..catalog import LayerSpec
@@ -84,22 +81,8 @@ HINT = "a police.uk street-level crime CSV has Month, Longitude, Latitude, LSOA 
 
 def load(paths: list[Path], spec: LayerSpec, ctx: LoadContext | None = None) -> LayerData:
     """Read every police.uk street-level CSV under ``paths`` into one normalised GeoDataFrame."""
-    frames, first_seen = [], set()
-    for table in iter_tables(paths, MEMBER_PATTERN):
-        raw = table.read_bytes()
-        frame = select_columns(
-            read_csv(io.BytesIO(raw), file=table.label, encoding=spec.encoding),
-            COLUMNS, file=table.label, hint=HINT,
-        )
-        frame["source"] = table.label
-        # The same month and force loaded twice (an archive and its unpacked copy, say) would
-        # double-count anti-social behaviour, which has no Crime ID to de-duplicate on.
-        name = table.name.lower()
-        key = name if re.fullmatch(MEMBER_PATTERN, name) else hashlib.sha1(raw).hexdigest()
-        frame["repeat_file"] = key in first_seen
-        first_seen.add(key)
-        frames.append(frame)
-    df = pd.concat(frames, ignore_index=True)
+    df, files = read_police_uk_tables(paths, spec, MEMBER_PATTERN, COLUMNS, HINT)
+    df = df.drop(columns=["file", "row"])
     acc = RecordAccount(read=len(df))
 
     lon = pd.to_numeric(df["longitude"], errors="coerce").to_numpy(dtype=float)
@@ -109,7 +92,7 @@ def load(paths: list[Path], spec: LayerSpec, ctx: LoadContext | None = None) -> 
     in_gb = numeric & (lon >= GB_LON[0]) & (lon <= GB_LON[1]) & (lat >= GB_LAT[0]) & (lat <= GB_LAT[1])
     has_lsoa = df["lsoa_code"].notna().to_numpy()
     keep = acc.partition([
-        ("same police.uk file read twice (month and force already loaded)", df.pop("repeat_file")),
+        (SAME_FILE, df.pop("repeat_file")),
         ("blank row", df[list(COLUMNS)].isna().all(axis=1)),
         ("Month not YYYY-MM", ~df["month"].fillna("").str.fullmatch(_MONTH.pattern)),
         ("no Crime type", df["crime_type"].isna()),
@@ -138,4 +121,4 @@ def load(paths: list[Path], spec: LayerSpec, ctx: LoadContext | None = None) -> 
     gdf = gpd.GeoDataFrame(df, geometry=gpd.GeoSeries(geoms, crs=BNG))
     acc.check(spec.adapter)
     months = sorted(gdf["month"].dropna().unique().tolist())
-    return LayerData(gdf, acc, {"months": months, "files": len(frames)})
+    return LayerData(gdf, acc, {"months": months, "files": files})
