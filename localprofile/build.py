@@ -41,7 +41,8 @@ from .loading import Progress, load_layers, relative
 from .engine.zonal import onto_grid, zonal_by_polygons
 from .layers import ADAPTERS
 from .layers.lsoa_table import join_to_lsoas
-from .profile import LayerSummary, LsoaTableResult, Profile, RasterResult, ThemeResult
+from .harm import load_harm_weights
+from .profile import HarmResult, LayerSummary, LsoaTableResult, Profile, RasterResult, ThemeResult
 from .study_area import assign_to_lsoas, data_coverage, select_district
 from .themes import resolve_themes
 from .vintage import convert_codes, month_vintages
@@ -157,6 +158,33 @@ def summarise_raster(name: str, spec, data: LayerData, lsoa: gpd.GeoDataFrame, g
         name, spec.label or r.label or name, r.statistic, col, value,
         onto_grid(r, grid.transform, grid.shape), int(np.isnan(per_lsoa).sum()),
     )
+
+
+def harm_setting(catalog: Catalog, crimes: pd.DataFrame, choices: list[Choice]) -> np.ndarray | None:
+    """Each crime's harm weight when harm weighting is configured (else None); the choice and
+    its reason are recorded either way."""
+    s = catalog.profile
+    harm = load_harm_weights(catalog.base_dir / s.harm_weights if s.harm_weights else None)
+    present = sorted(crimes["crime_type"].dropna().unique())
+    missing = harm.missing(present)
+    if not harm.configured:
+        choices.append(Choice(
+            "harm weighting", "unconfigured",
+            f"{harm.file} gives no weight: no published harm weight (Cambridge Crime Harm Index, "
+            "ONS Crime Severity Score) exists for police.uk's broad crime types, so volumes are "
+            "not harm-weighted rather than weighted by invented numbers",
+        ))
+        return None
+    if missing:
+        raise InputError(
+            f"no harm weight for {', '.join(missing)}: every crime type in the data needs one",
+            file=harm.file,
+        )
+    choices.append(Choice(
+        "harm weighting", f"on, from {harm.file}",
+        "; ".join(f"{t}: {harm.weights[t]:g} ({harm.sources[t]})" for t in present),
+    ))
+    return harm.of(crimes["crime_type"])
 
 
 def _months(months: list[str]) -> str:
@@ -331,6 +359,7 @@ def build_profile(
     residents = float(pop[with_pop].sum())
     residents_by_decile = decile_counts(pop.fillna(0).astype("int64"), decile)
 
+    harm_w = harm_setting(catalog, crimes, choices)
     results: dict[str, ThemeResult] = {}
     codes = assignment.lsoa_code
     for slug, theme in themes.items():
@@ -348,6 +377,19 @@ def build_profile(
         q = bh_q(p, grid.in_area)
         monthly = crimes.loc[sel, "month"].value_counts().sort_index()
         by_decile = decile_counts(counts, decile)
+        harm = None
+        if harm_w is not None:
+            hl = pd.Series(harm_w[sel], index=codes[sel].to_numpy()).groupby(level=0).sum()
+            hl = hl.reindex(lsoa_index, fill_value=0.0).to_numpy()
+            lsoa[f"harm_{slug}"] = hl
+            hg = grid.bin(x[pts], y[pts], weights=harm_w[pts])
+            hz, hp = gi_star(hg, grid.active)
+            hq = bh_q(hp, grid.in_area)
+            harm = HarmResult(
+                float(harm_w[sel].sum()), hl, hg,
+                quartic_kde(grid.linear_bin(x[pts], y[pts], weights=harm_w[pts]), cs, bandwidths[slug]),
+                hz, hp, hq, classify(hz, hq, settings.hotspot_q),
+            )
         results[slug] = ThemeResult(
             theme=theme,
             crimes=int(sel.sum()),
@@ -367,6 +409,7 @@ def build_profile(
             decile_counts=by_decile,
             top_locations=top_locations(crimes.loc[sel, "location"]),
             monthly={str(k): int(v) for k, v in monthly.items()},
+            harm=harm,
         )
 
     hoods = neighbourhoods(area)

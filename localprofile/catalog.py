@@ -108,6 +108,7 @@ class ProfileSettings(_Strict):
         "public": "OFFICIAL",
     }
     suppress_below: int = Field(5, ge=1)
+    harm_weights: str | None = None  # a harm weights file (relative to the catalog); see harm.py
 
     @field_validator("markings", mode="after")
     @classmethod

@@ -32,6 +32,24 @@ class LayerSummary:
 
 
 @dataclass
+class HarmResult:
+    """A theme's volumes weighted by harm (present only when harm weighting is configured)."""
+
+    total: float
+    lsoa: np.ndarray  # harm per district LSOA
+    grid: np.ndarray  # harm per cell
+    kde: np.ndarray  # harm per km²
+    gi_z: np.ndarray
+    gi_p: np.ndarray
+    gi_q: np.ndarray
+    hotspot: np.ndarray
+
+    @property
+    def hot_cells(self) -> int:
+        return int((self.hotspot == "hot").sum())
+
+
+@dataclass
 class ThemeResult:
     """One theme's results: LSOA counts and rates, and grid surfaces (arrays in grid shape)."""
 
@@ -51,6 +69,7 @@ class ThemeResult:
     decile_counts: list[int]  # crimes by IMD decile 1..10
     top_locations: list[tuple[str, int]]
     monthly: dict[str, int]
+    harm: HarmResult | None = None
 
     @property
     def hot_cells(self) -> int:

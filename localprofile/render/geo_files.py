@@ -45,6 +45,9 @@ def grid_frame(profile: Profile, slug: str) -> gpd.GeoDataFrame:
             "gi_q": t.gi_q[act],
             "hotspot": t.hotspot[act].astype(str),
             "in_study_area": g.in_area[act],
+            **({"harm": t.harm.grid[act], "harm_kde": t.harm.kde[act], "harm_gi_z": t.harm.gi_z[act],
+                "harm_gi_q": t.harm.gi_q[act], "harm_hotspot": t.harm.hotspot[act].astype(str)}
+               if t.harm is not None else {}),
         },
         geometry=g.cells(act),
         crs=BNG,

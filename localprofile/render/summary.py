@@ -55,6 +55,7 @@ def summary_dict(profile: Profile) -> dict[str, Any]:
             "kde_units": "crimes per km²",
             "deprivation": t.deprivation,
             "monthly": t.monthly,
+            "harm": None if t.harm is None else {"total": t.harm.total, "hotspot_cells": t.harm.hot_cells},
         }
     g = profile.grid
     return _plain(
