@@ -38,6 +38,7 @@ from .engine.grid import MAX_CELLS, GridTooLarge, auto_cell_size, make_grid
 from .engine.kde import auto_bandwidth, quartic_kde
 from .account import LayerData
 from .loading import Progress, load_layers, relative
+from .engine.scale import pisa_cell_size
 from .engine.zonal import onto_grid, zonal_by_polygons
 from .layers import ADAPTERS
 from .layers.lsoa_table import join_to_lsoas
@@ -256,6 +257,14 @@ def build_profile(
     cs = cell_size or settings.cell_size_m
     if cs:
         choices.append(Choice("cell size (m)", float(cs), "given by the user"))
+    elif settings.cell_size_rule == "pisa":
+        sel = in_district & located
+        try:
+            choices.append(pisa_cell_size(x[sel], y[sel], area.polygon))
+        except ValueError as exc:  # no significant clustering at any size: say so, use sfhotspot's
+            c = auto_cell_size(area.polygon.bounds)
+            choices.append(Choice(c.what, c.value, f"{exc}; {c.why}"))
+        cs = choices[-1].value
     else:
         choices.append(auto_cell_size(area.polygon.bounds))
         cs = choices[-1].value

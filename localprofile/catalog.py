@@ -99,6 +99,9 @@ class ProfileSettings(_Strict):
     basemap_attribution: str | None = None
     hotspot_q: float = Field(0.05, gt=0, lt=1)
     cell_size_m: float | None = Field(None, gt=0)
+    # automatic cell size: sfhotspot's rule (1/50 of the shorter side) or the data-driven peak
+    # of incremental spatial autocorrelation
+    cell_size_rule: Literal["sfhotspot", "pisa"] = "sfhotspot"
     bandwidth_m: float | None = Field(None, gt=0)
     # Audiences: the marking each audience's outputs carry, and the smallest count of a restricted
     # layer shown to partners (smaller counts read "<N").
