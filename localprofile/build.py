@@ -38,12 +38,13 @@ from .engine.grid import MAX_CELLS, GridTooLarge, auto_cell_size, make_grid
 from .engine.kde import auto_bandwidth, quartic_kde
 from .account import LayerData
 from .loading import Progress, load_layers, relative
+from .engine.dual import dual_surface
 from .engine.scale import pisa_cell_size
 from .engine.zonal import onto_grid, zonal_by_polygons
 from .layers import ADAPTERS
 from .layers.lsoa_table import join_to_lsoas
 from .harm import load_harm_weights
-from .profile import HarmResult, LayerSummary, LsoaTableResult, Profile, RasterResult, ThemeResult
+from .profile import DualResult, HarmResult, LayerSummary, LsoaTableResult, Profile, RasterResult, ThemeResult
 from .study_area import assign_to_lsoas, data_coverage, select_district
 from .themes import resolve_themes
 from .vintage import convert_codes, month_vintages
@@ -159,6 +160,22 @@ def summarise_raster(name: str, spec, data: LayerData, lsoa: gpd.GeoDataFrame, g
         name, spec.label or r.label or name, r.statistic, col, value,
         onto_grid(r, grid.transform, grid.shape), int(np.isnan(per_lsoa).sum()),
     )
+
+
+def dual_result(d, themes, masks, located, x, y, grid, bandwidths, catalog) -> DualResult:
+    """Two themes' KDE at one bandwidth (the larger of theirs), compared cell by cell."""
+    for slug in (d.numerator, d.denominator):
+        if slug not in themes:
+            raise InputError(f"no theme '{slug}' (themes: {', '.join(themes)})", file=catalog.source,
+                             key="profile.dual_kde")
+    bw = max(bandwidths[d.numerator], bandwidths[d.denominator])
+
+    def kde(slug):
+        pts = masks[slug] & located
+        return quartic_kde(grid.linear_bin(x[pts], y[pts]), grid.cell_size, bw)
+
+    return DualResult(d.numerator, d.denominator, d.kind, d.min_denominator, bw,
+                      dual_surface(kde(d.numerator), kde(d.denominator), d.kind, d.min_denominator))
 
 
 def harm_setting(catalog: Catalog, crimes: pd.DataFrame, choices: list[Choice]) -> np.ndarray | None:
@@ -369,6 +386,19 @@ def build_profile(
     residents_by_decile = decile_counts(pop.fillna(0).astype("int64"), decile)
 
     harm_w = harm_setting(catalog, crimes, choices)
+    # Residents, for rate surfaces: each LSOA's population at a point inside it (all loaded LSOAs,
+    # so the buffer sees its residents too), smoothed with each theme's kernel like its crimes.
+    # At a bandwidth of several cells where in its LSOA the point sits hardly matters.
+    pop_all = frame["population"].set_index("lsoa_code")["population"]
+    res_b = boundaries[boundaries["lsoa_code"].isin(pop_all.index)]
+    res_xy = shapely.get_coordinates(shapely.point_on_surface(res_b.geometry.to_numpy()))
+    res_w = pop_all.reindex(res_b["lsoa_code"]).to_numpy(float)
+    residents_binned = grid.linear_bin(res_xy[:, 0], res_xy[:, 1], weights=res_w)
+    choices.append(Choice(
+        "rate surfaces: fewest residents per km²", settings.rate_min_residents_km2,
+        "crimes per 1,000 residents are left blank where fewer residents than this live "
+        "(smoothed like the crimes): a rate over almost no one is noise, not risk",
+    ))
     results: dict[str, ThemeResult] = {}
     codes = assignment.lsoa_code
     for slug, theme in themes.items():
@@ -382,6 +412,8 @@ def build_profile(
         pts = mask & located
         gcount = grid.bin(x[pts], y[pts])
         kde = quartic_kde(grid.linear_bin(x[pts], y[pts]), cs, bandwidths[slug])
+        residents_kde = quartic_kde(residents_binned, cs, bandwidths[slug])
+        rate_surface = 1000 * dual_surface(kde, residents_kde, "ratio", settings.rate_min_residents_km2)
         z, p = gi_star(gcount, grid.active)
         q = bh_q(p, grid.in_area)
         monthly = crimes.loc[sel, "month"].value_counts().sort_index()
@@ -419,6 +451,7 @@ def build_profile(
             top_locations=top_locations(crimes.loc[sel, "location"]),
             monthly={str(k): int(v) for k, v in monthly.items()},
             harm=harm,
+            rate_surface=rate_surface,
         )
 
     hoods = neighbourhoods(area)
@@ -438,6 +471,7 @@ def build_profile(
             col = f"context__{name}" + ("_synthetic" if context[name].synthetic else "")
             lsoa[col] = context[name].lsoa_counts.to_numpy()
 
+    duals = [dual_result(d, themes, masks, located, x, y, grid, bandwidths, catalog) for d in settings.dual_kde]
     tables = {}
     for name in catalog.with_role("lsoa_table"):
         if name in loaded:
@@ -451,6 +485,7 @@ def build_profile(
     return Profile(
         editions={r: ADAPTERS[catalog.layers[roles[r]].adapter].EDITION for r in ("population", "deprivation")},
         lsoa_tables=tables,
+        duals=duals,
         rasters=rasters,
         audience=audience,
         marking=settings.marking_for(audience),

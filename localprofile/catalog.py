@@ -90,6 +90,15 @@ class ThemeSpec(_Strict):
     description: str | None = None
 
 
+class DualSpec(_Strict):
+    """Two themes' KDE surfaces compared cell by cell (same bandwidth: the larger of the two)."""
+
+    numerator: str
+    denominator: str
+    kind: Literal["ratio", "log_ratio", "difference"] = "ratio"
+    min_denominator: float = Field(0.0, ge=0)  # crimes per km²; ratios blank below it
+
+
 class ProfileSettings(_Strict):
     """Profile-wide settings; every ``None`` means "choose automatically and say why"."""
 
@@ -112,6 +121,10 @@ class ProfileSettings(_Strict):
     }
     suppress_below: int = Field(5, ge=1)
     harm_weights: str | None = None  # a harm weights file (relative to the catalog); see harm.py
+    # crime rate surfaces (crimes per 1,000 residents) are blank where fewer residents than this
+    # live per km² (smoothed like the crimes)
+    rate_min_residents_km2: float = Field(100.0, ge=0)
+    dual_kde: list[DualSpec] = []
 
     @field_validator("markings", mode="after")
     @classmethod

@@ -70,6 +70,7 @@ class ThemeResult:
     top_locations: list[tuple[str, int]]
     monthly: dict[str, int]
     harm: HarmResult | None = None
+    rate_surface: np.ndarray | None = None  # crimes per 1,000 residents, smoothed like the KDE
 
     @property
     def hot_cells(self) -> int:
@@ -105,6 +106,22 @@ class RasterResult:
 
 
 @dataclass
+class DualResult:
+    """Two themes' KDE surfaces compared (``DualSpec``), at one bandwidth."""
+
+    numerator: str
+    denominator: str
+    kind: str
+    min_denominator: float
+    bandwidth: float
+    surface: np.ndarray
+
+    @property
+    def name(self) -> str:
+        return f"{self.numerator}_{self.kind}_{self.denominator}"
+
+
+@dataclass
 class Profile:
     """All results of one district's build, for one audience."""
 
@@ -114,6 +131,7 @@ class Profile:
     editions: dict[str, str]  # {"population": "Census 2011", "deprivation": "IMD 2019 (...)"}
     lsoa_tables: dict[str, LsoaTableResult]
     rasters: dict[str, RasterResult]
+    duals: list[DualResult]
     neighbourhoods: Neighbourhoods
     settings: ProfileSettings
     catalog_file: str

@@ -2,7 +2,8 @@
 
 Outputs are written to a temporary folder beside ``out_dir`` and moved into place only when all
 of them are complete, so a failed build never leaves a half-written profile. Other files in
-``out_dir`` are left alone, except GeoTIFFs of themes the new profile no longer has.
+``out_dir`` are left alone, except GeoTIFFs (kde_, rate_, dual_, raster_) the new profile no
+longer has.
 """
 
 from __future__ import annotations
@@ -13,7 +14,13 @@ import tempfile
 from pathlib import Path
 
 from ..profile import Profile
-from .geo_files import write_geopackage, write_geotiff, write_raster_surface
+from .geo_files import (
+    write_dual_surface,
+    write_geopackage,
+    write_geotiff,
+    write_raster_surface,
+    write_rate_surface,
+)
 from .html import render_html
 from .summary import render_summary
 
@@ -29,6 +36,9 @@ def write_outputs(profile: Profile, out_dir: str | Path) -> dict[str, Path]:
         write_geopackage(profile, tmp / "results.gpkg")
         for slug in profile.themes:
             write_geotiff(profile, slug, tmp / f"kde_{slug}.tif")
+            write_rate_surface(profile, slug, tmp / f"rate_{slug}.tif")
+        for dual in profile.duals:
+            write_dual_surface(profile, dual, tmp / f"dual_{dual.name}.tif")
         for name in profile.rasters:
             write_raster_surface(profile, name, tmp / f"raster_{name}.tif")
         written = {}
@@ -36,7 +46,7 @@ def write_outputs(profile: Profile, out_dir: str | Path) -> dict[str, Path]:
             os.replace(f, out_dir / f.name)
             written[f.name] = out_dir / f.name
         # A theme dropped since the last build into this folder leaves no stale surface behind.
-        for old in [*out_dir.glob("kde_*.tif"), *out_dir.glob("raster_*.tif")]:
+        for old in [f for kind in ("kde", "rate", "dual", "raster") for f in out_dir.glob(f"{kind}_*.tif")]:
             if old.name not in written:
                 old.unlink()
         return written

@@ -45,6 +45,7 @@ def grid_frame(profile: Profile, slug: str) -> gpd.GeoDataFrame:
             "gi_q": t.gi_q[act],
             "hotspot": t.hotspot[act].astype(str),
             "in_study_area": g.in_area[act],
+            "rate_per_1000": t.rate_surface[act],
             **({"harm": t.harm.grid[act], "harm_kde": t.harm.kde[act], "harm_gi_z": t.harm.gi_z[act],
                 "harm_gi_q": t.harm.gi_q[act], "harm_hotspot": t.harm.hotspot[act].astype(str)}
                if t.harm is not None else {}),
@@ -100,6 +101,21 @@ def write_geotiff(profile: Profile, slug: str, path: Path) -> None:
     _write_grid(profile, np.where(g.active, t.kde, np.nan), path, f"KDE {slug} (crimes per km2)", {
         "units": "crimes per km2", "theme": slug, "bandwidth_m": str(t.bandwidth), "kernel": "quartic",
     })
+
+
+def write_rate_surface(profile: Profile, slug: str, path: Path) -> None:
+    g, t = profile.grid, profile.themes[slug]
+    _write_grid(profile, np.where(g.active, t.rate_surface, np.nan), path,
+                f"{slug}: crimes per 1,000 residents (KDE ratio)", {
+                    "units": "crimes per 1000 residents", "theme": slug, "bandwidth_m": str(t.bandwidth),
+                    "min_residents_km2": str(profile.settings.rate_min_residents_km2)})
+
+
+def write_dual_surface(profile: Profile, dual, path: Path) -> None:
+    _write_grid(profile, np.where(profile.grid.active, dual.surface, np.nan), path,
+                f"{dual.numerator} {dual.kind} {dual.denominator} (KDE)", {
+                    "kind": dual.kind, "numerator": dual.numerator, "denominator": dual.denominator,
+                    "bandwidth_m": str(dual.bandwidth), "min_denominator": str(dual.min_denominator)})
 
 
 def write_raster_surface(profile: Profile, name: str, path: Path) -> None:
