@@ -24,7 +24,7 @@ from rasterio.crs import CRS
 from rasterio.warp import Resampling, calculate_default_transform, reproject
 
 from ..geo import BNG, WGS84, mercator_to_lonlat
-from ..profile import Profile, ThemeResult
+from ..profile import Profile
 
 # Colour ramps (ColorBrewer YlOrRd, 5 classes; KDE ramp from transparent yellow to dark red).
 CHOROPLETH = ["#ffffb2", "#fecc5c", "#fd8d3c", "#f03b20", "#bd0026"]
@@ -107,11 +107,11 @@ def rate_classes(values: np.ndarray) -> tuple[np.ndarray, list[tuple[str, str]]]
     return fills, legend
 
 
-def _kde_png(profile: Profile, result: ThemeResult) -> tuple[str, list[list[float]], float]:
-    """The KDE surface inside the district as a Web-Mercator PNG data URI, its lat/lon bounds and
-    the maximum density shown."""
+def _surface_png(profile: Profile, surface: np.ndarray) -> tuple[str, list[list[float]], float]:
+    """A grid surface inside the district as a Web-Mercator PNG data URI, its lat/lon bounds and
+    the maximum value shown."""
     grid = profile.grid
-    dens = np.where(grid.in_area, result.kde, np.nan).astype("float32")
+    dens = np.where(grid.in_area, surface, np.nan).astype("float32")
     src_crs, dst_crs = CRS.from_user_input(BNG), CRS.from_epsg(3857)
     left, bottom, right, top = grid.bounds
     transform, width, height = calculate_default_transform(
@@ -225,11 +225,18 @@ def theme_map(profile: Profile, slug: str) -> RenderedMap:
     ).add_to(m)
 
     # KDE surface
-    url, bounds, vmax = _kde_png(profile, result)
+    url, bounds, vmax = _surface_png(profile, result.kde)
     folium.raster_layers.ImageOverlay(
         url, bounds=bounds, name="KDE surface (crimes per km²)", show=False, interactive=False,
         pane="kde",
     ).add_to(m)
+    rate_max = None
+    if result.rate_surface is not None:
+        url, bounds, rate_max = _surface_png(profile, result.rate_surface)
+        folium.raster_layers.ImageOverlay(
+            url, bounds=bounds, name="Rate surface (crimes per 1,000 residents)", show=False,
+            interactive=False, pane="kde",
+        ).add_to(m)
 
     # Gi* hot and cold cells
     g = profile.grid
@@ -263,6 +270,7 @@ def theme_map(profile: Profile, slug: str) -> RenderedMap:
     legend = {
         "rates": rate_legend,
         "kde_max": vmax,
+        "rate_max": rate_max,
         "kde_colours": ["#{:02x}{:02x}{:02x}".format(*row.astype(int)) for row in _KDE_STOPS],
         "hot": HOT,
         "cold": COLD,
