@@ -1,0 +1,221 @@
+"""Repeat locations: clusters of police.uk map points where crime recurs.
+
+police.uk moves every crime to the nearest of a fixed list of anonymous map points (the centre of
+a street, a park, a shopping centre ...; each with eight or more postal addresses in its catchment
+or none), so many crimes share one point. Points are de-duplicated to their unique coordinates
+with the number of crimes at each as its weight, and clustered with
+``sklearn.cluster.DBSCAN(eps, min_samples).fit(points, sample_weight=counts)``, which gives the
+same clusters as DBSCAN on every crime (the points repeated) at a fraction of the cost. Clusters
+do not depend on the order of the input rows (unique points are taken in coordinate order).
+
+Defaults, and why:
+
+* ``eps = 100`` m: map points lie at street centres, typically some tens of metres to ~100 m
+  apart; 100 m joins the points of one street segment or block (the usual micro-place scale)
+  without chaining across a neighbourhood.
+* ``min_samples = 5`` weighted crimes (scikit-learn's own default): a point with 5 or more crimes
+  is a repeat location on its own (a core point), and so is a group of nearby points with 5
+  between them; one-off crimes stay noise.
+
+``method="hdbscan"`` uses ``sklearn.cluster.HDBSCAN(min_cluster_size)`` instead (default 10
+crimes: HDBSCAN finds clusters at every density, and smaller sizes split busy streets into many
+slivers). It has no ``sample_weight``, so each unique point is repeated once per crime but at most
+``max_copies`` times (default ``min_cluster_size``: a point with that many crimes can form a
+cluster alone; more copies would only cost time), and takes the label most of its copies got.
+Weights above the cap do not steer the clustering, but the crimes reported count every crime.
+HDBSCAN adapts to local density, so in sparse areas its clusters can span square kilometres;
+DBSCAN's fixed ``eps`` is the default for that reason.
+
+Each cluster becomes one row of a GeoDataFrame (EPSG:27700): ``cluster`` (1 = the most crimes),
+``crimes``, ``points`` (distinct map points), the three most frequent "On or near ..." locations
+with their crimes (``location_1``, ``location_1_crimes`` ...), and the convex hull of its points.
+A hull of one point or of points in a line is buffered by ``hull_buffer`` metres (default 5) so
+that every cluster is a polygon.
+
+>>> import numpy as np
+>>> xy = np.array([[0, 0]] * 6 + [[40, 0]] * 2 + [[5000, 5000]])
+>>> loc = ["On or near A"] * 6 + ["On or near B"] * 2 + ["On or near C"]
+>>> g = repeat_locations(xy, loc)
+>>> g[["cluster", "crimes", "points", "location_1", "location_1_crimes"]].values.tolist()
+[[1, 8, 2, 'On or near A', 6]]
+>>> g.geometry.iloc[0].geom_type, round(g.geometry.iloc[0].area)   # the 40 m line, buffered by 5 m
+('Polygon', 478)
+"""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from sklearn.cluster import DBSCAN, HDBSCAN
+
+from .choices import Choice
+
+DEFAULT_EPS_M = 100.0
+DEFAULT_MIN_SAMPLES = 5
+DEFAULT_MIN_CLUSTER_SIZE = 10
+HULL_BUFFER_M = 5.0
+TOP_LOCATIONS = 3
+CRS = "EPSG:27700"
+
+
+def unique_points(xy) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Distinct coordinates (in coordinate order), the index of each input row's coordinate
+    among them (-1 for a row with NaN), and the number of rows at each.
+
+    >>> u, inv, n = unique_points([[1, 1], [0, 0], [1, 1], [np.nan, 2]])
+    >>> u.tolist(), inv.tolist(), n.tolist()
+    ([[0.0, 0.0], [1.0, 1.0]], [1, 0, 1, -1], [1, 2])
+    """
+    xy = np.asarray(xy, float).reshape(-1, 2)
+    ok = np.isfinite(xy).all(axis=1)
+    u, inv, n = np.unique(xy[ok], axis=0, return_inverse=True, return_counts=True)
+    index = np.full(len(xy), -1, dtype=np.int64)
+    index[ok] = inv.ravel()
+    return u, index, n
+
+
+def _cluster_unique(u, n, method, eps, min_samples, min_cluster_size, max_copies) -> np.ndarray:
+    """sklearn labels (-1 noise) of the unique points."""
+    if len(u) == 0:
+        return np.zeros(0, dtype=np.int64)
+    if method == "dbscan":
+        return DBSCAN(eps=eps, min_samples=min_samples).fit(u, sample_weight=n).labels_
+    if method == "hdbscan":
+        copies = np.minimum(n, max_copies or min_cluster_size)
+        if copies.sum() < 2:
+            return np.full(len(u), -1, dtype=np.int64)
+        labels = HDBSCAN(min_cluster_size=min_cluster_size, copy=False).fit(
+            np.repeat(u, copies, axis=0)).labels_
+        return _majority(np.repeat(np.arange(len(u)), copies), labels, len(u))
+    raise ValueError(f"unknown method '{method}' (choose dbscan or hdbscan)")
+
+
+def _majority(point: np.ndarray, label: np.ndarray, n_points: int) -> np.ndarray:
+    """The label most copies of each point got (HDBSCAN may leave a few copies of a point as
+    noise); ties go to a cluster before noise, then to the lower label.
+
+    >>> _majority(np.array([0, 0, 0, 1, 1]), np.array([-1, 2, 2, -1, 0]), 2).tolist()
+    [2, 0]
+    """
+    width = int(label.max()) + 2
+    keys, count = np.unique(point * width + label + 1, return_counts=True)
+    kp, kl = keys // width, keys % width - 1
+    order = np.lexsort((kl, kl < 0, -count, kp))  # by point, most copies, cluster first, label
+    first = order[np.r_[True, kp[order][1:] != kp[order][:-1]]]
+    out = np.full(n_points, -1, dtype=np.int64)
+    out[kp[first]] = kl[first]
+    return out
+
+
+def cluster_labels(
+    xy,
+    *,
+    eps: float = DEFAULT_EPS_M,
+    min_samples: float = DEFAULT_MIN_SAMPLES,
+    method: str = "dbscan",
+    min_cluster_size: int = DEFAULT_MIN_CLUSTER_SIZE,
+    max_copies: int | None = None,
+) -> np.ndarray:
+    """The cluster of each crime: 1 for the cluster with the most crimes, 2 the next (ties: the
+    one whose first point comes first in coordinate order) ...; -1 for noise and unlocated rows.
+
+    >>> cluster_labels([[0, 0]] * 5 + [[900, 0]] * 7 + [[0, 50], [np.nan, np.nan]]).tolist()
+    [2, 2, 2, 2, 2, 1, 1, 1, 1, 1, 1, 1, 2, -1]
+    """
+    u, index, n = unique_points(xy)
+    raw = _cluster_unique(u, n, method, eps, min_samples, min_cluster_size, max_copies)
+    k = int(raw.max()) + 1 if raw.size else 0
+    crimes = np.bincount(raw[raw >= 0], weights=n[raw >= 0], minlength=k)
+    new = np.empty(k, dtype=np.int64)
+    new[np.argsort(-crimes, kind="stable")] = np.arange(1, k + 1)
+    per_point = np.where(raw >= 0, new[np.maximum(raw, 0)] if k else -1, -1)
+    return np.where(index >= 0, per_point[np.maximum(index, 0)] if len(u) else -1, -1)
+
+
+def _top_locations(labels: np.ndarray, locations, top: int) -> pd.DataFrame:
+    """``location_i`` and ``location_i_crimes`` columns, one row per cluster."""
+    frame = pd.DataFrame({"cluster": labels, "location": pd.Series(locations, dtype=object).to_numpy()})
+    frame = frame[(frame["cluster"] > 0) & frame["location"].notna()]
+    counts = frame.groupby(["cluster", "location"]).size().rename("crimes").reset_index()
+    counts = counts.sort_values(["cluster", "crimes", "location"], ascending=[True, False, True])
+    counts["rank"] = counts.groupby("cluster").cumcount() + 1
+    counts = counts[counts["rank"] <= top]
+    wide = counts.pivot(index="cluster", columns="rank", values=["location", "crimes"])
+    out = pd.DataFrame(index=wide.index)
+    for i in range(1, top + 1):
+        out[f"location_{i}"] = wide["location"][i] if ("location", i) in wide.columns else None
+        c = wide["crimes"][i] if ("crimes", i) in wide.columns else 0
+        out[f"location_{i}_crimes"] = pd.Series(c, index=wide.index).fillna(0).astype("int64")
+    return out
+
+
+def repeat_locations(
+    xy,
+    locations=None,
+    *,
+    eps: float = DEFAULT_EPS_M,
+    min_samples: float = DEFAULT_MIN_SAMPLES,
+    method: str = "dbscan",
+    min_cluster_size: int = DEFAULT_MIN_CLUSTER_SIZE,
+    max_copies: int | None = None,
+    hull_buffer: float = HULL_BUFFER_M,
+    top: int = TOP_LOCATIONS,
+) -> gpd.GeoDataFrame:
+    """Clusters of the crimes at ``xy`` (EPSG:27700 metres, NaN rows ignored), largest first;
+    ``locations`` (police.uk "On or near ..." text, one per row of ``xy``) give the top locations.
+    The choices, with reasons, are in ``.attrs["choices"]``."""
+    xy = np.asarray(xy, float).reshape(-1, 2)
+    labels = cluster_labels(xy, eps=eps, min_samples=min_samples, method=method,
+                            min_cluster_size=min_cluster_size, max_copies=max_copies)
+    u, index, n = unique_points(xy)
+    k = int(labels.max()) if labels.size and labels.max() > 0 else 0
+    # one label per unique point (every crime at a point shares it)
+    point_label = np.full(len(u), -1, dtype=np.int64)
+    point_label[index[index >= 0]] = labels[index >= 0]
+    member = np.flatnonzero(point_label > 0)
+    member = member[np.argsort(point_label[member], kind="stable")]
+    if k:
+        hulls = shapely.convex_hull(shapely.multipoints(u[member], indices=point_label[member] - 1))
+        flat = shapely.get_type_id(hulls) != 3  # 3 = Polygon: points and lines get a buffer
+        hulls[flat] = shapely.buffer(hulls[flat], hull_buffer)
+    else:
+        hulls = np.empty(0, dtype=object)
+    table = pd.DataFrame({
+        "cluster": np.arange(1, k + 1),
+        "crimes": np.bincount(point_label[member] - 1, weights=n[member], minlength=k).astype("int64"),
+        "points": np.bincount(point_label[member] - 1, minlength=k).astype("int64"),
+    })
+    if locations is None:
+        locations = [None] * len(xy)
+    if len(locations) != len(xy):
+        raise ValueError("locations and xy differ in length")
+    tops = _top_locations(labels, locations, top).reindex(table["cluster"].to_numpy())
+    for i in range(1, top + 1):
+        names = np.array(tops[f"location_{i}"].to_numpy(dtype=object), dtype=object)
+        names[pd.isna(names)] = None  # object dtype keeps None on pandas 2 and 3 alike
+        table[f"location_{i}"] = pd.Series(names, index=table.index, dtype=object)
+        table[f"location_{i}_crimes"] = tops[f"location_{i}_crimes"].fillna(0).astype("int64").to_numpy()
+    out = gpd.GeoDataFrame(table, geometry=gpd.GeoSeries(hulls, crs=CRS), crs=CRS)
+    out.attrs["choices"] = _choices(method, eps, min_samples, min_cluster_size, max_copies, hull_buffer)
+    return out
+
+
+def _choices(method, eps, min_samples, min_cluster_size, max_copies, hull_buffer) -> list[Choice]:
+    if method == "dbscan":
+        found = [
+            Choice("repeat locations: DBSCAN eps (m)", float(eps),
+                   "police.uk map points sit at street centres tens of metres to ~100 m apart: 100 m "
+                   "joins one street segment's points without chaining across a neighbourhood"),
+            Choice("repeat locations: DBSCAN min_samples (crimes)", min_samples,
+                   "map points weighted by their crimes: a point with this many crimes is a repeat "
+                   "location on its own, as is a group of nearby points with this many between them"),
+        ]
+    else:
+        found = [Choice("repeat locations: HDBSCAN min_cluster_size", int(min_cluster_size),
+                        f"HDBSCAN has no sample weights: each map point repeated once per crime, at "
+                        f"most {max_copies or min_cluster_size} times; crime counts are complete")]
+    return found + [Choice("repeat locations: hull buffer (m)", float(hull_buffer),
+                           "a cluster of one point, or of points in a line, has no area: its hull "
+                           "is buffered so that every cluster is drawn as a polygon")]
