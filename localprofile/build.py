@@ -13,6 +13,7 @@ True
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -45,7 +46,7 @@ from .layers import ADAPTERS
 from .layers.lsoa_table import join_to_lsoas
 from .harm import load_harm_weights
 from .profile import DualResult, HarmResult, LayerSummary, LsoaTableResult, Profile, RasterResult, ThemeResult
-from .study_area import assign_to_lsoas, data_coverage, select_district
+from .study_area import Assignment, StudyArea, assign_to_lsoas, data_coverage, select_district
 from .themes import resolve_themes
 from .vintage import convert_codes, month_vintages
 
@@ -209,6 +210,62 @@ def _months(months: list[str]) -> str:
     return ", ".join(months) if len(months) <= 4 else f"{months[0]} to {months[-1]}, {len(months)} months"
 
 
+@dataclass
+class PlacedCrimes:
+    """The district, and every loaded crime placed on its LSOAs (codes on one vintage)."""
+
+    area: StudyArea
+    crimes: gpd.GeoDataFrame
+    boundaries: gpd.GeoDataFrame
+    lookup: pd.DataFrame
+    assignment: Assignment
+    in_district: np.ndarray
+    located: np.ndarray
+    x: np.ndarray  # eastings, NaN where a crime has no point
+    y: np.ndarray
+    choices: list[Choice]
+
+
+def place_crimes(
+    catalog: Catalog, roles: dict[str, str], loaded: dict[str, LayerData], district: str,
+    lookup_file: str, progress: Progress | None = None,
+) -> PlacedCrimes:
+    """Select the district and place every loaded crime: the steps a profile and a backtest share."""
+    crimes, boundaries, lookup = (loaded[roles[r]].frame for r in ("crimes", "boundaries", "lookup"))
+    if progress:
+        progress(f"selecting district {district}")
+    area = select_district(lookup, boundaries, district, lookup_file=lookup_file)
+    choices: list[Choice] = []
+    crimes = reconcile_vintages(catalog, roles, loaded, crimes, boundaries, choices)
+    assignment = assign_to_lsoas(crimes, area, boundaries, set(lookup["lsoa_code"]))
+    if not assignment.in_district.any():
+        raise InputError(
+            f"no crime in the loaded police.uk data lies in {area.name} ({area.code}); are the "
+            "crime files for this district's force, with LSOA codes of the lookup's vintage?",
+            file=catalog.source,
+            key=f"layers.{roles['crimes']}.path",
+        )
+    located = crimes.geometry.notna().to_numpy()
+    xy = np.full((len(crimes), 2), np.nan)
+    xy[located] = shapely.get_coordinates(crimes.geometry.to_numpy()[located])
+    return PlacedCrimes(area, crimes, boundaries, lookup, assignment, assignment.in_district,
+                        located, xy[:, 0], xy[:, 1], choices)
+
+
+def choose_cell_size(settings, given: float | None, area: StudyArea, x, y, sel: np.ndarray) -> Choice:
+    """The grid's cell size: given, or by the catalog's rule (sfhotspot's, or PISA on ``sel``)."""
+    cs = given or settings.cell_size_m
+    if cs:
+        return Choice("cell size (m)", float(cs), "given by the user")
+    if settings.cell_size_rule == "pisa":
+        try:
+            return pisa_cell_size(x[sel], y[sel], area.polygon)
+        except ValueError as exc:  # no significant clustering at any size: say so, use sfhotspot's
+            c = auto_cell_size(area.polygon.bounds)
+            return Choice(c.what, c.value, f"{exc}; {c.why}")
+    return auto_cell_size(area.polygon.bounds)
+
+
 def build_profile(
     catalog: Catalog | str | Path,
     district: str,
@@ -246,45 +303,16 @@ def build_profile(
             summaries[name].account = WithheldAccount()
             summaries[name].files = ["withheld"]
             summaries[name].meta = {}
-    crimes, boundaries, lookup = frame["crimes"], frame["boundaries"], frame["lookup"]
-
-    if progress:
-        progress(f"selecting district {district}")
-    area = select_district(
-        lookup, boundaries, district, lookup_file=summaries[roles["lookup"]].files[0]
-    )
-    choices: list[Choice] = []
-    crimes = reconcile_vintages(catalog, roles, loaded, crimes, boundaries, choices)
-    assignment = assign_to_lsoas(crimes, area, boundaries, set(lookup["lsoa_code"]))
-    in_district = assignment.in_district
-    if not in_district.any():
-        raise InputError(
-            f"no crime in the loaded police.uk data lies in {area.name} ({area.code}); are the "
-            "crime files for this district's force, with LSOA codes of the lookup's vintage?",
-            file=catalog.source,
-            key=f"layers.{roles['crimes']}.path",
-        )
-    located = crimes.geometry.notna().to_numpy()
-    xy = np.full((len(crimes), 2), np.nan)
-    xy[located] = shapely.get_coordinates(crimes.geometry.to_numpy()[located])
-    x, y = xy[:, 0], xy[:, 1]
+    placed = place_crimes(catalog, roles, loaded, district, summaries[roles["lookup"]].files[0], progress)
+    area, crimes, boundaries, lookup = placed.area, placed.crimes, placed.boundaries, placed.lookup
+    assignment, in_district, located, x, y = (
+        placed.assignment, placed.in_district, placed.located, placed.x, placed.y)
+    choices = placed.choices
     shapely.prepare(area.polygon)
     in_polygon = located & shapely.contains_xy(area.polygon, np.nan_to_num(x), np.nan_to_num(y))
 
-    cs = cell_size or settings.cell_size_m
-    if cs:
-        choices.append(Choice("cell size (m)", float(cs), "given by the user"))
-    elif settings.cell_size_rule == "pisa":
-        sel = in_district & located
-        try:
-            choices.append(pisa_cell_size(x[sel], y[sel], area.polygon))
-        except ValueError as exc:  # no significant clustering at any size: say so, use sfhotspot's
-            c = auto_cell_size(area.polygon.bounds)
-            choices.append(Choice(c.what, c.value, f"{exc}; {c.why}"))
-        cs = choices[-1].value
-    else:
-        choices.append(auto_cell_size(area.polygon.bounds))
-        cs = choices[-1].value
+    choices.append(choose_cell_size(settings, cell_size, area, x, y, in_district & located))
+    cs = choices[-1].value
 
     masks = {slug: t.mask(crimes["crime_type"]) for slug, t in themes.items()}
     bandwidths: dict[str, float] = {}

@@ -5,6 +5,7 @@ Bad input ends with one line on standard error and exit code 2, never a tracebac
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import re
@@ -150,6 +151,46 @@ def build(
     """Build the profile of one district: index.html, summary.json, results.gpkg, kde_<theme>.tif."""
     index = _build(catalog, district, out_dir, cell_size, bandwidth, audience and audience.value)
     out.print(str(index.resolve()), markup=False)
+
+
+@app.command("backtest")
+@handles_errors
+def backtest_command(
+    catalog: Annotated[Path, typer.Option("--catalog", help="The data catalog (YAML).")],
+    district: Annotated[str, typer.Option("--district", help="Local authority name or code.")],
+    train: Annotated[str, typer.Option("--train", help="Training months: YYYY-MM, comma-separated, or a range 2016-01..2016-06.")],
+    test: Annotated[str, typer.Option("--test", help="Test months, likewise.")],
+    theme: Annotated[str, typer.Option("--theme", help="Theme to score.")] = "all_crime",
+    coverages: Annotated[str, typer.Option("--coverages", help="Shares of the district's area, comma-separated.")] = "0.01,0.05,0.10",
+    cell_size: CellSize = None,
+    bandwidth: Bandwidth = None,
+) -> None:
+    """Score hotspot methods (grid count, KDE, Gi*, prospective) trained on some months against
+    later ones: hit rate, PAI, PEI and RRI. JSON on stdout; a table on stderr at a terminal."""
+    import json
+
+    from .backtesting import run_backtest
+    from .fetch import parse_months
+
+    try:
+        cov = tuple(float(c) for c in coverages.split(","))
+    except ValueError:
+        raise InputError(f"coverages must be numbers such as 0.05, not '{coverages}'", key="--coverages") from None
+    if not all(0 < c <= 1 for c in cov):
+        raise InputError("coverages are shares of the area, between 0 and 1", key="--coverages")
+    with err.status("backtesting") if err.is_terminal else contextlib.nullcontext():
+        result = run_backtest(catalog, district, parse_months(train), parse_months(test), theme=theme,
+                              coverages=cov, cell_size=cell_size, bandwidth=bandwidth)
+    out.print(json.dumps(result, indent=2), markup=False)
+    if err.is_terminal:
+        table = Table("method", "coverage", "hit rate", "PAI", "PEI", "RRI",
+                      title=f"{result['district']['name']}, {theme}: trained on {', '.join(result['train_months'])}, "
+                      f"tested on {', '.join(result['test_months'])}")
+        fmt = lambda v, f: "n/a" if v is None else format(v, f)  # noqa: E731
+        for m in result["metrics"]:
+            table.add_row(m["method"], f"{m['coverage']:.0%}", fmt(m["hit_rate"], ".1%"), fmt(m["pai"], ".2f"),
+                          fmt(m["pei"], ".2f"), fmt(m["rri"], ".2f"))
+        err.print(table)
 
 
 @app.command()

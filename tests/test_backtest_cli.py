@@ -1,0 +1,47 @@
+"""Step 3, acceptance 3: `localprofile backtest` trained on 2016-07 and tested on 2017-07 for Leeds."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from conftest import CATALOG, read_police_rows, lookup_rows, run_cli
+
+
+@pytest.fixture(scope="module")
+def result():
+    res = run_cli("backtest", "--catalog", str(CATALOG), "--district", "Leeds", "--train", "2016-07", "--test", "2017-07")
+    assert res.returncode == 0, res.stderr
+    return json.loads(res.stdout)
+
+
+def test_the_table_has_every_method_and_coverage(result):
+    rows = result["metrics"]
+    assert {(r["method"], r["coverage"]) for r in rows} == {
+        (m, c) for m in ("count", "kde", "gistar", "prospective") for c in (0.01, 0.05, 0.10)}
+    for m in ("count", "kde", "gistar", "prospective"):
+        hr = [r["hit_rate"] for r in rows if r["method"] == m]
+        assert hr == sorted(hr) and all(0 < h < 1 for h in hr)
+        five = next(r for r in rows if r["method"] == m and r["coverage"] == 0.05)
+        assert five["pai"] > 1 and 0 < five["pei"] <= 1
+        assert five["pai"] == pytest.approx(five["hit_rate"] / five["area_share"])
+
+
+def test_counts_are_the_months_crimes(result):
+    leeds = {r["LSOA Code"] for r in lookup_rows() if r["Local authority name"] == "Leeds"}
+    train = sum(1 for r in read_police_rows() if r["Month"] == "2016-07" and r["LSOA code"] in leeds and r["Longitude"])
+    assert result["train_crimes_in_district"] == train
+    assert result["train_months"] == ["2016-07"] and result["test_months"] == ["2017-07"]
+    assert any(c["what"].startswith("bandwidth") for c in result["choices"])
+
+
+@pytest.mark.parametrize("args,needle", [
+    (["--train", "2015-01", "--test", "2017-07"], "no crimes for 2015-01"),
+    (["--train", "2016-07", "--test", "2016-07"], "both training and test months"),
+    (["--train", "2016-07", "--test", "2017-07", "--theme", "knives"], "no theme 'knives'"),
+    (["--train", "2016-07", "--test", "2017-13"], "bad month '2017-13'"),
+    (["--train", "2016-07", "--test", "2017-07", "--coverages", "0.05,5"], "between 0 and 1"),
+])
+def test_bad_arguments_are_one_line(args, needle):
+    res = run_cli("backtest", "--catalog", str(CATALOG), "--district", "Leeds", *args)
+    assert res.returncode == 2 and res.stderr.count("\n") == 1 and needle in res.stderr, res.stderr
