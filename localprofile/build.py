@@ -40,6 +40,7 @@ from .engine.kde import auto_bandwidth, quartic_kde
 from .account import LayerData
 from .loading import Progress, load_layers, relative
 from .engine.dual import dual_surface
+from .engine.repeat_locations import repeat_locations
 from .engine.scale import pisa_cell_size
 from .engine.zonal import onto_grid, zonal_by_polygons
 from .layers import ADAPTERS
@@ -459,6 +460,10 @@ def build_profile(
                 quartic_kde(grid.linear_bin(x[pts], y[pts], weights=harm_w[pts]), cs, bandwidths[slug]),
                 hz, hp, hq, classify(hz, hq, settings.hotspot_q),
             )
+        own = sel & located
+        repeats = repeat_locations(np.column_stack([x[own], y[own]]), crimes.loc[own, "location"].to_numpy())
+        if slug == next(iter(themes)):
+            choices.extend(repeats.attrs.get("choices", []))
         results[slug] = ThemeResult(
             theme=theme,
             crimes=int(sel.sum()),
@@ -480,6 +485,7 @@ def build_profile(
             monthly={str(k): int(v) for k, v in monthly.items()},
             harm=harm,
             rate_surface=rate_surface,
+            repeats=repeats,
         )
 
     hoods = neighbourhoods(area)

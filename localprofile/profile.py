@@ -71,6 +71,7 @@ class ThemeResult:
     monthly: dict[str, int]
     harm: HarmResult | None = None
     rate_surface: np.ndarray | None = None  # crimes per 1,000 residents, smoothed like the KDE
+    repeats: gpd.GeoDataFrame | None = None  # repeat-location clusters of the district's crimes
 
     @property
     def hot_cells(self) -> int:

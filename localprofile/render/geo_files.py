@@ -8,7 +8,8 @@ context__<layer>[_synthetic], table__<layer>__<field>, raster__<layer>);
 (crimes per km²), gi_z, gi_p (two-sided), gi_q (Benjamini-Hochberg over in-area cells; empty
 outside), hotspot (hot/cold/none), in_study_area.
 
-``neighbourhoods`` (code, name, one count column per context layer: text for partners'
+``repeats_<theme>`` (repeat-location clusters: cluster, crimes, points, location_1..3 with their
+crimes, hull polygon); ``neighbourhoods`` (code, name, one count column per context layer: text for partners'
 restricted layers, where small counts read "<5"); ``context_<layer>`` (``_synthetic`` appended
 for synthetic data): the points of each context layer the audience may see, in the district.
 
@@ -80,6 +81,9 @@ def write_geopackage(profile: Profile, path: Path) -> None:
     write(lsoa, "lsoa", "counts, rates, deprivation and context by LSOA")
     for slug in profile.themes:
         write(grid_frame(profile, slug), f"grid_{slug}", f"grid cells of theme {slug}: count, KDE, Gi*")
+    for slug, t in profile.themes.items():
+        if t.repeats is not None and len(t.repeats):
+            write(t.repeats, f"repeats_{slug}", f"repeat-location clusters of theme {slug} (DBSCAN)")
     if profile.context:
         hoods = profile.neighbourhoods
         table = {"code": hoods.codes, "name": hoods.names}

@@ -30,6 +30,8 @@ from ..profile import Profile
 CHOROPLETH = ["#ffffb2", "#fecc5c", "#fd8d3c", "#f03b20", "#bd0026"]
 NO_DATA = "#d9d9d9"
 HOT, COLD = "#d7191c", "#2c7bb6"
+REPEAT = "#ff7f00"
+MAP_REPEATS = 50  # clusters drawn per map; the GeoPackage holds them all
 # KDE: ColorBrewer BuPu, distinct from the choropleth's reds and the Gi* hot/cold colours.
 _KDE_STOPS = np.array([[237, 248, 251], [179, 205, 227], [140, 150, 198], [136, 86, 167], [129, 15, 124]], float)
 PRECISION = 1e-5  # degrees (about 1 m): enough for drawing, and keeps the file small
@@ -238,6 +240,24 @@ def theme_map(profile: Profile, slug: str) -> RenderedMap:
             interactive=False, pane="kde",
         ).add_to(m)
 
+    # Repeat locations: the largest clusters (all of them are in the GeoPackage)
+    reps = result.repeats
+    if reps is not None and len(reps):
+        top = reps.head(MAP_REPEATS)
+        gdf = _geojson_ready(gpd.GeoDataFrame(
+            {"crimes": top["crimes"].astype(int), "points": top["points"].astype(int),
+             "where": _escaped(top["location_1"])},
+            geometry=top.geometry.to_numpy(), crs=reps.crs))
+        folium.GeoJson(
+            gdf,
+            name=f"Repeat locations (largest {len(top)} of {len(reps)})",
+            pane="gistar",
+            style_function=lambda f: {"color": REPEAT, "weight": 2, "fillColor": REPEAT, "fillOpacity": 0.25},
+            tooltip=GeoJsonTooltip(fields=["crimes", "points", "where"],
+                                   aliases=["crimes", "map points", "top location"]),
+            show=False,
+        ).add_to(m)
+
     # Gi* hot and cold cells
     g = profile.grid
     sig = result.hotspot != "none"  # only cells inside the district are ever classed
@@ -274,6 +294,7 @@ def theme_map(profile: Profile, slug: str) -> RenderedMap:
         "kde_colours": ["#{:02x}{:02x}{:02x}".format(*row.astype(int)) for row in _KDE_STOPS],
         "hot": HOT,
         "cold": COLD,
+        "repeat": REPEAT,
     }
     return _finish(m, district, legend)
 

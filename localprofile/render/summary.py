@@ -55,6 +55,14 @@ def summary_dict(profile: Profile) -> dict[str, Any]:
             "kde_units": "crimes per km²",
             "deprivation": t.deprivation,
             "monthly": t.monthly,
+            "repeat_locations": None if t.repeats is None else {
+                "clusters": len(t.repeats),
+                "crimes_in_clusters": int(t.repeats["crimes"].sum()) if len(t.repeats) else 0,
+                "largest": None if not len(t.repeats) else {
+                    "crimes": int(t.repeats["crimes"].iloc[0]),
+                    "top_location": t.repeats["location_1"].iloc[0],
+                },
+            },
             "harm": None if t.harm is None else {"total": t.harm.total, "hotspot_cells": t.harm.hot_cells},
         }
     g = profile.grid
