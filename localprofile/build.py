@@ -40,6 +40,8 @@ from .engine.kde import auto_bandwidth, quartic_kde
 from .account import LayerData
 from .loading import Progress, load_layers, relative
 from .engine.dual import dual_surface
+from .engine.emerging import ARCGIS_MIN_STEPS, TooFewTimeSteps, emerging_hotspots, sfhotspot_classify
+from .engine.trend import change
 from .engine.repeat_locations import repeat_locations
 from .engine.scale import pisa_cell_size
 from .engine.zonal import onto_grid, zonal_by_polygons
@@ -162,6 +164,26 @@ def summarise_raster(name: str, spec, data: LayerData, lsoa: gpd.GeoDataFrame, g
         name, spec.label or r.label or name, r.statistic, col, value,
         onto_grid(r, grid.transform, grid.shape), int(np.isnan(per_lsoa).sum()),
     )
+
+
+def change_split(given: str | None, months: list[str], choices: list[Choice]) -> str | None:
+    """The first month of the "after" period compared with the months before it (None: one month)."""
+    if given:
+        if not any(m < given for m in months) or not any(m >= given for m in months):
+            raise InputError(f"change_from {given} leaves no loaded month on one side ({', '.join(months)})",
+                             key="profile.change_from")
+        choices.append(Choice("change: after period starts", given, "given by the user"))
+        return given
+    if len(months) < 2:
+        choices.append(Choice("change between periods", "not computed", "only one month is loaded"))
+        return None
+    split = months[len(months) // 2]
+    choices.append(Choice(
+        "change: after period starts", split,
+        f"automatic: the {len(months)} loaded months split into an earlier and a later half; rates "
+        "per month compared, with an exact conditional Poisson test",
+    ))
+    return split
 
 
 def dual_result(d, themes, masks, located, x, y, grid, bandwidths, catalog) -> DualResult:
@@ -415,6 +437,16 @@ def build_profile(
     residents_by_decile = decile_counts(pop.fillna(0).astype("int64"), decile)
 
     harm_w = harm_setting(catalog, crimes, choices)
+    months_all = sorted(crimes.loc[in_district, "month"].unique().tolist())
+    split = change_split(settings.change_from, months_all, choices)
+    steps = months_all if len(months_all) >= ARCGIS_MIN_STEPS else None
+    choices.append(Choice(
+        "emerging hotspots", f"{len(months_all)} monthly time steps" if steps else "not computed",
+        ("Gi* per cell per loaded month (BH q over the district's cells), Mann-Kendall trend of "
+         "each cell's z-scores, ArcGIS's patterns and sfhotspot's classes")
+        if steps else str(TooFewTimeSteps("emerging hot spot analysis", len(months_all), ARCGIS_MIN_STEPS))
+        + " (one per loaded month)",
+    ))
     # Residents, for rate surfaces: each LSOA's population at a point inside it (all loaded LSOAs,
     # so the buffer sees its residents too), smoothed with each theme's kernel like its crimes.
     # At a bandwidth of several cells where in its LSOA the point sits hardly matters.
@@ -460,6 +492,32 @@ def build_profile(
                 quartic_kde(grid.linear_bin(x[pts], y[pts], weights=harm_w[pts]), cs, bandwidths[slug]),
                 hz, hp, hq, classify(hz, hq, settings.hotspot_q),
             )
+        period_change = None
+        if split:
+            after_m = crimes["month"].to_numpy(dtype=str) >= split
+            n_a = sum(m >= split for m in months_all)
+            n_b = len(months_all) - n_a
+            b, a = int((sel & ~after_m).sum()), int((sel & after_m).sum())
+            ch = change([b], [a], n_b, n_a)
+            period_change = {
+                "from": split, "months_before": n_b, "months_after": n_a, "before": b, "after": a,
+                "per_month_before": b / n_b, "per_month_after": a / n_a,
+                "percent": float(ch.percent[0]), "p": float(ch.p[0]),
+            }
+            lb = count_by_lsoa(codes[sel & ~after_m], lsoa_index) / n_b
+            la = count_by_lsoa(codes[sel & after_m], lsoa_index) / n_a
+            lsoa[f"change_{slug}"] = (la - lb).to_numpy()  # crimes per month, after minus before
+        emerging = emerging_sf = None
+        if steps:
+            month_arr = crimes["month"].to_numpy(dtype=str)
+            zs, qs = [], []
+            for m in steps:  # one Gi* per time step
+                here = pts & (month_arr == m)
+                zm, pm = gi_star(grid.bin(x[here], y[here]), grid.active)
+                zs.append(zm[grid.in_area])
+                qs.append(bh_q(pm, grid.in_area)[grid.in_area])
+            emerging = emerging_hotspots(np.array(zs), np.array(qs), alpha=settings.hotspot_q).pattern
+            emerging_sf = sfhotspot_classify(np.array(zs), np.array(qs), critical_p=settings.hotspot_q)
         own = sel & located
         repeats = repeat_locations(np.column_stack([x[own], y[own]]), crimes.loc[own, "location"].to_numpy())
         if slug == next(iter(themes)):
@@ -486,6 +544,9 @@ def build_profile(
             harm=harm,
             rate_surface=rate_surface,
             repeats=repeats,
+            change=period_change,
+            emerging=emerging,
+            emerging_sfhotspot=emerging_sf,
         )
 
     hoods = neighbourhoods(area)

@@ -125,6 +125,9 @@ class ProfileSettings(_Strict):
     # live per km² (smoothed like the crimes)
     rate_min_residents_km2: float = Field(100.0, ge=0)
     dual_kde: list[DualSpec] = []
+    # change between two periods: the first month of the "after" period (None: the loaded months
+    # are split in two halves, the later half "after")
+    change_from: str | None = Field(None, pattern=r"^\d{4}-(0[1-9]|1[0-2])$")
 
     @field_validator("markings", mode="after")
     @classmethod

@@ -72,6 +72,9 @@ class ThemeResult:
     harm: HarmResult | None = None
     rate_surface: np.ndarray | None = None  # crimes per 1,000 residents, smoothed like the KDE
     repeats: gpd.GeoDataFrame | None = None  # repeat-location clusters of the district's crimes
+    change: dict | None = None  # before/after counts, rates per month, percent change, exact p
+    emerging: np.ndarray | None = None  # emerging hotspot pattern per cell (in-area cells), or None
+    emerging_sfhotspot: np.ndarray | None = None
 
     @property
     def hot_cells(self) -> int:

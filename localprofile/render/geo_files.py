@@ -47,6 +47,9 @@ def grid_frame(profile: Profile, slug: str) -> gpd.GeoDataFrame:
             "hotspot": t.hotspot[act].astype(str),
             "in_study_area": g.in_area[act],
             "rate_per_1000": t.rate_surface[act],
+            **({"emerging": _in_area_labels(g, t.emerging)[act],
+                "emerging_sfhotspot": _in_area_labels(g, t.emerging_sfhotspot)[act]}
+               if t.emerging is not None else {}),
             **({"harm": t.harm.grid[act], "harm_kde": t.harm.kde[act], "harm_gi_z": t.harm.gi_z[act],
                 "harm_gi_q": t.harm.gi_q[act], "harm_hotspot": t.harm.hotspot[act].astype(str)}
                if t.harm is not None else {}),
@@ -54,6 +57,13 @@ def grid_frame(profile: Profile, slug: str) -> gpd.GeoDataFrame:
         geometry=g.cells(act),
         crs=BNG,
     )
+
+
+def _in_area_labels(g, labels: np.ndarray) -> np.ndarray:
+    """Labels of the in-area cells placed on the whole grid (None elsewhere)."""
+    out = np.full(g.shape, None, dtype=object)
+    out[g.in_area] = labels
+    return out
 
 
 def write_geopackage(profile: Profile, path: Path) -> None:

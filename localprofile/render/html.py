@@ -13,6 +13,7 @@ from pathlib import Path
 
 import jinja2
 import numpy as np
+import pandas as pd
 from markupsafe import Markup
 
 from ..profile import Profile
@@ -81,6 +82,10 @@ def render_html(profile: Profile) -> str:
         context_map=ctx_map,
         all_maps=[*maps.values(), *([ctx_map] if ctx_map else [])],
         audience_text=AUDIENCE_TEXT.get(profile.audience, ""),
+        emerging_counts={
+            slug: sorted(pd.Series(t.emerging.astype(str)).value_counts().items(), key=lambda kv: -kv[1])
+            for slug, t in profile.themes.items() if t.emerging is not None
+        },
         synthetic_layers=[l.spec.label or n for n, l in profile.layers.items() if l.spec.synthetic],
         pct=_pct,
         num=_num,

@@ -63,6 +63,11 @@ def summary_dict(profile: Profile) -> dict[str, Any]:
                     "top_location": t.repeats["location_1"].iloc[0],
                 },
             },
+            "change": t.change,
+            "emerging_hotspots": None if t.emerging is None else {
+                "arcgis": {str(k): int(v) for k, v in zip(*np.unique(t.emerging.astype(str), return_counts=True))},
+                "sfhotspot": {str(k): int(v) for k, v in zip(*np.unique(t.emerging_sfhotspot.astype(str), return_counts=True))},
+            },
             "harm": None if t.harm is None else {"total": t.harm.total, "hotspot_cells": t.harm.hot_cells},
         }
     g = profile.grid

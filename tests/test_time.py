@@ -1,0 +1,62 @@
+"""Time in the profile: change between periods, and emerging hot spots when months allow."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import geopandas as gpd
+import pytest
+from conftest import lookup_rows, police_csv_text, read_police_rows, run_cli, write_catalog
+
+
+def test_change_between_the_two_demo_months(demo_summary, demo_out):
+    leeds = {r["LSOA Code"] for r in lookup_rows() if r["Local authority name"] == "Leeds"}
+    rows = [r for r in read_police_rows() if r["LSOA code"] in leeds and r["Crime type"] == "Drugs"]
+    before = sum(r["Month"] == "2016-07" for r in rows)
+    after = sum(r["Month"] == "2017-07" for r in rows)
+    ch = demo_summary["themes"]["drugs"]["change"]
+    assert (ch["before"], ch["after"], ch["from"]) == (before, after, "2017-07")
+    assert ch["percent"] == pytest.approx(100 * (after / before - 1))
+    from scipy.stats import binomtest
+
+    assert ch["p"] == pytest.approx(binomtest(after, before + after, 0.5).pvalue, rel=1e-6)
+    c = next(c for c in demo_summary["choices"] if c["what"] == "emerging hotspots")
+    assert c["value"] == "not computed" and "needs at least 10 time steps; 2 were given" in c["why"]
+    lsoa = gpd.read_file(demo_out / "results.gpkg", layer="lsoa")
+    assert lsoa["change_drugs"].sum() == pytest.approx(after - before)
+
+
+@pytest.fixture(scope="module")
+def ten_months(tmp_path_factory):
+    """2017-07's real crimes dealt into ten months, 2017-01 to 2017-10 (a fixture for the time
+    machinery: the months are not real)."""
+    tmp = tmp_path_factory.mktemp("ten")
+    rows = list(csv.reader(io.StringIO(police_csv_text("2017-07"))))
+    header, body = rows[0], rows[1:]
+    paths = []
+    for k in range(10):
+        month = f"2017-{k + 1:02d}"
+        part = [[r[0], month, *r[2:]] for i, r in enumerate(body) if i % 10 == k]
+        p = tmp / f"{month}-west-yorkshire-street.csv"
+        with open(p, "w", newline="", encoding="utf-8") as f:
+            csv.writer(f).writerows([header, *part])
+        paths.append(str(p))
+    cat = write_catalog(tmp, layers={"crimes": {"path": paths}})
+    res = run_cli("build", "--catalog", str(cat), "--district", "Leeds", "--out", str(tmp / "o"))
+    assert res.returncode == 0, res.stderr
+    return tmp / "o"
+
+
+def test_emerging_hotspots_with_ten_months(ten_months):
+    s = json.loads((ten_months / "summary.json").read_text())
+    e = s["themes"]["all_crime"]["emerging_hotspots"]
+    assert e is not None and sum(e["arcgis"].values()) == s["grid"]["cells_in_study_area"]
+    assert any(k != "No Pattern Detected" for k in e["arcgis"])  # the city centre is hot throughout
+    g = gpd.read_file(ten_months / "results.gpkg", layer="grid_all_crime")
+    inside = g["in_study_area"].astype(bool)
+    assert g.loc[inside, "emerging"].notna().all() and g.loc[~inside, "emerging"].isna().all()
+    c = next(c for c in s["choices"] if c["what"] == "emerging hotspots")
+    assert c["value"] == "10 monthly time steps"
+    assert s["themes"]["all_crime"]["change"]["months_before"] == 5
