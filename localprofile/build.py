@@ -34,7 +34,9 @@ from .engine.aggregate import (
     top_locations,
 )
 from .engine.choices import Choice
-from .engine.gistar import bh_q, classify, gi_star
+from .engine.gistar import classify, gi_star
+from .engine.lisa import local_moran, queen_weights
+from .engine.permutation import adjust_p, gi_star_permutation
 from .engine.grid import MAX_CELLS, GridTooLarge, auto_cell_size, make_grid
 from .engine.kde import auto_bandwidth, quartic_kde
 from .account import LayerData
@@ -66,6 +68,10 @@ def layer_summaries(catalog: Catalog, loaded: dict[str, LayerData]) -> dict[str,
         )
         for name, data in loaded.items()
     }
+
+
+ADJUST_NAMES = {"bh": "Benjamini-Hochberg", "by": "Benjamini-Yekutieli", "bonferroni": "Bonferroni",
+                "holm": "Holm", "none": "no adjustment"}
 
 
 def check_audience(catalog: Catalog, audience: str | None, restricted: list[str], core: set[str]) -> None:
@@ -393,9 +399,10 @@ def build_profile(
     choices.append(
         Choice(
             "hotspot threshold",
-            f"q < {settings.hotspot_q:g} (Benjamini-Hochberg)",
-            f"two-sided Gi* p-values corrected for {int(grid.in_area.sum()):,} tests, one per cell "
-            "inside the district, to control the false discovery rate",
+            f"q < {settings.hotspot_q:g} ({ADJUST_NAMES[settings.p_adjust]})",
+            f"two-sided Gi* p-values adjusted for {int(grid.in_area.sum()):,} tests, one per cell "
+            "inside the district" + (", to control the false discovery rate"
+                                     if settings.p_adjust in ("bh", "by") else ""),
         )
     )
 
@@ -437,6 +444,22 @@ def build_profile(
     residents_by_decile = decile_counts(pop.fillna(0).astype("int64"), decile)
 
     harm_w = harm_setting(catalog, crimes, choices)
+    # LISA on LSOA rates: the LSOAs with a boundary and a population, queen contiguity
+    lisa_sel = (lsoa.geometry.notna() & with_pop).to_numpy()
+    lisa_w = queen_weights(lsoa.geometry[lisa_sel].to_numpy()) if lisa_sel.sum() >= 3 else None
+    choices.append(Choice(
+        "LISA", f"Local Moran's I on LSOA rates, {settings.lisa_permutations:,} permutations",
+        f"queen contiguity between the {int(lisa_sel.sum())} LSOAs with a boundary and a population "
+        f"(row-standardised); clusters where the two-sided pseudo p, adjusted by "
+        f"{settings.p_adjust}, is below {settings.hotspot_q:g}" if lisa_w is not None
+        else "too few LSOAs with a boundary and a population",
+    ))
+    choices.append(Choice(
+        "Gi* p-values", settings.inference + (f", {settings.permutations:,} permutations" if settings.inference == "permutation" else ""),
+        ("two-sided, from the normal distribution of the analytical z" if settings.inference == "analytical"
+         else "two-sided pseudo p from conditional randomisation (each cell's neighbours redrawn from the other cells)")
+        + f"; adjusted for multiple testing over the district's cells by {settings.p_adjust}",
+    ))
     months_all = sorted(crimes.loc[in_district, "month"].unique().tolist())
     split = change_split(settings.change_from, months_all, choices)
     steps = months_all if len(months_all) >= ARCGIS_MIN_STEPS else None
@@ -476,7 +499,12 @@ def build_profile(
         residents_kde = quartic_kde(residents_binned, cs, bandwidths[slug])
         rate_surface = 1000 * dual_surface(kde, residents_kde, "ratio", settings.rate_min_residents_km2)
         z, p = gi_star(gcount, grid.active)
-        q = bh_q(p, grid.in_area)
+        if settings.inference == "permutation":
+            perm = gi_star_permutation(gcount, grid.active, settings.permutations, seed=0)
+            p = perm.p_two_sided
+            if slug == next(iter(themes)):
+                choices.extend(perm.choices)
+        q = adjust_p(p, grid.in_area, settings.p_adjust)
         monthly = crimes.loc[sel, "month"].value_counts().sort_index()
         by_decile = decile_counts(counts, decile)
         harm = None
@@ -486,7 +514,7 @@ def build_profile(
             lsoa[f"harm_{slug}"] = hl
             hg = grid.bin(x[pts], y[pts], weights=harm_w[pts])
             hz, hp = gi_star(hg, grid.active)
-            hq = bh_q(hp, grid.in_area)
+            hq = adjust_p(hp, grid.in_area, settings.p_adjust)
             harm = HarmResult(
                 float(harm_w[sel].sum()), hl, hg,
                 quartic_kde(grid.linear_bin(x[pts], y[pts], weights=harm_w[pts]), cs, bandwidths[slug]),
@@ -515,9 +543,19 @@ def build_profile(
                 here = pts & (month_arr == m)
                 zm, pm = gi_star(grid.bin(x[here], y[here]), grid.active)
                 zs.append(zm[grid.in_area])
-                qs.append(bh_q(pm, grid.in_area)[grid.in_area])
+                qs.append(adjust_p(pm, grid.in_area, settings.p_adjust)[grid.in_area])
             emerging = emerging_hotspots(np.array(zs), np.array(qs), alpha=settings.hotspot_q).pattern
             emerging_sf = sfhotspot_classify(np.array(zs), np.array(qs), critical_p=settings.hotspot_q)
+        lisa_labels = None
+        if lisa_w is not None:
+            rates = lsoa[f"rate_{slug}"].to_numpy(dtype=float)[lisa_sel]
+            lm = local_moran(rates, lisa_w, settings.lisa_permutations, seed=0,
+                             alpha=settings.hotspot_q, adjust=settings.p_adjust)
+            lisa_labels = np.full(len(lsoa), None, dtype=object)
+            lisa_labels[lisa_sel] = lm.cluster
+            lsoa[f"lisa_{slug}"] = lisa_labels
+            if slug == next(iter(themes)):
+                choices.extend(lm.choices)
         own = sel & located
         repeats = repeat_locations(np.column_stack([x[own], y[own]]), crimes.loc[own, "location"].to_numpy())
         if slug == next(iter(themes)):
@@ -547,6 +585,7 @@ def build_profile(
             change=period_change,
             emerging=emerging,
             emerging_sfhotspot=emerging_sf,
+            lisa=lisa_labels,
         )
 
     hoods = neighbourhoods(area)

@@ -107,6 +107,12 @@ class ProfileSettings(_Strict):
     basemap_tiles: str | None = None
     basemap_attribution: str | None = None
     hotspot_q: float = Field(0.05, gt=0, lt=1)
+    # Gi* p-values: analytical (normal) or by conditional permutation; adjusted for multiple
+    # testing over the district's cells by p_adjust (Benjamini-Hochberg by default)
+    inference: Literal["analytical", "permutation"] = "analytical"
+    permutations: int = Field(9999, ge=99)
+    p_adjust: Literal["bh", "by", "bonferroni", "holm", "none"] = "bh"
+    lisa_permutations: int = Field(9999, ge=99)
     cell_size_m: float | None = Field(None, gt=0)
     # automatic cell size: sfhotspot's rule (1/50 of the shorter side) or the data-driven peak
     # of incremental spatial autocorrelation

@@ -75,6 +75,7 @@ class ThemeResult:
     change: dict | None = None  # before/after counts, rates per month, percent change, exact p
     emerging: np.ndarray | None = None  # emerging hotspot pattern per cell (in-area cells), or None
     emerging_sfhotspot: np.ndarray | None = None
+    lisa: np.ndarray | None = None  # LISA cluster per district LSOA (Profile.lsoa order)
 
     @property
     def hot_cells(self) -> int:

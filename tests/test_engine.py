@@ -10,7 +10,8 @@ import shapely
 from scipy import stats
 from scipy.spatial import cKDTree
 
-from localprofile.engine.gistar import bh_q, classify, gi_star
+from localprofile.engine.gistar import classify, gi_star
+from localprofile.engine.permutation import adjust_p
 from localprofile.engine.grid import auto_cell_size, make_grid
 from localprofile.engine.kde import auto_bandwidth, quartic_kde, quartic_kernel
 
@@ -109,7 +110,7 @@ def test_gi_star_without_variation_finds_nothing():
 def test_bh_and_classes():
     p = np.array([[0.001, 0.02, 0.03], [0.5, 0.04, np.nan]])
     mask = np.array([[True, True, True], [True, False, True]])
-    q = bh_q(p, mask)
+    q = adjust_p(p, mask, "bh")
     # by hand: 4 tests; sorted p 0.001, 0.02, 0.03, 0.5 -> 0.004, 0.04, 0.04, 0.5
     np.testing.assert_allclose(q[mask & np.isfinite(p)], [0.004, 0.04, 0.04, 0.5])
     assert np.isnan(q[1, 1]) and np.isnan(q[1, 2])

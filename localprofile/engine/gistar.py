@@ -8,8 +8,8 @@ where n, mean(x) and s (population standard deviation) run over the n active cel
 Getis & Ord (1995) with binary weights and equals ``esda.G_Local(y, w, transform="B",
 star=True).Zs``. Neighbour sums are one 3x3 convolution, so the cost is linear in cells.
 
-p-values are two-sided from the normal distribution; q-values are Benjamini-Hochberg over the
-cells inside the study area (``scipy.stats.false_discovery_control``).
+p-values are two-sided from the normal distribution; they are adjusted for multiple testing over
+the cells inside the study area by :func:`localprofile.engine.permutation.adjust_p`.
 
 >>> import numpy as np
 >>> counts = np.zeros((7, 7)); counts[2:5, 2:5] = 5; counts[3, 3] = 20
@@ -51,15 +51,6 @@ def gi_star(counts: np.ndarray, active: np.ndarray) -> tuple[np.ndarray, np.ndar
         z[active] = 0.0
     p = np.where(np.isfinite(z), 2 * stats.norm.sf(np.abs(z)), np.nan)
     return z, p
-
-
-def bh_q(p: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """Benjamini-Hochberg q-values over the cells in ``mask``; NaN elsewhere."""
-    q = np.full(p.shape, np.nan)
-    sel = np.asarray(mask, bool) & np.isfinite(p)
-    if sel.any():
-        q[sel] = stats.false_discovery_control(p[sel], method="bh")
-    return q
 
 
 def classify(z: np.ndarray, q: np.ndarray, alpha: float) -> np.ndarray:

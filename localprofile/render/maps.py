@@ -31,6 +31,7 @@ CHOROPLETH = ["#ffffb2", "#fecc5c", "#fd8d3c", "#f03b20", "#bd0026"]
 NO_DATA = "#d9d9d9"
 HOT, COLD = "#d7191c", "#2c7bb6"
 REPEAT = "#ff7f00"
+LISA_COLOURS = {"high-high": "#b2182b", "low-low": "#2166ac", "high-low": "#f4a582", "low-high": "#92c5de"}
 MAP_REPEATS = 50  # clusters drawn per map; the GeoPackage holds them all
 # KDE: ColorBrewer BuPu, distinct from the choropleth's reds and the Gi* hot/cold colours.
 _KDE_STOPS = np.array([[237, 248, 251], [179, 205, 227], [140, 150, 198], [136, 86, 167], [129, 15, 124]], float)
@@ -226,6 +227,24 @@ def theme_map(profile: Profile, slug: str) -> RenderedMap:
         ),
     ).add_to(m)
 
+    # LISA clusters of LSOA rates
+    if result.lisa is not None:
+        lab = pd.Series(result.lisa, dtype=object)
+        sig = (lab.notna() & (lab != "not significant")).to_numpy() & profile.lsoa.geometry.notna().to_numpy()
+        if sig.any():
+            gdf = _geojson_ready(gpd.GeoDataFrame(
+                {"lisa": lab[sig].astype(str).to_numpy(),
+                 "lsoa": _escaped(profile.lsoa.loc[sig, "lsoa_name"].reset_index(drop=True))},
+                geometry=profile.lsoa.geometry[sig].to_numpy(), crs=profile.lsoa.crs))
+            folium.GeoJson(
+                gdf,
+                name="LISA clusters of LSOA rates",
+                style_function=lambda f: {"fillColor": LISA_COLOURS.get(f["properties"]["lisa"], NO_DATA),
+                                          "fillOpacity": 0.7, "color": "#333", "weight": 1},
+                tooltip=GeoJsonTooltip(fields=["lsoa", "lisa"], aliases=["LSOA", "LISA"]),
+                show=False,
+            ).add_to(m)
+
     # KDE surface
     url, bounds, vmax = _surface_png(profile, result.kde)
     folium.raster_layers.ImageOverlay(
@@ -295,6 +314,7 @@ def theme_map(profile: Profile, slug: str) -> RenderedMap:
         "hot": HOT,
         "cold": COLD,
         "repeat": REPEAT,
+        "lisa": LISA_COLOURS,
     }
     return _finish(m, district, legend)
 

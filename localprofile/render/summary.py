@@ -21,6 +21,7 @@ import math
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from ..profile import Profile
 
@@ -64,6 +65,8 @@ def summary_dict(profile: Profile) -> dict[str, Any]:
                 },
             },
             "change": t.change,
+            "lisa": None if t.lisa is None else {
+                str(k): int(v) for k, v in pd.Series(t.lisa, dtype=object).dropna().value_counts().items()},
             "emerging_hotspots": None if t.emerging is None else {
                 "arcgis": {str(k): int(v) for k, v in zip(*np.unique(t.emerging.astype(str), return_counts=True))},
                 "sfhotspot": {str(k): int(v) for k, v in zip(*np.unique(t.emerging_sfhotspot.astype(str), return_counts=True))},
