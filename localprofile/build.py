@@ -38,7 +38,7 @@ from .engine.gistar import classify, gi_star
 from .engine.lisa import local_moran, queen_weights
 from .engine.permutation import adjust_p, gi_star_permutation
 from .engine.grid import MAX_CELLS, GridTooLarge, auto_cell_size, make_grid
-from .engine.kde import auto_bandwidth, quartic_kde
+from .engine.kde import GAUSSIAN_CUTOFF, auto_bandwidth, quartic_kde
 from .account import LayerData
 from .loading import Progress, load_layers, relative
 from .engine.dual import dual_surface
@@ -202,7 +202,7 @@ def dual_result(d, themes, masks, located, x, y, grid, bandwidths, catalog) -> D
 
     def kde(slug):
         pts = masks[slug] & located
-        return quartic_kde(grid.linear_bin(x[pts], y[pts]), grid.cell_size, bw)
+        return quartic_kde(grid.linear_bin(x[pts], y[pts]), grid.cell_size, bw, catalog.profile.kernel)
 
     return DualResult(d.numerator, d.denominator, d.kind, d.min_denominator, bw,
                       dual_surface(kde(d.numerator), kde(d.denominator), d.kind, d.min_denominator))
@@ -353,16 +353,20 @@ def build_profile(
         else:
             sel = mask & in_district & located
             c = auto_bandwidth(x[sel], y[sel], cs, what=what)
+            if settings.kernel == "gaussian":  # the rule gives 4 Gaussian standard deviations
+                c = Choice(what, round(c.value / 4, 1), c.why + "; divided by 4 for the Gaussian "
+                           "kernel, whose bandwidth is its standard deviation (MASS::kde2d's convention)")
         choices.append(c)
         bandwidths[slug] = c.value
 
-    widest = max(bandwidths.values())
+    # the widest reach of any theme's kernel (a Gaussian is cut at 4 standard deviations)
+    widest = max(bandwidths.values()) * (GAUSSIAN_CUTOFF if settings.kernel == "gaussian" else 1.0)
     buffer = math.ceil(max(widest, cs) / cs) * cs
     choices.append(
         Choice(
             "grid buffer (m)",
             float(buffer),
-            f"the widest bandwidth ({widest:,.0f} m) rounded up to whole cells, so that cells at "
+            f"the widest kernel reach ({widest:,.0f} m) rounded up to whole cells, so that cells at "
             "the district's edge see every crime within a bandwidth of them; crimes just outside "
             "the district (all loaded crimes) enter the KDE and Gi*",
         )
@@ -495,8 +499,8 @@ def build_profile(
         lsoa[f"rate_{slug}"] = rate_per_1000(counts, pop).to_numpy()
         pts = mask & located
         gcount = grid.bin(x[pts], y[pts])
-        kde = quartic_kde(grid.linear_bin(x[pts], y[pts]), cs, bandwidths[slug])
-        residents_kde = quartic_kde(residents_binned, cs, bandwidths[slug])
+        kde = quartic_kde(grid.linear_bin(x[pts], y[pts]), cs, bandwidths[slug], settings.kernel)
+        residents_kde = quartic_kde(residents_binned, cs, bandwidths[slug], settings.kernel)
         rate_surface = 1000 * dual_surface(kde, residents_kde, "ratio", settings.rate_min_residents_km2)
         z, p = gi_star(gcount, grid.active)
         if settings.inference == "permutation":
@@ -517,7 +521,7 @@ def build_profile(
             hq = adjust_p(hp, grid.in_area, settings.p_adjust)
             harm = HarmResult(
                 float(harm_w[sel].sum()), hl, hg,
-                quartic_kde(grid.linear_bin(x[pts], y[pts], weights=harm_w[pts]), cs, bandwidths[slug]),
+                quartic_kde(grid.linear_bin(x[pts], y[pts], weights=harm_w[pts]), cs, bandwidths[slug], settings.kernel),
                 hz, hp, hq, classify(hz, hq, settings.hotspot_q),
             )
         period_change = None

@@ -118,6 +118,9 @@ class ProfileSettings(_Strict):
     # of incremental spatial autocorrelation
     cell_size_rule: Literal["sfhotspot", "pisa"] = "sfhotspot"
     bandwidth_m: float | None = Field(None, gt=0)
+    # KDE kernel: quartic (radius = bandwidth; the crime-mapping default), epanechnikov (radius),
+    # gaussian (bandwidth = standard deviation, as scikit-learn)
+    kernel: Literal["quartic", "epanechnikov", "gaussian"] = "quartic"
     # Audiences: the marking each audience's outputs carry, and the smallest count of a restricted
     # layer shown to partners (smaller counts read "<N").
     markings: dict[Literal["force", "partner", "public"], str] = {

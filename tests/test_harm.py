@@ -50,6 +50,7 @@ def test_a_complete_file_weights_counts_kde_and_gi_star(tmp_path):
     np.testing.assert_allclose(g["harm_kde"], g["kde"], rtol=1e-9)
     d = gpd.read_file(tmp_path / "o" / "results.gpkg", layer="grid_drugs")
     np.testing.assert_allclose(d["harm"], 3 * d["count"])
+    assert (tmp_path / "o" / "harm_kde_drugs.tif").exists()
     lsoa = gpd.read_file(tmp_path / "o" / "results.gpkg", layer="lsoa")
     np.testing.assert_allclose(lsoa["harm_drugs"], 3 * lsoa["count_drugs"])
     assert "Harm weighting is unconfigured" not in (tmp_path / "o" / "index.html").read_text()

@@ -27,18 +27,42 @@ from scipy.signal import fftconvolve
 from .choices import Choice
 
 
-def quartic_kernel(cell_size: float, bandwidth: float) -> np.ndarray:
-    """Quartic kernel weights on a (2r+1)² block of cells, summing to 1."""
-    r = int(math.ceil(bandwidth / cell_size))
+KERNELS = ("quartic", "epanechnikov", "gaussian")
+GAUSSIAN_CUTOFF = 4.0  # the Gaussian kernel is cut at 4 standard deviations (1e-4 of its mass lost)
+
+
+def kernel_weights(cell_size: float, bandwidth: float, kernel: str = "quartic") -> np.ndarray:
+    """Kernel weights on a (2r+1)² block of cells, summing to 1.
+
+    ``bandwidth`` is the kernel's radius for the quartic (biweight) and Epanechnikov kernels,
+    as in crime mapping software, and its standard deviation for the Gaussian, as in
+    scikit-learn's ``KernelDensity``.
+    """
+    reach = bandwidth * (GAUSSIAN_CUTOFF if kernel == "gaussian" else 1.0)
+    r = int(math.ceil(reach / cell_size))
     off = np.arange(-r, r + 1) * cell_size
     d2 = off[None, :] ** 2 + off[:, None] ** 2
-    w = np.where(d2 < bandwidth**2, (1.0 - d2 / bandwidth**2) ** 2, 0.0)
+    u2 = d2 / bandwidth**2
+    if kernel == "quartic":
+        w = np.where(u2 < 1, (1.0 - u2) ** 2, 0.0)
+    elif kernel == "epanechnikov":
+        w = np.where(u2 < 1, 1.0 - u2, 0.0)
+    elif kernel == "gaussian":
+        w = np.where(d2 <= reach**2, np.exp(-0.5 * u2), 0.0)
+    else:
+        raise ValueError(f"unknown kernel '{kernel}' ({', '.join(KERNELS)})")
     return w / w.sum()
 
 
-def quartic_kde(counts: np.ndarray, cell_size: float, bandwidth: float) -> np.ndarray:
-    """Density surface in crimes per km² from a grid of (linearly) binned counts."""
-    kernel = quartic_kernel(cell_size, bandwidth)
+def quartic_kernel(cell_size: float, bandwidth: float) -> np.ndarray:
+    """Quartic kernel weights on a (2r+1)² block of cells, summing to 1."""
+    return kernel_weights(cell_size, bandwidth, "quartic")
+
+
+def quartic_kde(counts: np.ndarray, cell_size: float, bandwidth: float, kernel: str = "quartic") -> np.ndarray:
+    """Density surface in crimes per km² from a grid of (linearly) binned counts (the quartic
+    kernel unless ``kernel`` names another of :data:`KERNELS`)."""
+    kernel = kernel_weights(cell_size, bandwidth, kernel)
     smooth = fftconvolve(counts, kernel, mode="same")
     # FFT round-off leaves values of order 1e-16 where the true density is zero.
     smooth[smooth < 1e-9 * max(float(counts.max()), 1.0)] = 0.0

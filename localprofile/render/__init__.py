@@ -16,6 +16,7 @@ from pathlib import Path
 from ..profile import Profile
 from .geo_files import (
     write_dual_surface,
+    write_harm_surface,
     write_geopackage,
     write_geotiff,
     write_raster_surface,
@@ -37,6 +38,8 @@ def write_outputs(profile: Profile, out_dir: str | Path) -> dict[str, Path]:
         for slug in profile.themes:
             write_geotiff(profile, slug, tmp / f"kde_{slug}.tif")
             write_rate_surface(profile, slug, tmp / f"rate_{slug}.tif")
+            if profile.themes[slug].harm is not None:
+                write_harm_surface(profile, slug, tmp / f"harm_kde_{slug}.tif")
         for dual in profile.duals:
             write_dual_surface(profile, dual, tmp / f"dual_{dual.name}.tif")
         for name in profile.rasters:
@@ -46,7 +49,8 @@ def write_outputs(profile: Profile, out_dir: str | Path) -> dict[str, Path]:
             os.replace(f, out_dir / f.name)
             written[f.name] = out_dir / f.name
         # A theme dropped since the last build into this folder leaves no stale surface behind.
-        for old in [f for kind in ("kde", "rate", "dual", "raster") for f in out_dir.glob(f"{kind}_*.tif")]:
+        kinds = ("kde", "rate", "dual", "raster", "harm_kde")
+        for old in [f for kind in kinds for f in out_dir.glob(f"{kind}_*.tif")]:
             if old.name not in written:
                 old.unlink()
         return written

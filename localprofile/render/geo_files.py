@@ -125,6 +125,12 @@ def write_rate_surface(profile: Profile, slug: str, path: Path) -> None:
                     "min_residents_km2": str(profile.settings.rate_min_residents_km2)})
 
 
+def write_harm_surface(profile: Profile, slug: str, path: Path) -> None:
+    g, t = profile.grid, profile.themes[slug]
+    _write_grid(profile, np.where(g.active, t.harm.kde, np.nan), path, f"harm-weighted KDE {slug} (harm per km2)", {
+        "units": "harm per km2", "theme": slug, "bandwidth_m": str(t.bandwidth)})
+
+
 def write_dual_surface(profile: Profile, dual, path: Path) -> None:
     _write_grid(profile, np.where(profile.grid.active, dual.surface, np.nan), path,
                 f"{dual.numerator} {dual.kind} {dual.denominator} (KDE)", {
