@@ -37,6 +37,7 @@ from .engine.choices import Choice
 from .engine.gistar import classify, gi_star
 from .engine.lisa import local_moran, queen_weights
 from .engine.permutation import adjust_p, gi_star_permutation
+from .engine.hexgrid import gi_star_hex, make_hexgrid, sample_surface
 from .engine.grid import MAX_CELLS, GridTooLarge, auto_cell_size, make_grid
 from .engine.kde import GAUSSIAN_CUTOFF, auto_bandwidth, quartic_kde
 from .account import LayerData
@@ -50,7 +51,7 @@ from .engine.zonal import onto_grid, zonal_by_polygons
 from .layers import ADAPTERS
 from .layers.lsoa_table import join_to_lsoas
 from .harm import load_harm_weights
-from .profile import DualResult, HarmResult, LayerSummary, LsoaTableResult, Profile, RasterResult, ThemeResult
+from .profile import DualResult, HarmResult, HexResult, LayerSummary, LsoaTableResult, Profile, RasterResult, ThemeResult
 from .study_area import Assignment, StudyArea, assign_to_lsoas, data_coverage, select_district
 from .themes import resolve_themes
 from .vintage import convert_codes, month_vintages
@@ -447,6 +448,17 @@ def build_profile(
     residents = float(pop[with_pop].sum())
     residents_by_decile = decile_counts(pop.fillna(0).astype("int64"), decile)
 
+    hexgrid = None
+    if settings.grid_shape == "hexagon":
+        if settings.inference == "permutation":
+            raise InputError("permutation inference runs on square grids only: use grid_shape: square "
+                             "or inference: analytical", file=catalog.source, key="profile.grid_shape")
+        hexgrid = make_hexgrid(area.polygon, cs, buffer, coverage=coverage)
+        choices.append(Choice(
+            "Gi* cells", f"hexagons of {hexgrid.cell_area_km2 * 1e6:,.0f} m² (edge {hexgrid.radius:,.0f} m)",
+            "profile.grid_shape: hexagon; the same area as the square cells, each with six equal "
+            "neighbours; the KDE is read at their centres from the square grid's surface",
+        ))
     harm_w = harm_setting(catalog, crimes, choices)
     # LISA on LSOA rates: the LSOAs with a boundary and a population, queen contiguity
     lisa_sel = (lsoa.geometry.notna() & with_pop).to_numpy()
@@ -509,6 +521,14 @@ def build_profile(
             if slug == next(iter(themes)):
                 choices.extend(perm.choices)
         q = adjust_p(p, grid.in_area, settings.p_adjust)
+        hex_result = None
+        if hexgrid is not None:
+            hc = hexgrid.bin(x[pts], y[pts])
+            hz, hp = gi_star_hex(hc, hexgrid.active)
+            hq = adjust_p(hp, hexgrid.in_area, settings.p_adjust)
+            hxc, hyc = hexgrid.centres()
+            hex_result = HexResult(hc, sample_surface(kde, grid.transform, hxc, hyc), hz, hp, hq,
+                                   classify(hz, hq, settings.hotspot_q))
         monthly = crimes.loc[sel, "month"].value_counts().sort_index()
         by_decile = decile_counts(counts, decile)
         harm = None
@@ -590,6 +610,7 @@ def build_profile(
             emerging=emerging,
             emerging_sfhotspot=emerging_sf,
             lisa=lisa_labels,
+            hex=hex_result,
         )
 
     hoods = neighbourhoods(area)
@@ -637,6 +658,7 @@ def build_profile(
         layers=summaries,
         assignment=assignment.account,
         grid=grid,
+        hexgrid=hexgrid,
         themes=results,
         lsoa=gpd.GeoDataFrame(lsoa, geometry="geometry", crs=area.lsoas.crs),
         residents=int(residents),

@@ -117,6 +117,8 @@ class ProfileSettings(_Strict):
     # automatic cell size: sfhotspot's rule (1/50 of the shorter side) or the data-driven peak
     # of incremental spatial autocorrelation
     cell_size_rule: Literal["sfhotspot", "pisa"] = "sfhotspot"
+    # Gi* hot and cold cells on squares, or on hexagons of the same area (six equal neighbours)
+    grid_shape: Literal["square", "hexagon"] = "square"
     bandwidth_m: float | None = Field(None, gt=0)
     # KDE kernel: quartic (radius = bandwidth; the crime-mapping default), epanechnikov (radius),
     # gaussian (bandwidth = standard deviation, as scikit-learn)

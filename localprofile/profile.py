@@ -16,6 +16,7 @@ from .catalog import LayerSpec, ProfileSettings
 from .context_layers import ContextLayer, Neighbourhoods, WithheldAccount
 from .engine.choices import Choice
 from .engine.grid import Grid
+from .engine.hexgrid import HexGrid
 from .study_area import StudyArea
 from .themes import Theme
 
@@ -50,6 +51,18 @@ class HarmResult:
 
 
 @dataclass
+class HexResult:
+    """Gi* on hexagons (``Profile.hexgrid``): counts, the KDE read at hexagon centres, z, p, q."""
+
+    count: np.ndarray
+    kde: np.ndarray
+    gi_z: np.ndarray
+    gi_p: np.ndarray
+    gi_q: np.ndarray
+    hotspot: np.ndarray
+
+
+@dataclass
 class ThemeResult:
     """One theme's results: LSOA counts and rates, and grid surfaces (arrays in grid shape)."""
 
@@ -76,14 +89,16 @@ class ThemeResult:
     emerging: np.ndarray | None = None  # emerging hotspot pattern per cell (in-area cells), or None
     emerging_sfhotspot: np.ndarray | None = None
     lisa: np.ndarray | None = None  # LISA cluster per district LSOA (Profile.lsoa order)
+    hex: HexResult | None = None  # Gi* on hexagons, when the profile's grid shape is hexagon
 
     @property
     def hot_cells(self) -> int:
-        return int((self.hotspot == "hot").sum())
+        """Gi* hot cells: hexagons when the profile uses them, else squares."""
+        return int(((self.hex.hotspot if self.hex else self.hotspot) == "hot").sum())
 
     @property
     def cold_cells(self) -> int:
-        return int((self.hotspot == "cold").sum())
+        return int(((self.hex.hotspot if self.hex else self.hotspot) == "cold").sum())
 
 
 @dataclass
@@ -146,6 +161,7 @@ class Profile:
     layers: dict[str, LayerSummary]
     assignment: dict[str, int]
     grid: Grid
+    hexgrid: HexGrid | None
     themes: dict[str, ThemeResult]
     lsoa: gpd.GeoDataFrame  # per LSOA: codes, names, population, IMD, count_/rate_<theme>
     residents: int  # usual residents of the district's LSOAs with a population figure

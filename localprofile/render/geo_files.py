@@ -8,6 +8,7 @@ context__<layer>[_synthetic], table__<layer>__<field>, raster__<layer>);
 (crimes per km²), gi_z, gi_p (two-sided), gi_q (Benjamini-Hochberg over in-area cells; empty
 outside), hotspot (hot/cold/none), in_study_area.
 
+``hex_<theme>`` (with ``grid_shape: hexagon``: the hexagons that entered Gi*, as grid_<theme>);
 ``repeats_<theme>`` (repeat-location clusters: cluster, crimes, points, location_1..3 with their
 crimes, hull polygon); ``neighbourhoods`` (code, name, one count column per context layer: text for partners'
 restricted layers, where small counts read "<5"); ``context_<layer>`` (``_synthetic`` appended
@@ -92,6 +93,14 @@ def write_geopackage(profile: Profile, path: Path) -> None:
     for slug in profile.themes:
         write(grid_frame(profile, slug), f"grid_{slug}", f"grid cells of theme {slug}: count, KDE, Gi*")
     for slug, t in profile.themes.items():
+        if t.hex is not None:
+            h, act = profile.hexgrid, profile.hexgrid.active
+            rows, cols = np.nonzero(act)
+            write(gpd.GeoDataFrame(
+                {"row": rows.astype("int32"), "col": cols.astype("int32"), "count": t.hex.count[act].astype("int32"),
+                 "kde": t.hex.kde[act], "gi_z": t.hex.gi_z[act], "gi_p": t.hex.gi_p[act], "gi_q": t.hex.gi_q[act],
+                 "hotspot": t.hex.hotspot[act].astype(str), "in_study_area": h.in_area[act]},
+                geometry=h.cells(act), crs=BNG), f"hex_{slug}", f"hexagon cells of theme {slug}: count, KDE, Gi*")
         if t.repeats is not None and len(t.repeats):
             write(t.repeats, f"repeats_{slug}", f"repeat-location clusters of theme {slug} (DBSCAN)")
     if profile.context:

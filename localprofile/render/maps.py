@@ -277,16 +277,16 @@ def theme_map(profile: Profile, slug: str) -> RenderedMap:
             show=False,
         ).add_to(m)
 
-    # Gi* hot and cold cells
-    g = profile.grid
-    sig = result.hotspot != "none"  # only cells inside the district are ever classed
+    # Gi* hot and cold cells (hexagons when the profile uses them)
+    g, gi = (profile.hexgrid, result.hex) if result.hex is not None else (profile.grid, result)
+    sig = gi.hotspot != "none"  # only cells inside the district are ever classed
     if sig.any():
         cells = gpd.GeoDataFrame(
             {
-                "hotspot": result.hotspot[sig].astype(str),
-                "crimes": result.count[sig].astype(int),
-                "gi_z": np.round(result.gi_z[sig], 2),
-                "gi_q": [f"{v:.2g}" for v in result.gi_q[sig]],
+                "hotspot": gi.hotspot[sig].astype(str),
+                "crimes": gi.count[sig].astype(int),
+                "gi_z": np.round(gi.gi_z[sig], 2),
+                "gi_q": [f"{v:.2g}" for v in gi.gi_q[sig]],
             },
             geometry=g.cells(sig),
             crs=BNG,
@@ -302,7 +302,7 @@ def theme_map(profile: Profile, slug: str) -> RenderedMap:
             },
             tooltip=GeoJsonTooltip(
                 fields=["hotspot", "crimes", "gi_z", "gi_q"],
-                aliases=["Gi*", "crimes in cell", "z", "q (BH)"],
+                aliases=["Gi*", "crimes in cell", "z", "q"],
             ),
         ).add_to(m)
 

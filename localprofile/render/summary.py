@@ -52,6 +52,7 @@ def summary_dict(profile: Profile) -> dict[str, Any]:
             "hotspot_cells": t.hot_cells,
             "coldspot_cells": t.cold_cells,
             "cell_size_m": profile.grid.cell_size,
+            "cell_shape": "hexagon" if t.hex is not None else "square",
             "bandwidth_m": float(t.bandwidth),
             "kde_units": "crimes per km²",
             "deprivation": t.deprivation,
