@@ -42,6 +42,7 @@ from .engine.grid import MAX_CELLS, GridTooLarge, auto_cell_size, make_grid
 from .engine.kde import GAUSSIAN_CUTOFF, auto_bandwidth, quartic_kde
 from .account import LayerData
 from .loading import Progress, load_layers, relative
+from .engine.backtest import backtest
 from .engine.dual import dual_surface
 from .engine.emerging import ARCGIS_MIN_STEPS, TooFewTimeSteps, emerging_hotspots, sfhotspot_classify
 from .engine.trend import change
@@ -171,6 +172,34 @@ def summarise_raster(name: str, spec, data: LayerData, lsoa: gpd.GeoDataFrame, g
         name, spec.label or r.label or name, r.statistic, col, value,
         onto_grid(r, grid.transform, grid.shape), int(np.isnan(per_lsoa).sum()),
     )
+
+
+def profile_backtest(test_months, crimes, masks, located, x, y, grid, bandwidths, catalog, choices) -> dict:
+    """Each theme's methods trained on the loaded months outside ``test_months``, scored on them."""
+    if not test_months:
+        return {}
+    months = crimes["month"].to_numpy(dtype=str)
+    loaded = sorted(set(months))
+    missing = sorted(set(test_months) - set(loaded))
+    train_months = [m for m in loaded if m not in test_months]
+    if missing or not train_months:
+        raise InputError(
+            f"test months {', '.join(missing or test_months)} leave "
+            + ("no training month" if not missing else "no crimes to test on")
+            + f" (loaded: {', '.join(loaded)})", key="--test-months")
+    test, out = np.isin(months, test_months), {}
+    for slug, mask in masks.items():
+        tr, te = mask & located & ~test, mask & located & test
+        table = backtest(np.column_stack([x[tr], y[tr]]), months[tr], np.column_stack([x[te], y[te]]),
+                         grid, bandwidth=bandwidths[slug])
+        out[slug] = [{k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in r.items()}
+                     for r in table.to_dict("records")]
+    choices.append(Choice(
+        "backtest", f"trained on {', '.join(train_months)}, tested on {', '.join(sorted(test_months))}",
+        "each method's surface from the training months, scored by hit rate, PAI, PEI and RRI on "
+        "the test months at 1%, 5% and 10% of the district",
+    ))
+    return out
 
 
 def change_split(given: str | None, months: list[str], choices: list[Choice]) -> str | None:
@@ -303,6 +332,7 @@ def build_profile(
     audience: str | None = None,
     cell_size: float | None = None,
     bandwidth: float | None = None,
+    test_months: list[str] | None = None,
     progress: Progress | None = None,
 ) -> Profile:
     """Build the profile of ``district`` (name or code) for ``audience`` from ``catalog``.
@@ -310,6 +340,8 @@ def build_profile(
     ``audience`` (force, partner or public) decides what restricted layers show; it must be given
     when the catalog holds any. ``cell_size`` and ``bandwidth`` (metres) override the catalog's
     settings; where neither gives a value it is chosen automatically and the choice is recorded.
+    With ``test_months``, each method is also backtested: trained on the other loaded months,
+    scored on those (:mod:`localprofile.engine.backtest`).
     """
     if not isinstance(catalog, Catalog):
         catalog = load_catalog(catalog)
@@ -581,7 +613,8 @@ def build_profile(
             if slug == next(iter(themes)):
                 choices.extend(lm.choices)
         own = sel & located
-        repeats = repeat_locations(np.column_stack([x[own], y[own]]), crimes.loc[own, "location"].to_numpy())
+        repeats = repeat_locations(np.column_stack([x[own], y[own]]), crimes.loc[own, "location"].to_numpy(),
+                                   method=settings.repeat_method)
         if slug == next(iter(themes)):
             choices.extend(repeats.attrs.get("choices", []))
         results[slug] = ThemeResult(
@@ -659,6 +692,7 @@ def build_profile(
         assignment=assignment.account,
         grid=grid,
         hexgrid=hexgrid,
+        backtest=profile_backtest(test_months, crimes, masks, located, x, y, grid, bandwidths, catalog, choices),
         themes=results,
         lsoa=gpd.GeoDataFrame(lsoa, geometry="geometry", crs=area.lsoas.crs),
         residents=int(residents),

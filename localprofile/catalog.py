@@ -138,6 +138,8 @@ class ProfileSettings(_Strict):
     dual_kde: list[DualSpec] = []
     # change between two periods: the first month of the "after" period (None: the loaded months
     # are split in two halves, the later half "after")
+    # repeat locations: DBSCAN (default) or HDBSCAN on the de-duplicated map points
+    repeat_method: Literal["dbscan", "hdbscan"] = "dbscan"
     change_from: str | None = Field(None, pattern=r"^\d{4}-(0[1-9]|1[0-2])$")
 
     @field_validator("markings", mode="after")

@@ -75,7 +75,7 @@ def _slug(text: str) -> str:
 
 
 def _build(catalog: Path, district: str, out_dir: Path | None, cell_size: float | None,
-           bandwidth: float | None, audience: str | None = None) -> Path:
+           bandwidth: float | None, audience: str | None = None, test_months: list[str] | None = None) -> Path:
     from .build import build_profile
     from .render import write_outputs
 
@@ -87,6 +87,7 @@ def _build(catalog: Path, district: str, out_dir: Path | None, cell_size: float 
         task = progress.add_task("loading catalog", total=None)
         profile = build_profile(
             catalog, district, audience=audience, cell_size=cell_size, bandwidth=bandwidth,
+            test_months=test_months,
             progress=lambda msg: progress.update(task, description=msg),
         )
         target = out_dir or Path("out") / _slug(profile.district.name) / (audience or "")
@@ -147,9 +148,14 @@ def build(
     audience: Audience = None,
     cell_size: CellSize = None,
     bandwidth: Bandwidth = None,
+    test_months: Annotated[str | None, typer.Option(
+        "--test-months", help="Backtest the hotspot methods on these months (trained on the others): a table in the profile.")] = None,
 ) -> None:
     """Build the profile of one district: index.html, summary.json, results.gpkg, kde_<theme>.tif."""
-    index = _build(catalog, district, out_dir, cell_size, bandwidth, audience and audience.value)
+    from .fetch import parse_months
+
+    index = _build(catalog, district, out_dir, cell_size, bandwidth, audience and audience.value,
+                   parse_months(test_months) if test_months else None)
     out.print(str(index.resolve()), markup=False)
 
 

@@ -170,6 +170,7 @@ class Profile:
     choices: list[Choice]
     generated: str
     tool_version: str
+    backtest: dict[str, list[dict]] = field(default_factory=dict)  # theme -> metric rows
 
     @property
     def period(self) -> tuple[str, str]:

@@ -45,3 +45,17 @@ def test_counts_are_the_months_crimes(result):
 def test_bad_arguments_are_one_line(args, needle):
     res = run_cli("backtest", "--catalog", str(CATALOG), "--district", "Leeds", *args)
     assert res.returncode == 2 and res.stderr.count("\n") == 1 and needle in res.stderr, res.stderr
+
+
+def test_build_with_test_months_puts_the_table_in_the_profile(tmp_path):
+    res = run_cli("build", "--catalog", str(CATALOG), "--district", "Leeds", "--audience", "public",
+                  "--test-months", "2017-07", "--out", str(tmp_path / "o"))
+    assert res.returncode == 0, res.stderr
+    s = json.loads((tmp_path / "o" / "summary.json").read_text())
+    assert set(s["backtest"]) == set(s["themes"])
+    rows = s["backtest"]["all_crime"]
+    assert len(rows) == 12 and all(r["pai"] > 1 for r in rows if r["coverage"] == 0.05)
+    html = (tmp_path / "o" / "index.html").read_text(encoding="utf-8")
+    assert "<h3>Backtest</h3>" in html
+    c = next(c for c in s["choices"] if c["what"] == "backtest")
+    assert c["value"] == "trained on 2016-07, tested on 2017-07"

@@ -125,6 +125,7 @@ def summary_dict(profile: Profile) -> dict[str, Any]:
                        "district_value": r.district_value, "lsoas_without_value": r.lsoas_without_value}
                 for name, r in profile.rasters.items()
             },
+            "backtest": profile.backtest,
             "dual_kde": [
                 {"numerator": d.numerator, "denominator": d.denominator, "kind": d.kind,
                  "min_denominator": d.min_denominator, "bandwidth_m": d.bandwidth,
