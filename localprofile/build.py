@@ -174,6 +174,18 @@ def summarise_raster(name: str, spec, data: LayerData, lsoa: gpd.GeoDataFrame, g
     )
 
 
+def monthly_by_lsoa(crimes, codes: pd.Series, in_district: np.ndarray, masks: dict) -> pd.DataFrame:
+    """Crimes per district LSOA, theme and month, in long form (months and LSOAs with crimes)."""
+    parts = []
+    for slug, mask in masks.items():
+        sel = mask & in_district
+        counts = pd.DataFrame({"lsoa_code": codes[sel].to_numpy(), "month": crimes.loc[sel, "month"].to_numpy()})
+        counts = counts.value_counts().rename("crimes").reset_index()
+        parts.append(counts.assign(theme=slug))
+    out = pd.concat(parts, ignore_index=True)[["lsoa_code", "theme", "month", "crimes"]]
+    return out.sort_values(["theme", "lsoa_code", "month"], ignore_index=True)
+
+
 def profile_backtest(test_months, crimes, masks, located, x, y, grid, bandwidths, catalog, choices) -> dict:
     """Each theme's methods trained on the loaded months outside ``test_months``, scored on them."""
     if not test_months:
@@ -692,6 +704,7 @@ def build_profile(
         assignment=assignment.account,
         grid=grid,
         hexgrid=hexgrid,
+        monthly_lsoa=monthly_by_lsoa(crimes, codes, in_district, masks),
         backtest=profile_backtest(test_months, crimes, masks, located, x, y, grid, bandwidths, catalog, choices),
         themes=results,
         lsoa=gpd.GeoDataFrame(lsoa, geometry="geometry", crs=area.lsoas.crs),

@@ -119,6 +119,8 @@ class ProfileSettings(_Strict):
     cell_size_rule: Literal["sfhotspot", "pisa"] = "sfhotspot"
     # Gi* hot and cold cells on squares, or on hexagons of the same area (six equal neighbours)
     grid_shape: Literal["square", "hexagon"] = "square"
+    # GeoTIFF surfaces cut to the district (NaN in the buffer) unless false
+    clip_outputs: bool = True
     bandwidth_m: float | None = Field(None, gt=0)
     # KDE kernel: quartic (radius = bandwidth; the crime-mapping default), epanechnikov (radius),
     # gaussian (bandwidth = standard deviation, as scikit-learn)

@@ -10,6 +10,7 @@ from typing import Any
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 
 from .account import RecordAccount
 from .catalog import LayerSpec, ProfileSettings
@@ -171,6 +172,7 @@ class Profile:
     generated: str
     tool_version: str
     backtest: dict[str, list[dict]] = field(default_factory=dict)  # theme -> metric rows
+    monthly_lsoa: pd.DataFrame | None = None  # lsoa_code, theme, month, crimes (long form)
 
     @property
     def period(self) -> tuple[str, str]:

@@ -60,3 +60,26 @@ def test_emerging_hotspots_with_ten_months(ten_months):
     c = next(c for c in s["choices"] if c["what"] == "emerging hotspots")
     assert c["value"] == "10 monthly time steps"
     assert s["themes"]["all_crime"]["change"]["months_before"] == 5
+
+
+def test_monthly_series_per_lsoa(demo_out, demo_summary):
+    m = gpd.read_file(demo_out / "results.gpkg", layer="monthly_lsoa")
+    for slug, t in demo_summary["themes"].items():
+        mine = m[m["theme"] == slug]
+        assert int(mine["crimes"].sum()) == t["crimes"]
+        assert mine.groupby("month")["crimes"].sum().to_dict() == t["monthly"]
+
+
+def test_surfaces_are_clipped_to_the_district_unless_asked(demo_out, tmp_path):
+    import numpy as np
+    import rasterio
+
+    g = gpd.read_file(demo_out / "results.gpkg", layer="grid_all_crime")
+    with rasterio.open(demo_out / "kde_all_crime.tif") as src:
+        assert int(np.isfinite(src.read(1)).sum()) == int(g["in_study_area"].astype(bool).sum())
+    cat = write_catalog(tmp_path, profile={"clip_outputs": False})
+    res = run_cli("build", "--catalog", str(cat), "--district", "Calderdale", "--out", str(tmp_path / "o"))
+    assert res.returncode == 0, res.stderr
+    g2 = gpd.read_file(tmp_path / "o" / "results.gpkg", layer="grid_all_crime")
+    with rasterio.open(tmp_path / "o" / "kde_all_crime.tif") as src:
+        assert int(np.isfinite(src.read(1)).sum()) == len(g2)  # every cell that entered the analysis

@@ -14,8 +14,10 @@ crimes, hull polygon); ``neighbourhoods`` (code, name, one count column per cont
 restricted layers, where small counts read "<5"); ``context_<layer>`` (``_synthetic`` appended
 for synthetic data): the points of each context layer the audience may see, in the district.
 
-``kde_<theme>.tif``: float32 GeoTIFF in EPSG:27700, crimes per km², NaN outside the cells that
-entered the analysis.
+``kde_<theme>.tif``: float32 GeoTIFF in EPSG:27700, crimes per km², NaN outside the district
+(``profile.clip_outputs: false`` keeps the buffer cells that entered the analysis); likewise
+``rate_``, ``harm_kde_`` and ``dual_`` surfaces. ``monthly_lsoa`` (a table): crimes per LSOA,
+theme and month.
 """
 
 from __future__ import annotations
@@ -92,6 +94,8 @@ def write_geopackage(profile: Profile, path: Path) -> None:
     write(lsoa, "lsoa", "counts, rates, deprivation and context by LSOA")
     for slug in profile.themes:
         write(grid_frame(profile, slug), f"grid_{slug}", f"grid cells of theme {slug}: count, KDE, Gi*")
+    if profile.monthly_lsoa is not None and len(profile.monthly_lsoa):
+        write(profile.monthly_lsoa, "monthly_lsoa", "crimes per LSOA, theme and month")
     for slug, t in profile.themes.items():
         if t.hex is not None:
             h, act = profile.hexgrid, profile.hexgrid.active
@@ -119,16 +123,23 @@ def write_geopackage(profile: Profile, path: Path) -> None:
                   f"{c.label}{' (SYNTHETIC)' if c.synthetic else ''} in the district")
 
 
+def _clip(profile: Profile, surface: np.ndarray) -> np.ndarray:
+    """A surface as written: NaN outside the district (``profile.clip_outputs``, the default) or
+    outside the cells that entered the analysis (the buffer kept)."""
+    keep = profile.grid.in_area if profile.settings.clip_outputs else profile.grid.active
+    return np.where(keep, surface, np.nan)
+
+
 def write_geotiff(profile: Profile, slug: str, path: Path) -> None:
     g, t = profile.grid, profile.themes[slug]
-    _write_grid(profile, np.where(g.active, t.kde, np.nan), path, f"KDE {slug} (crimes per km2)", {
+    _write_grid(profile, _clip(profile, t.kde), path, f"KDE {slug} (crimes per km2)", {
         "units": "crimes per km2", "theme": slug, "bandwidth_m": str(t.bandwidth), "kernel": "quartic",
     })
 
 
 def write_rate_surface(profile: Profile, slug: str, path: Path) -> None:
     g, t = profile.grid, profile.themes[slug]
-    _write_grid(profile, np.where(g.active, t.rate_surface, np.nan), path,
+    _write_grid(profile, _clip(profile, t.rate_surface), path,
                 f"{slug}: crimes per 1,000 residents (KDE ratio)", {
                     "units": "crimes per 1000 residents", "theme": slug, "bandwidth_m": str(t.bandwidth),
                     "min_residents_km2": str(profile.settings.rate_min_residents_km2)})
@@ -136,12 +147,12 @@ def write_rate_surface(profile: Profile, slug: str, path: Path) -> None:
 
 def write_harm_surface(profile: Profile, slug: str, path: Path) -> None:
     g, t = profile.grid, profile.themes[slug]
-    _write_grid(profile, np.where(g.active, t.harm.kde, np.nan), path, f"harm-weighted KDE {slug} (harm per km2)", {
+    _write_grid(profile, _clip(profile, t.harm.kde), path, f"harm-weighted KDE {slug} (harm per km2)", {
         "units": "harm per km2", "theme": slug, "bandwidth_m": str(t.bandwidth)})
 
 
 def write_dual_surface(profile: Profile, dual, path: Path) -> None:
-    _write_grid(profile, np.where(profile.grid.active, dual.surface, np.nan), path,
+    _write_grid(profile, _clip(profile, dual.surface), path,
                 f"{dual.numerator} {dual.kind} {dual.denominator} (KDE)", {
                     "kind": dual.kind, "numerator": dual.numerator, "denominator": dual.denominator,
                     "bandwidth_m": str(dual.bandwidth), "min_denominator": str(dual.min_denominator)})
