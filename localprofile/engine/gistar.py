@@ -35,13 +35,22 @@ def gi_star(counts: np.ndarray, active: np.ndarray) -> tuple[np.ndarray, np.ndar
     """
     active = np.asarray(active, bool)
     y = np.where(active, counts, 0.0).astype(float)
-    n = int(active.sum())
     lag = ndimage.convolve(y, _QUEEN, mode="constant", cval=0.0)
     w = ndimage.convolve(active.astype(float), _QUEEN, mode="constant", cval=0.0)
+    return gi_star_from_sums(y, active, lag, w)
+
+
+def gi_star_from_sums(
+    y: np.ndarray, active: np.ndarray, lag: np.ndarray, w: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Gi* z and two-sided p from each cell's neighbourhood sum ``lag`` and neighbour count
+    ``w`` (the cell itself included): shared by square and hexagonal grids, which differ only in
+    how they find neighbours. ``y`` is zero outside ``active``."""
+    n = int(active.sum())
     vals = y[active]
     mean = vals.mean() if n else 0.0
     s = np.sqrt(max((vals**2).mean() - mean**2, 0.0)) if n else 0.0
-    z = np.full(counts.shape, np.nan)
+    z = np.full(y.shape, np.nan)
     if n > 1 and s > 0:
         with np.errstate(divide="ignore", invalid="ignore"):
             den = s * np.sqrt(w * (n - w) / (n - 1))

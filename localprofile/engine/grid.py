@@ -146,6 +146,19 @@ def _centres(x0: float, y1: float, cell_size: float, nx: int, ny: int):
     return np.meshgrid(xs, ys)
 
 
+def membership(area, xc, yc, buffer: float, coverage=None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Which cells (by centre) are active, in the area, and near it: shared by square and
+    hexagonal grids (see :func:`make_grid`)."""
+    shapely.prepare(area)
+    in_area = shapely.contains_xy(area, xc, yc)
+    near = in_area | shapely.dwithin(area, shapely.points(xc, yc), buffer)
+    active = near
+    if coverage is not None:
+        shapely.prepare(coverage)
+        active = near & (in_area | shapely.contains_xy(coverage, xc, yc))
+    return active, in_area, near
+
+
 def make_grid(
     area: shapely.Geometry,
     cell_size: float,
@@ -169,11 +182,5 @@ def make_grid(
     if nx * ny > MAX_CELLS:
         raise GridTooLarge(nx * ny)
     xc, yc = _centres(x0, y1, cell_size, nx, ny)
-    shapely.prepare(area)
-    in_area = shapely.contains_xy(area, xc, yc)
-    near = in_area | shapely.dwithin(area, shapely.points(xc, yc), buffer)
-    active = near
-    if coverage is not None:
-        shapely.prepare(coverage)
-        active = near & (in_area | shapely.contains_xy(coverage, xc, yc))
+    active, in_area, near = membership(area, xc, yc, buffer, coverage)
     return Grid(float(x0), float(y1), float(cell_size), nx, ny, float(buffer), active, in_area, near)

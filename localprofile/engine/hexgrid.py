@@ -26,7 +26,10 @@ from dataclasses import dataclass
 
 import numpy as np
 import shapely
-from scipy import ndimage, stats
+from scipy import ndimage
+
+from .gistar import gi_star_from_sums
+from .grid import membership
 
 SQRT3 = math.sqrt(3.0)
 
@@ -107,13 +110,7 @@ def make_hexgrid(area: shapely.Geometry, cell_size: float, buffer: float,
     ny = int(math.ceil((y1 - (miny - buffer)) / h)) + 1
     g = HexGrid(float(x0), float(y1), float(radius), nx, ny, np.ones((ny, nx), bool), np.ones((ny, nx), bool))
     xc, yc = g.centres()
-    shapely.prepare(area)
-    in_area = shapely.contains_xy(area, xc, yc)
-    near = in_area | shapely.dwithin(area, shapely.points(xc, yc), buffer)
-    active = near
-    if coverage is not None:
-        shapely.prepare(coverage)
-        active = near & (in_area | shapely.contains_xy(coverage, xc, yc))
+    active, in_area, _ = membership(area, xc, yc, buffer, coverage)
     return HexGrid(g.x0, g.y1, g.radius, nx, ny, active, in_area)
 
 
@@ -137,21 +134,7 @@ def gi_star_hex(counts: np.ndarray, active: np.ndarray) -> tuple[np.ndarray, np.
     :func:`localprofile.engine.gistar.gi_star`, NaN outside ``active``."""
     active = np.asarray(active, bool)
     y = np.where(active, counts, 0.0).astype(float)
-    n = int(active.sum())
-    lag = neighbour_sum(y, active)
-    w = neighbour_sum(np.ones_like(y), active)
-    vals = y[active]
-    mean = vals.mean() if n else 0.0
-    s = np.sqrt(max((vals**2).mean() - mean**2, 0.0)) if n else 0.0
-    z = np.full(counts.shape, np.nan)
-    if n > 1 and s > 0:
-        with np.errstate(divide="ignore", invalid="ignore"):
-            z_all = (lag - w * mean) / (s * np.sqrt(w * (n - w) / (n - 1)))
-        z[active] = z_all[active]
-    else:
-        z[active] = 0.0
-    p = np.where(np.isfinite(z), 2 * stats.norm.sf(np.abs(z)), np.nan)
-    return z, p
+    return gi_star_from_sums(y, active, neighbour_sum(y, active), neighbour_sum(np.ones_like(y), active))
 
 
 def sample_surface(surface: np.ndarray, transform, x: np.ndarray, y: np.ndarray) -> np.ndarray:

@@ -35,7 +35,7 @@ from ..profile import Profile
 
 def grid_frame(profile: Profile, slug: str) -> gpd.GeoDataFrame:
     """The cells of ``slug``'s grid that entered the Gi* computation."""
-    g, t = profile.grid, profile.themes[slug]
+    t = profile.themes[slug]
     act = g.active
     rows, cols = np.nonzero(act)
     return gpd.GeoDataFrame(
@@ -131,14 +131,14 @@ def _clip(profile: Profile, surface: np.ndarray) -> np.ndarray:
 
 
 def write_geotiff(profile: Profile, slug: str, path: Path) -> None:
-    g, t = profile.grid, profile.themes[slug]
+    t = profile.themes[slug]
     _write_grid(profile, _clip(profile, t.kde), path, f"KDE {slug} (crimes per km2)", {
         "units": "crimes per km2", "theme": slug, "bandwidth_m": str(t.bandwidth), "kernel": "quartic",
     })
 
 
 def write_rate_surface(profile: Profile, slug: str, path: Path) -> None:
-    g, t = profile.grid, profile.themes[slug]
+    t = profile.themes[slug]
     _write_grid(profile, _clip(profile, t.rate_surface), path,
                 f"{slug}: crimes per 1,000 residents (KDE ratio)", {
                     "units": "crimes per 1000 residents", "theme": slug, "bandwidth_m": str(t.bandwidth),
@@ -146,7 +146,7 @@ def write_rate_surface(profile: Profile, slug: str, path: Path) -> None:
 
 
 def write_harm_surface(profile: Profile, slug: str, path: Path) -> None:
-    g, t = profile.grid, profile.themes[slug]
+    t = profile.themes[slug]
     _write_grid(profile, _clip(profile, t.harm.kde), path, f"harm-weighted KDE {slug} (harm per km2)", {
         "units": "harm per km2", "theme": slug, "bandwidth_m": str(t.bandwidth)})
 
