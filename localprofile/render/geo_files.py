@@ -35,7 +35,7 @@ from ..profile import Profile
 
 def grid_frame(profile: Profile, slug: str) -> gpd.GeoDataFrame:
     """The cells of ``slug``'s grid that entered the Gi* computation."""
-    t = profile.themes[slug]
+    g, t = profile.grid, profile.themes[slug]
     act = g.active
     rows, cols = np.nonzero(act)
     return gpd.GeoDataFrame(
