@@ -38,6 +38,7 @@ from .engine.gistar import classify, gi_star
 from .engine.lisa import local_moran, queen_weights
 from .engine.permutation import adjust_p, gi_star_permutation
 from .engine.hexgrid import gi_star_hex, make_hexgrid, sample_surface
+from .engine.hexgrid import neighbour_sum as hex_neighbour_sum
 from .engine.grid import MAX_CELLS, GridTooLarge, auto_cell_size, make_grid
 from .engine.kde import GAUSSIAN_CUTOFF, auto_bandwidth, quartic_kde
 from .account import LayerData
@@ -494,9 +495,6 @@ def build_profile(
 
     hexgrid = None
     if settings.grid_shape == "hexagon":
-        if settings.inference == "permutation":
-            raise InputError("permutation inference runs on square grids only: use grid_shape: square "
-                             "or inference: analytical", file=catalog.source, key="profile.grid_shape")
         hexgrid = make_hexgrid(area.polygon, cs, buffer, coverage=coverage)
         choices.append(Choice(
             "Gi* cells", f"hexagons of {hexgrid.cell_area_km2 * 1e6:,.0f} m² (edge {hexgrid.radius:,.0f} m)",
@@ -569,6 +567,9 @@ def build_profile(
         if hexgrid is not None:
             hc = hexgrid.bin(x[pts], y[pts])
             hz, hp = gi_star_hex(hc, hexgrid.active)
+            if settings.inference == "permutation":
+                hp = gi_star_permutation(hc, hexgrid.active, settings.permutations, seed=0,
+                                         neighbour_sum=hex_neighbour_sum).p_two_sided
             hq = adjust_p(hp, hexgrid.in_area, settings.p_adjust)
             hxc, hyc = hexgrid.centres()
             hex_result = HexResult(hc, sample_surface(kde, grid.transform, hxc, hyc), hz, hp, hq,

@@ -37,6 +37,7 @@ on that grid about 15 s against 0.08 s with 9,999 permutations).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -77,10 +78,14 @@ def gi_star_permutation(
     seed: int | np.random.Generator | None = 0,
     *,
     share_draws: bool = True,
+    neighbour_sum: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None,
 ) -> GiStarPermutation:
     """Conditional-randomisation pseudo p-values and z-scores for Gi* (binary queen weights with
     the cell itself, over the ``active`` cells), as ``esda.G_Local(..., transform="B",
     star=True, permutations=permutations)``. ``seed``: an int or a numpy Generator.
+    ``neighbour_sum(values, active)``: the sum over each cell's neighbourhood, itself included,
+    of the active cells' values, for other grids than squares (for hexagons,
+    :func:`localprofile.engine.hexgrid.neighbour_sum`); default the 3 x 3 queen neighbourhood.
 
     >>> import numpy as np
     >>> counts = np.arange(16.0).reshape(4, 4)
@@ -96,8 +101,12 @@ def gi_star_permutation(
     y = np.where(active, counts, 0.0)
     if not np.isfinite(y).all():
         raise ValueError("counts must be finite inside active")
-    lag = ndimage.convolve(y, _QUEEN, mode="constant", cval=0.0)
-    w = ndimage.convolve(active.astype(float), _QUEEN, mode="constant", cval=0.0)
+    if neighbour_sum is None:
+        lag = ndimage.convolve(y, _QUEEN, mode="constant", cval=0.0)
+        w = ndimage.convolve(active.astype(float), _QUEEN, mode="constant", cval=0.0)
+    else:
+        lag = neighbour_sum(y, active)
+        w = neighbour_sum(active.astype(float), active)
     x = y[active]
     n = x.size
     k = np.rint(w[active]).astype(np.int64) - 1  # active neighbours besides the cell itself
@@ -105,7 +114,7 @@ def gi_star_permutation(
     choices: list[Choice] = []
     if share_draws:
         _, value_id = np.unique(x, return_inverse=True)
-        group = value_id.ravel() * 9 + k  # same count and same number of neighbours
+        group = value_id.ravel() * (int(k.max(initial=0)) + 1) + k  # same count, same number of neighbours
         n_groups = int(np.unique(group[k > 0]).size)
         choices.append(
             Choice(
