@@ -36,7 +36,7 @@ from .engine.aggregate import (
 from .engine.choices import Choice
 from .engine.gistar import classify, gi_star
 from .engine.lisa import local_moran, queen_weights
-from .engine.permutation import adjust_p, gi_star_permutation
+from .engine.permutation import ADJUST_NAMES, adjust_p, gi_star_permutation
 from .engine.hexgrid import gi_star_hex, make_hexgrid, sample_surface
 from .engine.hexgrid import neighbour_sum as hex_neighbour_sum
 from .engine.grid import MAX_CELLS, GridTooLarge, auto_cell_size, make_grid
@@ -73,8 +73,6 @@ def layer_summaries(catalog: Catalog, loaded: dict[str, LayerData]) -> dict[str,
     }
 
 
-ADJUST_NAMES = {"bh": "Benjamini-Hochberg", "by": "Benjamini-Yekutieli", "bonferroni": "Bonferroni",
-                "holm": "Holm", "none": "no adjustment"}
 
 
 def check_audience(catalog: Catalog, audience: str | None, restricted: list[str], core: set[str]) -> None:
@@ -451,8 +449,7 @@ def build_profile(
             "hotspot threshold",
             f"q < {settings.hotspot_q:g} ({ADJUST_NAMES[settings.p_adjust]})",
             f"two-sided Gi* p-values adjusted for {int(grid.in_area.sum()):,} tests, one per cell "
-            "inside the district" + (", to control the false discovery rate"
-                                     if settings.p_adjust in ("bh", "by") else ""),
+            "inside the district",
         )
     )
 

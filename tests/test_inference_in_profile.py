@@ -28,6 +28,10 @@ def test_permutation_inference_and_bonferroni(tmp_path):
     s = json.loads((tmp_path / "o" / "summary.json").read_text())
     c = next(c for c in s["choices"] if c["what"] == "Gi* p-values")
     assert c["value"] == "permutation, 999 permutations" and "bonferroni" in c["why"]
+    # the map legend and the methodology name the settings used, not the defaults
+    html = (tmp_path / "o" / "index.html").read_text(encoding="utf-8")
+    assert "q &lt; 0.05 (Bonferroni)" in html and "Benjamini" not in html
+    assert "by conditional\npermutation (999 permutations)" in html
     g = gpd.read_file(tmp_path / "o" / "results.gpkg", layer="grid_all_crime")
     inside = g["in_study_area"].astype(bool).to_numpy()
     p = g.loc[inside, "gi_p"].to_numpy()

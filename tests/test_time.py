@@ -60,6 +60,14 @@ def test_emerging_hotspots_with_ten_months(ten_months):
     c = next(c for c in s["choices"] if c["what"] == "emerging hotspots")
     assert c["value"] == "10 monthly time steps"
     assert s["themes"]["all_crime"]["change"]["months_before"] == 5
+    # mapped too: one layer of the cells with a pattern, its legend listing exactly those patterns
+    import re
+
+    html = (ten_months / "index.html").read_text(encoding="utf-8")
+    assert "Emerging hot and cold spots" in html
+    patterns = set(g.loc[inside, "emerging"]) - {"No Pattern Detected"}
+    legend = html.split("Emerging hot and cold spots</strong>")[1].split("<br><br>")[0]
+    assert set(re.findall(r"</span>([^<]+)(?:<br>|$)", legend)) == patterns
 
 
 def test_monthly_series_per_lsoa(demo_out, demo_summary):

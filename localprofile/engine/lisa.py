@@ -37,7 +37,7 @@ import shapely
 from scipy import sparse
 
 from .choices import Choice
-from .permutation import _check_permutations, adjust_p, conditional_null, pseudo_p
+from .permutation import ADJUST_NAMES, _check_permutations, adjust_p, conditional_null, pseudo_p
 
 QUADRANTS = {1: "high-high", 2: "low-high", 3: "low-low", 4: "high-low"}  # esda's q codes
 NOT_SIGNIFICANT = "not significant"
@@ -187,7 +187,7 @@ def local_moran(
             f"{p_value} pseudo p, {adjust} adjusted, below {alpha:g}",
             f"an area is labelled with its quadrant where its {p_value} pseudo p-value from "
             f"{permutations:,} conditional randomisations, adjusted over the {int((~island).sum()):,} "
-            f"areas with neighbours ({_ADJUST_NAMES[adjust]}), is below {alpha:g}",
+            f"areas with neighbours ({ADJUST_NAMES[adjust]}), is below {alpha:g}",
         )
     ]
     if island.any():
@@ -202,12 +202,4 @@ def local_moran(
     return LocalMoran(Is, z_exact, z_sim, p_sim, p_two, p_adj, q, quadrant, cluster, permutations,
                       choices)
 
-
-_ADJUST_NAMES = {
-    "bh": "Benjamini-Hochberg false discovery rate",
-    "by": "Benjamini-Yekutieli false discovery rate",
-    "bonferroni": "Bonferroni",
-    "holm": "Holm",
-    "none": "no adjustment",
-}
 

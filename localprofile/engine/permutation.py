@@ -55,6 +55,13 @@ _BATCH_ELEMENTS = 1 << 20
 _TIE_RTOL = 1e-10
 
 ADJUST_METHODS = ("bh", "by", "bonferroni", "holm", "none")
+ADJUST_NAMES = {
+    "bh": "Benjamini-Hochberg false discovery rate",
+    "by": "Benjamini-Yekutieli false discovery rate",
+    "bonferroni": "Bonferroni",
+    "holm": "Holm",
+    "none": "no adjustment",
+}
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 from markupsafe import Markup
 
+from ..engine.permutation import ADJUST_NAMES
 from ..profile import Profile
 from .maps import context_map, leaflet_assets, theme_map
 
@@ -86,6 +87,7 @@ def render_html(profile: Profile) -> str:
             slug: sorted(pd.Series(t.emerging.astype(str)).value_counts().items(), key=lambda kv: -kv[1])
             for slug, t in profile.themes.items() if t.emerging is not None
         },
+        adjust_name=ADJUST_NAMES[profile.settings.p_adjust],
         synthetic_layers=[l.spec.label or n for n, l in profile.layers.items() if l.spec.synthetic],
         pct=_pct,
         num=_num,

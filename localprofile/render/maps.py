@@ -23,6 +23,7 @@ from markupsafe import Markup
 from rasterio.crs import CRS
 from rasterio.warp import Resampling, calculate_default_transform, reproject
 
+from ..engine.emerging import COLD_PATTERNS, HOT_PATTERNS
 from ..geo import BNG, WGS84, mercator_to_lonlat
 from ..profile import Profile
 
@@ -32,6 +33,12 @@ NO_DATA = "#d9d9d9"
 HOT, COLD = "#d7191c", "#2c7bb6"
 REPEAT = "#ff7f00"
 LISA_COLOURS = {"high-high": "#b2182b", "low-low": "#2166ac", "high-low": "#f4a582", "low-high": "#92c5de"}
+# ArcGIS's emerging hot spot patterns: reds for hot (darkest = most sustained), blues for cold
+EMERGING_COLOURS = dict(zip(
+    (*HOT_PATTERNS, *COLD_PATTERNS),
+    ("#fcae91", "#fb6a4a", "#a50f15", "#de2d26", "#fdd0a2", "#fd8d3c", "#e6550d", "#bcbddc",
+     "#bdd7e7", "#6baed6", "#08519c", "#3182bd", "#c7e9c0", "#74c476", "#238b45", "#9e9ac8"),
+))
 MAP_REPEATS = 50  # clusters drawn per map; the GeoPackage holds them all
 # KDE: ColorBrewer BuPu, distinct from the choropleth's reds and the Gi* hot/cold colours.
 _KDE_STOPS = np.array([[237, 248, 251], [179, 205, 227], [140, 150, 198], [136, 86, 167], [129, 15, 124]], float)
@@ -245,6 +252,27 @@ def theme_map(profile: Profile, slug: str) -> RenderedMap:
                 show=False,
             ).add_to(m)
 
+    # Emerging hot and cold spots (when enough months were loaded): the in-area cells with a pattern
+    emerging_legend = {}
+    if result.emerging is not None:
+        g = profile.grid
+        labels = np.full(g.shape, None, dtype=object)
+        labels[g.in_area] = result.emerging
+        sig = np.isin(labels, list(EMERGING_COLOURS))
+        if sig.any():
+            present = [k for k in EMERGING_COLOURS if (labels[sig] == k).any()]
+            emerging_legend = {k: EMERGING_COLOURS[k] for k in present}
+            cells = gpd.GeoDataFrame({"pattern": labels[sig].astype(str)}, geometry=g.cells(sig), crs=BNG)
+            folium.GeoJson(
+                _geojson_ready(cells),
+                name="Emerging hot and cold spots",
+                pane="gistar",
+                style_function=lambda f: {"fillColor": EMERGING_COLOURS[f["properties"]["pattern"]],
+                                          "color": "#555", "weight": 0.3, "fillOpacity": 0.7},
+                tooltip=GeoJsonTooltip(fields=["pattern"], aliases=["pattern"]),
+                show=False,
+            ).add_to(m)
+
     # KDE surface
     url, bounds, vmax = _surface_png(profile, result.kde)
     folium.raster_layers.ImageOverlay(
@@ -315,6 +343,7 @@ def theme_map(profile: Profile, slug: str) -> RenderedMap:
         "cold": COLD,
         "repeat": REPEAT,
         "lisa": LISA_COLOURS,
+        "emerging": emerging_legend,
     }
     return _finish(m, district, legend)
 
