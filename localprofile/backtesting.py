@@ -21,11 +21,12 @@ from typing import Any
 import numpy as np
 
 from .build import choose_cell_size, layer_summaries, place_crimes
+from .study_area import data_coverage
 from .catalog import Catalog, load_catalog
 from .engine.backtest import DEFAULT_COVERAGES, backtest
 from .engine.choices import Choice
 from .engine.grid import make_grid
-from .engine.kde import auto_bandwidth
+from .engine.kde import GAUSSIAN_CUTOFF, auto_bandwidth
 from .errors import InputError
 from .loading import Progress, load_layers
 from .themes import resolve_themes
@@ -83,11 +84,15 @@ def run_backtest(
         sel = train & placed.in_district
         choices.append(auto_bandwidth(x[sel], y[sel], cs))
         bw = float(choices[-1].value)
-    buffer = math.ceil(max(bw, cs) / cs) * cs
-    grid = make_grid(placed.area.polygon, cs, buffer)
+    kernel = catalog.profile.kernel
+    reach = bw * (GAUSSIAN_CUTOFF if kernel == "gaussian" else 1.0)
+    buffer = math.ceil(max(reach, cs) / cs) * cs
+    # as the profile: buffer cells beyond the loaded data stay out (their zeros mean "not loaded")
+    coverage = data_coverage(placed.boundaries, placed.assignment.lsoa_code, placed.area)
+    grid = make_grid(placed.area.polygon, cs, buffer, coverage=coverage)
     table = backtest(
         np.column_stack([x[train], y[train]]), months[train], np.column_stack([x[test], y[test]]),
-        grid, coverages, bandwidth=bw,
+        grid, coverages, bandwidth=bw, kernel=kernel,
     )
     choices += table.attrs.get("choices", [])
     records = [
@@ -103,6 +108,9 @@ def run_backtest(
         "test_crimes_in_district": int((test & placed.in_district).sum()),
         "cell_size_m": cs,
         "bandwidth_m": bw,
+        "kernel": kernel,
+        "grid": {"cells_in_district": int(grid.in_area.sum()), "active_cells": int(grid.active.sum()),
+                 "buffer_m": float(buffer)},
         "metrics": records,
         "choices": [c.to_dict() for c in choices],
     }

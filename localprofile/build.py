@@ -202,7 +202,7 @@ def profile_backtest(test_months, crimes, masks, located, x, y, grid, bandwidths
     for slug, mask in masks.items():
         tr, te = mask & located & ~test, mask & located & test
         table = backtest(np.column_stack([x[tr], y[tr]]), months[tr], np.column_stack([x[te], y[te]]),
-                         grid, bandwidth=bandwidths[slug])
+                         grid, bandwidth=bandwidths[slug], kernel=catalog.profile.kernel)
         out[slug] = [{k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in r.items()}
                      for r in table.to_dict("records")]
     choices.append(Choice(
@@ -260,7 +260,7 @@ def harm_setting(catalog: Catalog, crimes: pd.DataFrame, choices: list[Choice]) 
         choices.append(Choice(
             "harm weighting", "unconfigured",
             f"{harm.file} gives no weight: no published harm weight (Cambridge Crime Harm Index, "
-            "ONS Crime Severity Score) exists for police.uk's broad crime types, so volumes are "
+            "ONS Crime Severity Score) is to hand for police.uk's broad crime types, so volumes are "
             "not harm-weighted rather than weighted by invented numbers",
         ))
         return None

@@ -1,7 +1,7 @@
 """Harm weights per police.uk crime type, from ``harm_weights.yaml`` (or a force's own file).
 
 Each crime type has a ``weight`` and the ``source`` it comes from. The shipped file leaves every
-weight unset (see its header: no published figure exists for police.uk's broad categories), so a
+weight unset (see its header: no published figure for police.uk's broad categories is to hand), so a
 profile says harm weighting is unconfigured instead of inventing numbers. Given a complete file,
 every volume in the profile also comes harm-weighted: counts per LSOA, KDE and Gi*.
 

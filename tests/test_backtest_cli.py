@@ -59,3 +59,33 @@ def test_build_with_test_months_puts_the_table_in_the_profile(tmp_path):
     assert "<h3>Backtest</h3>" in html
     c = next(c for c in s["choices"] if c["what"] == "backtest")
     assert c["value"] == "trained on 2016-07, tested on 2017-07"
+
+
+def test_the_backtest_grid_is_the_profiles(result, tmp_path):
+    """The Gi* method is scored on the profile's cells: buffer cells beyond the loaded data (West
+    Yorkshire's edge) are left out, as in the profile, and the kernel is the catalog's."""
+    from conftest import write_catalog
+
+    from localprofile.build import build_profile
+    from localprofile.engine.grid import make_grid
+
+    cat = write_catalog(tmp_path, profile={"bandwidth_m": result["bandwidth_m"],
+                                           "cell_size_m": result["cell_size_m"]})
+    prof = build_profile(cat, "Leeds", audience="public")
+    g = result["grid"]
+    assert prof.grid.buffer == g["buffer_m"] and result["kernel"] == "quartic"
+    assert g["active_cells"] == int(prof.grid.active.sum())
+    assert g["cells_in_district"] == int(prof.grid.in_area.sum())
+    every = make_grid(prof.district.polygon, result["cell_size_m"], g["buffer_m"])  # no coverage rule
+    assert g["active_cells"] < int(every.active.sum())
+
+    (tmp_path / "g").mkdir()
+    gauss = write_catalog(tmp_path / "g", profile={"kernel": "gaussian", "bandwidth_m": 400.0})
+    res = run_cli("backtest", "--catalog", str(gauss), "--district", "Leeds", "--train", "2016-07",
+                  "--test", "2017-07")
+    assert res.returncode == 0, res.stderr
+    out = json.loads(res.stdout)
+    # a Gaussian is cut at 4 standard deviations: the buffer reaches 1,600 m
+    assert out["kernel"] == "gaussian" and out["grid"]["buffer_m"] >= 1600
+    kde = {r["coverage"]: r["hits"] for r in out["metrics"] if r["method"] == "kde"}
+    assert kde != {r["coverage"]: r["hits"] for r in result["metrics"] if r["method"] == "kde"}

@@ -69,20 +69,47 @@ def test_all_crime_equals_an_independent_count(demo_summary):
 
 
 @pytest.fixture(scope="module")
-def queen(demo_out):
+def unclipped(tmp_path_factory):
+    """Leeds built with ``profile.clip_outputs: false``: the grid layers keep the buffer cells
+    that entered Gi*, so the statistic can be recomputed from the exported cells alone."""
+    from conftest import run_cli, write_catalog
+
+    tmp = tmp_path_factory.mktemp("unclipped")
+    cat = write_catalog(tmp, profile={"clip_outputs": False})
+    res = run_cli("build", "--catalog", str(cat), "--district", "Leeds", "--out", str(tmp / "o"))
+    assert res.returncode == 0, res.stderr
+    return tmp / "o"
+
+
+@pytest.fixture(scope="module")
+def queen(unclipped):
     """libpysal queen contiguity built from the exported cell polygons themselves."""
     from libpysal.weights import Queen
 
-    cells = gpd.read_file(demo_out / "results.gpkg", layer="grid_all_crime")
+    cells = gpd.read_file(unclipped / "results.gpkg", layer="grid_all_crime")
     return cells, Queen.from_dataframe(cells, use_index=False, silence_warnings=True)
 
 
+def test_grid_layers_are_clipped_to_the_district_unless_asked(demo_out, unclipped, demo_summary):
+    clipped = gpd.read_file(demo_out / "results.gpkg", layer="grid_all_crime")
+    full = gpd.read_file(unclipped / "results.gpkg", layer="grid_all_crime")
+    assert clipped["in_study_area"].astype(bool).all()
+    assert len(clipped) == demo_summary["grid"]["cells_in_study_area"]
+    inside = full["in_study_area"].astype(bool)
+    assert 0 < inside.sum() == len(clipped) < len(full)  # the buffer adds cells outside
+    keep = ["row", "col", "count", "gi_z", "gi_q", "hotspot"]
+    import pandas as pd
+
+    pd.testing.assert_frame_equal(full.loc[inside, keep].reset_index(drop=True), clipped[keep])
+    assert full.loc[~inside, "gi_q"].isna().all()  # q only over the district's cells
+
+
 @pytest.mark.parametrize("theme", ["all_crime", "drugs", "possession_of_weapons", "soc_indicators"])
-def test_gi_star_equals_esda(demo_out, queen, theme):
+def test_gi_star_equals_esda(unclipped, queen, theme):
     from esda.getisord import G_Local
 
     cells0, w = queen
-    cells = gpd.read_file(demo_out / "results.gpkg", layer=f"grid_{theme}")
+    cells = gpd.read_file(unclipped / "results.gpkg", layer=f"grid_{theme}")
     assert np.array_equal(cells.geometry.centroid.x, cells0.geometry.centroid.x)
     g = G_Local(cells["count"].to_numpy(float), w, transform="B", star=True, permutations=0)
     assert np.isfinite(g.Zs).all()
@@ -105,9 +132,8 @@ def _bh(p: np.ndarray) -> np.ndarray:
 def test_gi_q_is_bh_over_the_in_area_cells(demo_out, demo_summary, theme):
     cells = gpd.read_file(demo_out / "results.gpkg", layer=f"grid_{theme}")
     inside = cells["in_study_area"].astype(bool).to_numpy()
-    assert 0 < inside.sum() < len(cells)  # the buffer adds cells outside the district
+    assert inside.all() and len(cells) == demo_summary["grid"]["cells_in_study_area"]
     np.testing.assert_allclose(cells.loc[inside, "gi_q"], _bh(cells.loc[inside, "gi_p"].to_numpy()), atol=1e-12)
-    assert cells.loc[~inside, "gi_q"].isna().all()
     hot = inside & (cells["gi_q"] < 0.05).to_numpy() & (cells["gi_z"] > 0).to_numpy()
     assert (cells["hotspot"] == "hot").to_numpy().tolist() == hot.tolist()
     assert demo_summary["themes"][theme]["hotspot_cells"] == int(hot.sum())

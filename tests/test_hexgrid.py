@@ -49,7 +49,7 @@ def test_a_profile_on_hexagons(tmp_path):
 
     from conftest import run_cli, write_catalog
 
-    cat = write_catalog(tmp_path, profile={"grid_shape": "hexagon"})
+    cat = write_catalog(tmp_path, profile={"grid_shape": "hexagon", "clip_outputs": False})
     res = run_cli("build", "--catalog", str(cat), "--district", "Calderdale", "--out", str(tmp_path / "o"))
     assert res.returncode == 0, res.stderr
     s = json.loads((tmp_path / "o" / "summary.json").read_text())

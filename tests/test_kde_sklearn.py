@@ -57,3 +57,8 @@ def test_the_catalog_chooses_the_kernel(tmp_path):
     assert "divided by 4 for the Gaussian" in c["why"]
     assert s["grid"]["buffer_m"] >= 4 * max(t["bandwidth_m"] for t in s["themes"].values())
     assert "Gaussian kernel" in (tmp_path / "o" / "index.html").read_text() and bw > 0
+    import rasterio
+
+    for name in ("kde_all_crime.tif", "rate_all_crime.tif"):  # the files say which kernel, too
+        with rasterio.open(tmp_path / "o" / name) as src:
+            assert src.tags()["kernel"] == "gaussian" and float(src.tags()["bandwidth_m"]) == bw

@@ -146,9 +146,10 @@ def count_surface(grid: Grid, x, y) -> np.ndarray:
     return grid.bin(x, y)
 
 
-def kde_surface(grid: Grid, x, y, bandwidth: float) -> np.ndarray:
-    """Quartic KDE in crimes per km², as the profile computes it (:mod:`.kde`)."""
-    return quartic_kde(grid.linear_bin(x, y), grid.cell_size, bandwidth)
+def kde_surface(grid: Grid, x, y, bandwidth: float, kernel: str = "quartic") -> np.ndarray:
+    """KDE in crimes per km², as the profile computes it (:mod:`.kde`; quartic unless
+    ``kernel`` names another)."""
+    return quartic_kde(grid.linear_bin(x, y), grid.cell_size, bandwidth, kernel)
 
 
 def gistar_surface(grid: Grid, x, y) -> np.ndarray:
@@ -256,12 +257,13 @@ def risk_surfaces(
     end_month: str | None = None,
     prospective_bandwidth: float = PROSPECTIVE_BANDWIDTH_M,
     prospective_window: int = PROSPECTIVE_MONTHS,
+    kernel: str = "quartic",
 ) -> dict[str, np.ndarray]:
     """Each method's risk surface (:data:`METHODS`) from the crimes at ``x``, ``y`` in ``months``;
-    ``bandwidth`` is the KDE's."""
+    ``bandwidth`` and ``kernel`` are the KDE's."""
     return {
         "count": count_surface(grid, x, y),
-        "kde": kde_surface(grid, x, y, bandwidth),
+        "kde": kde_surface(grid, x, y, bandwidth, kernel),
         "gistar": gistar_surface(grid, x, y),
         "prospective": prospective_surface(
             grid, x, y, months, end_month, prospective_bandwidth, prospective_window
@@ -297,13 +299,14 @@ def backtest(
     end_month: str | None = None,
     prospective_bandwidth: float = PROSPECTIVE_BANDWIDTH_M,
     prospective_window: int = PROSPECTIVE_MONTHS,
+    kernel: str = "quartic",
 ) -> pd.DataFrame:
     """Score every method (:data:`METHODS`) trained on ``train_xy`` (with ``train_months``,
     ``YYYY-MM``) against ``test_xy`` at each coverage: one row per method and coverage with the
     columns of :func:`hit_metrics` after ``method``. The choices made, with their reasons, are
     in ``table.attrs["choices"]`` (a list of :class:`Choice`). Rows of NaN coordinates are ignored.
 
-    ``bandwidth`` is the KDE's (default: the profile's rule, :func:`.kde.auto_bandwidth`, on the
+    ``bandwidth`` is the KDE's (``kernel`` its kernel, as the profile's ``profile.kernel``; default: the profile's rule, :func:`.kde.auto_bandwidth`, on the
     training crimes in the study area's cells); the prospective method keeps Bowers et al.'s.
 
     >>> import shapely
@@ -365,7 +368,7 @@ def backtest(
                "active cells, as in the profile; the hottest z ranks first"),
     ]
     surfaces = risk_surfaces(grid, tx, ty, months, bandwidth, end_month,
-                             prospective_bandwidth, prospective_window)
+                             prospective_bandwidth, prospective_window, kernel)
     table = pd.concat(
         [
             hit_metrics(s, test_counts, grid.in_area, train_counts, coverages).assign(method=m)

@@ -2,8 +2,8 @@
 
 Outputs are written to a temporary folder beside ``out_dir`` and moved into place only when all
 of them are complete, so a failed build never leaves a half-written profile. Other files in
-``out_dir`` are left alone, except GeoTIFFs (kde_, rate_, dual_, raster_) the new profile no
-longer has.
+``out_dir`` are left alone, except GeoTIFFs (count_, gi_z_, kde_, rate_, harm_kde_, dual_,
+raster_) the new profile no longer has.
 """
 
 from __future__ import annotations
@@ -15,7 +15,9 @@ from pathlib import Path
 
 from ..profile import Profile
 from .geo_files import (
+    write_count_surface,
     write_dual_surface,
+    write_gi_surface,
     write_harm_surface,
     write_geopackage,
     write_geotiff,
@@ -27,7 +29,7 @@ from .summary import render_summary
 
 
 def write_outputs(profile: Profile, out_dir: str | Path) -> dict[str, Path]:
-    """Write index.html, summary.json, results.gpkg and kde_<theme>.tif into ``out_dir``."""
+    """Write index.html, summary.json, results.gpkg and the GeoTIFFs into ``out_dir``."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=".localprofile-", dir=out_dir.parent))
@@ -36,6 +38,8 @@ def write_outputs(profile: Profile, out_dir: str | Path) -> dict[str, Path]:
         (tmp / "summary.json").write_text(render_summary(profile), encoding="utf-8")
         write_geopackage(profile, tmp / "results.gpkg")
         for slug in profile.themes:
+            write_count_surface(profile, slug, tmp / f"count_{slug}.tif")
+            write_gi_surface(profile, slug, tmp / f"gi_z_{slug}.tif")
             write_geotiff(profile, slug, tmp / f"kde_{slug}.tif")
             write_rate_surface(profile, slug, tmp / f"rate_{slug}.tif")
             if profile.themes[slug].harm is not None:
@@ -49,7 +53,7 @@ def write_outputs(profile: Profile, out_dir: str | Path) -> dict[str, Path]:
             os.replace(f, out_dir / f.name)
             written[f.name] = out_dir / f.name
         # A theme dropped since the last build into this folder leaves no stale surface behind.
-        kinds = ("kde", "rate", "dual", "raster", "harm_kde")
+        kinds = ("count", "gi_z", "kde", "rate", "dual", "raster", "harm_kde")
         for old in [f for kind in kinds for f in out_dir.glob(f"{kind}_*.tif")]:
             if old.name not in written:
                 old.unlink()

@@ -34,9 +34,11 @@ from ..profile import Profile
 
 
 def grid_frame(profile: Profile, slug: str) -> gpd.GeoDataFrame:
-    """The cells of ``slug``'s grid that entered the Gi* computation."""
+    """The cells of ``slug``'s grid: those in the district (``profile.clip_outputs``, the default),
+    or every cell that entered the Gi* computation, the buffer included, flagged by
+    ``in_study_area``."""
     g, t = profile.grid, profile.themes[slug]
-    act = g.active
+    act = g.in_area if profile.settings.clip_outputs else g.active
     rows, cols = np.nonzero(act)
     return gpd.GeoDataFrame(
         {
@@ -98,7 +100,8 @@ def write_geopackage(profile: Profile, path: Path) -> None:
         write(profile.monthly_lsoa, "monthly_lsoa", "crimes per LSOA, theme and month")
     for slug, t in profile.themes.items():
         if t.hex is not None:
-            h, act = profile.hexgrid, profile.hexgrid.active
+            h = profile.hexgrid
+            act = h.in_area if profile.settings.clip_outputs else h.active
             rows, cols = np.nonzero(act)
             write(gpd.GeoDataFrame(
                 {"row": rows.astype("int32"), "col": cols.astype("int32"), "count": t.hex.count[act].astype("int32"),
@@ -133,8 +136,23 @@ def _clip(profile: Profile, surface: np.ndarray) -> np.ndarray:
 def write_geotiff(profile: Profile, slug: str, path: Path) -> None:
     t = profile.themes[slug]
     _write_grid(profile, _clip(profile, t.kde), path, f"KDE {slug} (crimes per km2)", {
-        "units": "crimes per km2", "theme": slug, "bandwidth_m": str(t.bandwidth), "kernel": "quartic",
+        "units": "crimes per km2", "theme": slug, "bandwidth_m": str(t.bandwidth),
+        "kernel": profile.settings.kernel,
     })
+
+
+def write_count_surface(profile: Profile, slug: str, path: Path) -> None:
+    t = profile.themes[slug]
+    _write_grid(profile, _clip(profile, t.count), path, f"{slug}: crimes per cell", {
+        "units": "crimes per cell", "theme": slug})
+
+
+def write_gi_surface(profile: Profile, slug: str, path: Path) -> None:
+    t = profile.themes[slug]
+    _write_grid(profile, _clip(profile, t.gi_z), path, f"{slug}: Getis-Ord Gi* z-score", {
+        "units": "z-score", "theme": slug, "neighbourhood": "the cell and its 8 adjacent cells",
+        "inference": profile.settings.inference, "p_adjust": profile.settings.p_adjust,
+        "hotspot_q": str(profile.settings.hotspot_q)})
 
 
 def write_rate_surface(profile: Profile, slug: str, path: Path) -> None:
@@ -142,20 +160,23 @@ def write_rate_surface(profile: Profile, slug: str, path: Path) -> None:
     _write_grid(profile, _clip(profile, t.rate_surface), path,
                 f"{slug}: crimes per 1,000 residents (KDE ratio)", {
                     "units": "crimes per 1000 residents", "theme": slug, "bandwidth_m": str(t.bandwidth),
+                    "kernel": profile.settings.kernel,
                     "min_residents_km2": str(profile.settings.rate_min_residents_km2)})
 
 
 def write_harm_surface(profile: Profile, slug: str, path: Path) -> None:
     t = profile.themes[slug]
     _write_grid(profile, _clip(profile, t.harm.kde), path, f"harm-weighted KDE {slug} (harm per km2)", {
-        "units": "harm per km2", "theme": slug, "bandwidth_m": str(t.bandwidth)})
+        "units": "harm per km2", "theme": slug, "bandwidth_m": str(t.bandwidth),
+        "kernel": profile.settings.kernel})
 
 
 def write_dual_surface(profile: Profile, dual, path: Path) -> None:
     _write_grid(profile, _clip(profile, dual.surface), path,
                 f"{dual.numerator} {dual.kind} {dual.denominator} (KDE)", {
                     "kind": dual.kind, "numerator": dual.numerator, "denominator": dual.denominator,
-                    "bandwidth_m": str(dual.bandwidth), "min_denominator": str(dual.min_denominator)})
+                    "bandwidth_m": str(dual.bandwidth), "min_denominator": str(dual.min_denominator),
+                    "kernel": profile.settings.kernel})
 
 
 def write_raster_surface(profile: Profile, name: str, path: Path) -> None:
