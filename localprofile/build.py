@@ -213,6 +213,18 @@ def profile_backtest(test_months, crimes, masks, located, x, y, grid, bandwidths
     return out
 
 
+def missing_months(months: list[str]) -> list[str]:
+    """The months missing between the first and the last of ``months`` (sorted ``YYYY-MM``).
+
+    >>> missing_months(["2016-11", "2017-01", "2017-02"])
+    ['2016-12']
+    """
+    if not months:
+        return []
+    span = np.arange(np.datetime64(months[0], "M"), np.datetime64(months[-1], "M") + 1)
+    return sorted(set(span.astype(str).tolist()) - set(months))
+
+
 def change_split(given: str | None, months: list[str], choices: list[Choice]) -> str | None:
     """The first month of the "after" period compared with the months before it (None: one month)."""
     if given:
@@ -517,14 +529,22 @@ def build_profile(
     ))
     months_all = sorted(crimes.loc[in_district, "month"].unique().tolist())
     split = change_split(settings.change_from, months_all, choices)
-    steps = months_all if len(months_all) >= ARCGIS_MIN_STEPS else None
+    gaps = missing_months(months_all)
+    steps = months_all if len(months_all) >= ARCGIS_MIN_STEPS and not gaps else None
+    if steps:
+        why = (f"analytical Gi* per cell per month (q by {ADJUST_NAMES[settings.p_adjust]} over the "
+               "district's cells; analytical whatever profile.inference says, since one permutation "
+               "test per month and cell would add little to a trend test), Mann-Kendall trend of "
+               "each cell's z-scores, ArcGIS's patterns and sfhotspot's classes")
+    elif len(months_all) < ARCGIS_MIN_STEPS:
+        why = (str(TooFewTimeSteps("emerging hot spot analysis", len(months_all), ARCGIS_MIN_STEPS))
+               + " (one per loaded month)")
+    else:
+        why = (f"the loaded months are not consecutive ({len(gaps)} missing between "
+               f"{months_all[0]} and {months_all[-1]}, first {gaps[0]}): a trend needs equally "
+               "spaced time steps; load every month of the period")
     choices.append(Choice(
-        "emerging hotspots", f"{len(months_all)} monthly time steps" if steps else "not computed",
-        ("Gi* per cell per loaded month (BH q over the district's cells), Mann-Kendall trend of "
-         "each cell's z-scores, ArcGIS's patterns and sfhotspot's classes")
-        if steps else str(TooFewTimeSteps("emerging hot spot analysis", len(months_all), ARCGIS_MIN_STEPS))
-        + " (one per loaded month)",
-    ))
+        "emerging hotspots", f"{len(months_all)} monthly time steps" if steps else "not computed", why))
     # Residents, for rate surfaces: each LSOA's population at a point inside it (all loaded LSOAs,
     # so the buffer sees its residents too), smoothed with each theme's kernel like its crimes.
     # At a bandwidth of several cells where in its LSOA the point sits hardly matters.
@@ -598,9 +618,11 @@ def build_profile(
                 "per_month_before": b / n_b, "per_month_after": a / n_a,
                 "percent": float(ch.percent[0]), "p": float(ch.p[0]),
             }
-            lb = count_by_lsoa(codes[sel & ~after_m], lsoa_index) / n_b
-            la = count_by_lsoa(codes[sel & after_m], lsoa_index) / n_a
-            lsoa[f"change_{slug}"] = (la - lb).to_numpy()  # crimes per month, after minus before
+            lch = change(count_by_lsoa(codes[sel & ~after_m], lsoa_index).to_numpy(),
+                         count_by_lsoa(codes[sel & after_m], lsoa_index).to_numpy(), n_b, n_a)
+            lsoa[f"change_{slug}"] = lch.difference  # crimes per month, after minus before
+            lsoa[f"change_pct_{slug}"] = lch.percent  # blank below the minimum "before" count
+            lsoa[f"change_p_{slug}"] = lch.p  # exact conditional Poisson test, unadjusted
         emerging = emerging_sf = None
         if steps:
             month_arr = crimes["month"].to_numpy(dtype=str)

@@ -7,6 +7,7 @@ import io
 import json
 
 import geopandas as gpd
+import pandas as pd
 import pytest
 from conftest import lookup_rows, police_csv_text, read_police_rows, run_cli, write_catalog
 
@@ -26,6 +27,22 @@ def test_change_between_the_two_demo_months(demo_summary, demo_out):
     assert c["value"] == "not computed" and "needs at least 10 time steps; 2 were given" in c["why"]
     lsoa = gpd.read_file(demo_out / "results.gpkg", layer="lsoa")
     assert lsoa["change_drugs"].sum() == pytest.approx(after - before)
+    # per LSOA: the percentage (blank below 5 crimes before) and the exact test, as scipy's
+    by_lsoa = {}
+    for r in rows:
+        b, a = by_lsoa.get(r["LSOA code"], (0, 0))
+        by_lsoa[r["LSOA code"]] = (b + (r["Month"] == "2016-07"), a + (r["Month"] == "2017-07"))
+    lsoa = lsoa.set_index("lsoa_code")
+    busiest = sorted(by_lsoa, key=lambda c: -sum(by_lsoa[c]))[:15]
+    for code in busiest:
+        b, a = by_lsoa[code]
+        assert lsoa.loc[code, "change_p_drugs"] == pytest.approx(binomtest(a, a + b, 0.5).pvalue, rel=1e-9)
+        if b >= 5:
+            assert lsoa.loc[code, "change_pct_drugs"] == pytest.approx(100 * (a / b - 1))
+        else:
+            assert pd.isna(lsoa.loc[code, "change_pct_drugs"])
+    quiet = lsoa.index.difference(list(by_lsoa))
+    assert (lsoa.loc[quiet, "change_p_drugs"] == 1).all() and lsoa.loc[quiet, "change_pct_drugs"].isna().all()
 
 
 @pytest.fixture(scope="module")
@@ -98,3 +115,27 @@ def test_surfaces_are_clipped_to_the_district_unless_asked(demo_out, tmp_path):
     g2 = gpd.read_file(tmp_path / "o" / "results.gpkg", layer="grid_all_crime")
     with rasterio.open(tmp_path / "o" / "kde_all_crime.tif") as src:
         assert int(np.isfinite(src.read(1)).sum()) == len(g2)  # every cell that entered the analysis
+
+
+def test_emerging_hotspots_refuse_months_with_a_gap(tmp_path):
+    """Ten months, one missing in the middle: a trend over unequal steps would be a guess, so the
+    profile says which month is missing instead of classifying."""
+    rows = list(csv.reader(io.StringIO(police_csv_text("2017-07"))))
+    header, body = rows[0], rows[1:]
+    months = [f"2017-{k:02d}" for k in (1, 2, 3, 4, 5, 7, 8, 9, 10, 11)]  # 2017-06 missing
+    paths = []
+    for k, month in enumerate(months):
+        p = tmp_path / f"{month}-west-yorkshire-street.csv"
+        with open(p, "w", newline="", encoding="utf-8") as f:
+            csv.writer(f).writerows([header, *[[r[0], month, *r[2:]] for i, r in enumerate(body) if i % 10 == k]])
+        paths.append(str(p))
+    cat = write_catalog(tmp_path, layers={"crimes": {"path": paths}})
+    res = run_cli("build", "--catalog", str(cat), "--district", "Calderdale", "--out", str(tmp_path / "o"))
+    assert res.returncode == 0, res.stderr
+    s = json.loads((tmp_path / "o" / "summary.json").read_text())
+    c = next(c for c in s["choices"] if c["what"] == "emerging hotspots")
+    assert c["value"] == "not computed" and "not consecutive (1 missing" in c["why"] and "2017-06" in c["why"]
+    assert s["themes"]["all_crime"]["emerging_hotspots"] is None
+    html = (tmp_path / "o" / "index.html").read_text(encoding="utf-8")
+    assert "later period, 5 months (2017-07 to 2017-11)" in html
+    assert "earlier, 5 months (2017-01 to 2017-05)" in html

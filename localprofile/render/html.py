@@ -72,6 +72,16 @@ def months_text(months: list[str]) -> str:
     return f"{len(months)} months ({', '.join(months)})"
 
 
+def _change_periods(profile: Profile) -> tuple[str, str] | None:
+    """The earlier and later periods of the change between periods, in words."""
+    first = next(iter(profile.themes.values()), None)
+    if first is None or not first.change:
+        return None
+    split = first.change["from"]
+    return (months_text([m for m in profile.months if m < split]),
+            months_text([m for m in profile.months if m >= split]))
+
+
 def render_html(profile: Profile) -> str:
     """The complete HTML document of ``profile``."""
     js, css = leaflet_assets()
@@ -92,6 +102,7 @@ def render_html(profile: Profile) -> str:
         pct=_pct,
         num=_num,
         months_text=months_text(profile.months),
+        change_periods=_change_periods(profile),
         catalog_name=Path(profile.catalog_file).name,
         leaflet_js=Markup(js),
         leaflet_css=Markup(css),
