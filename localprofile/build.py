@@ -600,6 +600,8 @@ def build_profile(
             lsoa[f"harm_{slug}"] = hl
             hg = grid.bin(x[pts], y[pts], weights=harm_w[pts])
             hz, hp = gi_star(hg, grid.active)
+            if settings.inference == "permutation":
+                hp = gi_star_permutation(hg, grid.active, settings.permutations, seed=0).p_two_sided
             hq = adjust_p(hp, grid.in_area, settings.p_adjust)
             harm = HarmResult(
                 float(harm_w[sel].sum()), hl, hg,

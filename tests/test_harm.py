@@ -53,7 +53,29 @@ def test_a_complete_file_weights_counts_kde_and_gi_star(tmp_path):
     assert (tmp_path / "o" / "harm_kde_drugs.tif").exists()
     lsoa = gpd.read_file(tmp_path / "o" / "results.gpkg", layer="lsoa")
     np.testing.assert_allclose(lsoa["harm_drugs"], 3 * lsoa["count_drugs"])
-    assert "Harm weighting is unconfigured" not in (tmp_path / "o" / "index.html").read_text()
+    html = (tmp_path / "o" / "index.html").read_text()
+    assert "Harm weighting is unconfigured" not in html
+    # mapped as well: the harm KDE and the harm Gi* cells, on every theme's map
+    assert html.count("Harm-weighted KDE (harm per km") == len(s["themes"])
+    assert "Harm-weighted Gi* hot and cold cells" in html
+
+
+def test_harm_gi_star_follows_the_inference_setting(tmp_path):
+    weights = {t: 1.0 for t in POLICE_UK_CRIME_TYPES}
+    cat = write_catalog(tmp_path, profile={"harm_weights": _weights(tmp_path, weights),
+                                           "inference": "permutation", "permutations": 9999})
+    res = run_cli("build", "--catalog", str(cat), "--district", "Calderdale", "--out", str(tmp_path / "o"))
+    assert res.returncode == 0, res.stderr
+    g = gpd.read_file(tmp_path / "o" / "results.gpkg", layer="grid_robbery")
+    # weight 1 everywhere: the harm grid is the count grid, so the same seeded permutation test
+    # gives the same q; analytical q (from the normal z) would differ
+    np.testing.assert_allclose(g["harm_gi_q"], g["gi_q"])
+    from scipy import stats
+
+    from localprofile.engine.permutation import adjust_p
+
+    analytical_q = adjust_p(2 * stats.norm.sf(np.abs(g["gi_z"].to_numpy())))
+    assert not np.allclose(g["harm_gi_q"], analytical_q)
 
 
 def test_an_incomplete_file_is_an_error_naming_the_types(tmp_path):

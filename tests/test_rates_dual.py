@@ -63,3 +63,35 @@ def test_unknown_theme_in_a_dual_is_an_error(tmp_path):
     cat = write_catalog(tmp_path, profile={"dual_kde": [{"numerator": "knives", "denominator": "drugs"}]})
     res = run_cli("build", "--catalog", str(cat), "--district", "Calderdale", "--out", str(tmp_path / "o"))
     assert res.returncode == 2 and "no theme 'knives'" in res.stderr and res.stderr.count("\n") == 1
+
+
+def test_dual_surfaces_are_on_the_numerators_map(built):
+    """Each dual surface is an overlay on its numerator theme's map, with its legend range: the
+    log ratio and the difference on a diverging scale (the largest absolute value), the ratio
+    from 0."""
+    import re
+
+    html = (built / "index.html").read_text(encoding="utf-8")
+    for label in ("drugs ratio all_crime", "drugs log ratio all_crime", "robbery difference drugs"):
+        assert html.count(f"Dual KDE: {label}") == 2  # the layer control name and the legend
+    with rasterio.open(built / "dual_drugs_log_ratio_all_crime.tif") as src:
+        lr = src.read(1)
+    largest = float(np.nanmax(np.abs(lr)))
+    m = re.search(r"Dual KDE: drugs log ratio all_crime</strong>[^<]*<br>\s*&minus;([\d,.]+) &ndash; ([\d,.]+)", html)
+    assert m and float(m.group(1).replace(",", "")) == pytest.approx(largest, abs=0.006)
+    assert m.group(1) == m.group(2)
+
+
+@pytest.mark.browser
+def test_dual_layer_draws_offline(built):
+    from test_html_offline import open_offline
+
+    def inspect(page):
+        control = page.locator(".leaflet-control-layers", has_text="Dual KDE: drugs log ratio").first
+        control.locator("label", has_text="Dual KDE: drugs log ratio all_crime").click()
+        page.wait_for_timeout(300)
+        return page.evaluate("""() => [...document.querySelectorAll('img.leaflet-image-layer')]
+                                      .map(i => i.complete && i.naturalWidth > 0)""")
+
+    shown, errors, blocked, _ = open_offline(built / "index.html", inspect)
+    assert errors == [] and blocked == [] and shown == [True]

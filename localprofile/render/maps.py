@@ -42,6 +42,8 @@ EMERGING_COLOURS = dict(zip(
 MAP_REPEATS = 50  # clusters drawn per map; the GeoPackage holds them all
 # KDE: ColorBrewer BuPu, distinct from the choropleth's reds and the Gi* hot/cold colours.
 _KDE_STOPS = np.array([[237, 248, 251], [179, 205, 227], [140, 150, 198], [136, 86, 167], [129, 15, 124]], float)
+# Diverging surfaces (log ratio, difference): ColorBrewer RdBu ends through white.
+_DIVERGING_LOW, _DIVERGING_MID, _DIVERGING_HIGH = (np.array(c, float) for c in ([33, 102, 172], [247, 247, 247], [178, 24, 43]))
 PRECISION = 1e-5  # degrees (about 1 m): enough for drawing, and keeps the file small
 
 
@@ -117,9 +119,10 @@ def rate_classes(values: np.ndarray) -> tuple[np.ndarray, list[tuple[str, str]]]
     return fills, legend
 
 
-def _surface_png(profile: Profile, surface: np.ndarray) -> tuple[str, list[list[float]], float]:
+def _surface_png(profile: Profile, surface: np.ndarray, diverging: bool = False) -> tuple[str, list[list[float]], float]:
     """A grid surface inside the district as a Web-Mercator PNG data URI, its lat/lon bounds and
-    the maximum value shown."""
+    the maximum value shown (``diverging``: the largest absolute value, negative values blue and
+    positive red, 0 white, for log ratios and differences)."""
     grid = profile.grid
     dens = np.where(grid.in_area, surface, np.nan).astype("float32")
     src_crs, dst_crs = CRS.from_user_input(BNG), CRS.from_epsg(3857)
@@ -136,10 +139,20 @@ def _surface_png(profile: Profile, surface: np.ndarray) -> tuple[str, list[list[
         dens, out, src_transform=grid.transform, src_crs=src_crs, dst_transform=transform,
         dst_crs=dst_crs, resampling=Resampling.nearest, src_nodata=np.nan, dst_nodata=np.nan,
     )
-    vmax = float(np.nanmax(dens)) if np.isfinite(dens).any() else 0.0
     rgba = np.zeros((height, width, 4), dtype=np.uint8)
-    shown = np.isfinite(out) & (out > 0)
-    if vmax > 0:
+    if diverging:
+        vmax = float(np.nanmax(np.abs(dens))) if np.isfinite(dens).any() else 0.0
+        shown = np.isfinite(out)
+        if vmax > 0:
+            t = np.clip(out[shown] / vmax, -1, 1)
+            end = np.where(t[:, None] < 0, _DIVERGING_LOW, _DIVERGING_HIGH)
+            a = np.abs(t)[:, None]
+            rgba[shown, :3] = (_DIVERGING_MID * (1 - a) + end * a).astype(np.uint8)
+            rgba[shown, 3] = (60 + 180 * np.abs(t)).astype(np.uint8)
+    else:
+        vmax = float(np.nanmax(dens)) if np.isfinite(dens).any() else 0.0
+        shown = np.isfinite(out) & (out > 0)
+    if vmax > 0 and not diverging:
         t = np.clip(out[shown] / vmax, 0, 1) * (len(_KDE_STOPS) - 1)
         lo = np.floor(t).astype(int).clip(0, len(_KDE_STOPS) - 2)
         frac = (t - lo)[:, None]
@@ -287,6 +300,45 @@ def theme_map(profile: Profile, slug: str) -> RenderedMap:
             interactive=False, pane="kde",
         ).add_to(m)
 
+    # Harm-weighted surfaces, when harm weights are configured
+    harm_max = None
+    if result.harm is not None:
+        url, bounds, harm_max = _surface_png(profile, result.harm.kde)
+        folium.raster_layers.ImageOverlay(
+            url, bounds=bounds, name="Harm-weighted KDE (harm per km²)", show=False,
+            interactive=False, pane="kde",
+        ).add_to(m)
+        hsig = result.harm.hotspot != "none"
+        if hsig.any():
+            cells = gpd.GeoDataFrame(
+                {"hotspot": result.harm.hotspot[hsig].astype(str),
+                 "harm": np.round(result.harm.grid[hsig], 2),
+                 "gi_z": np.round(result.harm.gi_z[hsig], 2)},
+                geometry=profile.grid.cells(hsig), crs=BNG)
+            folium.GeoJson(
+                _geojson_ready(cells),
+                name="Harm-weighted Gi* hot and cold cells",
+                pane="gistar",
+                style_function=lambda f: {
+                    "fillColor": HOT if f["properties"]["hotspot"] == "hot" else COLD,
+                    "color": "#000", "weight": 1, "fillOpacity": 0.45, "dashArray": "3"},
+                tooltip=GeoJsonTooltip(fields=["hotspot", "harm", "gi_z"],
+                                       aliases=["harm Gi*", "harm in cell", "z"]),
+                show=False,
+            ).add_to(m)
+
+    # Dual KDE surfaces with this theme as the numerator
+    duals = []
+    for d in profile.duals:
+        if d.numerator != slug:
+            continue
+        url, bounds, dmax = _surface_png(profile, d.surface, diverging=d.kind != "ratio")
+        label = f"{d.numerator} {d.kind.replace('_', ' ')} {d.denominator}"
+        folium.raster_layers.ImageOverlay(
+            url, bounds=bounds, name=f"Dual KDE: {label}", show=False, interactive=False, pane="kde",
+        ).add_to(m)
+        duals.append({"label": label, "max": dmax, "diverging": d.kind != "ratio"})
+
     # Repeat locations: the largest clusters (all of them are in the GeoPackage)
     reps = result.repeats
     if reps is not None and len(reps):
@@ -344,6 +396,8 @@ def theme_map(profile: Profile, slug: str) -> RenderedMap:
         "repeat": REPEAT,
         "lisa": LISA_COLOURS,
         "emerging": emerging_legend,
+        "harm_max": harm_max,
+        "duals": duals,
     }
     return _finish(m, district, legend)
 
