@@ -110,9 +110,11 @@ class ProfileSettings(_Strict):
     # Gi* p-values: analytical (normal) or by conditional permutation; adjusted for multiple
     # testing over the district's cells by p_adjust (Benjamini-Hochberg by default)
     inference: Literal["analytical", "permutation"] = "analytical"
-    permutations: int = Field(9999, ge=99)
+    # at least 9,999 permutations: the smallest pseudo p is then 1e-4, small enough to survive a
+    # false discovery rate adjustment over thousands of cells (999 would floor p at 0.001)
+    permutations: int = Field(9999, ge=9999)
     p_adjust: Literal["bh", "by", "bonferroni", "holm", "none"] = "bh"
-    lisa_permutations: int = Field(9999, ge=99)
+    lisa_permutations: int = Field(9999, ge=9999)
     cell_size_m: float | None = Field(None, gt=0)
     # automatic cell size: sfhotspot's rule (1/50 of the shorter side) or the data-driven peak
     # of incremental spatial autocorrelation

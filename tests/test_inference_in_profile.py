@@ -21,22 +21,23 @@ def test_lisa_labels_in_the_lsoa_layer(demo_out, demo_summary):
 
 
 def test_permutation_inference_and_bonferroni(tmp_path):
-    cat = write_catalog(tmp_path, profile={"inference": "permutation", "permutations": 999,
-                                           "p_adjust": "bonferroni", "lisa_permutations": 999})
+    cat = write_catalog(tmp_path, profile={"inference": "permutation", "permutations": 9999,
+                                           "p_adjust": "bonferroni"})
     res = run_cli("build", "--catalog", str(cat), "--district", "Calderdale", "--out", str(tmp_path / "o"))
     assert res.returncode == 0, res.stderr
     s = json.loads((tmp_path / "o" / "summary.json").read_text())
     c = next(c for c in s["choices"] if c["what"] == "Gi* p-values")
-    assert c["value"] == "permutation, 999 permutations" and "bonferroni" in c["why"]
+    assert c["value"] == "permutation, 9,999 permutations" and "bonferroni" in c["why"]
     # the map legend and the methodology name the settings used, not the defaults
     html = (tmp_path / "o" / "index.html").read_text(encoding="utf-8")
     assert "q &lt; 0.05 (Bonferroni)" in html and "Benjamini" not in html
-    assert "by conditional\npermutation (999 permutations)" in html
+    assert "by conditional\npermutation (9,999 permutations)" in html
     g = gpd.read_file(tmp_path / "o" / "results.gpkg", layer="grid_all_crime")
     inside = g["in_study_area"].astype(bool).to_numpy()
     p = g.loc[inside, "gi_p"].to_numpy()
     # pseudo p-values: multiples of 1/(P+1), doubled for two sides
-    np.testing.assert_allclose((p * 1000 / 2) % 1, 0, atol=1e-6)
+    k = p * 10000 / 2
+    np.testing.assert_allclose(k, np.round(k), atol=1e-6)
     np.testing.assert_allclose(g.loc[inside, "gi_q"], np.minimum(1, p * inside.sum()))
     # the analytical z and the permutation p agree on the strongest hot cells (the permutation
     # p is larger: redrawn neighbourhoods can include other busy cells, which the normal
@@ -45,3 +46,10 @@ def test_permutation_inference_and_bonferroni(tmp_path):
     assert len(strong) and (strong < 0.05).all()
     z = g.loc[inside, "gi_z"].to_numpy()
     assert stats.spearmanr(-np.abs(z), p).statistic > 0.5
+
+
+def test_fewer_than_9999_permutations_are_refused(tmp_path):
+    cat = write_catalog(tmp_path, profile={"inference": "permutation", "permutations": 999})
+    res = run_cli("build", "--catalog", str(cat), "--district", "Calderdale", "--out", str(tmp_path / "o"))
+    assert res.returncode == 2 and res.stderr.count("\n") == 1
+    assert "permutations" in res.stderr and "9999" in res.stderr
