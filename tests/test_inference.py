@@ -187,6 +187,20 @@ def test_gi_star_permutation_p_matches_esda_within_monte_carlo_error(leeds_gi):
     assert np.median(np.abs(zo - zr) / np.maximum(1, np.abs(zr))) < 0.05
 
 
+def test_gi_star_permutation_equals_esda_at_the_same_seed(leeds_gi):
+    """esda's own draws at its seed (11) fed to gi_star_permutation: p_sim is esda's, cell for
+    cell (the counts are whole numbers, so every sum and every tie is exact)."""
+    from esda.crand import vec_permutations
+
+    grid, counts, _, ref = leeds_gi
+    act = grid.active
+    draws = vec_permutations(8, int(act.sum()), P_REF, 11)
+    same = gi_star_permutation(counts, act, draws=draws)
+    has_nb = np.isfinite(same.p_sim[act])
+    np.testing.assert_allclose(same.p_sim[act][has_nb], ref.p_sim[has_nb], rtol=1e-6)
+    assert (ref.p_sim < 0.01).sum() > 100  # plenty of significant cells compared
+
+
 def test_gi_star_permutation_ties_esda_folded_and_two_sided(leeds_gi):
     """Cells whose whole neighbourhood is 0: esda's folded p_sim counts the ties as extreme
     (1 / (P + 1)); the two-sided p counts them on both sides, and the share of simulations at 0
@@ -308,6 +322,36 @@ def test_local_moran_p_matches_esda_within_monte_carlo_error(leeds_lisa):
     assert np.nanmax(np.abs(ours.z - ref.z_sim)) < 0.5
     assert np.nanmax(np.abs(ours.z - ours.z_sim)) < 0.5
     assert np.median(np.abs(ours.z - ref.z_sim)) < 0.05
+
+
+def test_local_moran_labels_equal_esda_at_the_same_seed(leeds):
+    """esda's own draws at seed 9 (``esda.crand.vec_permutations``, what ``Moran_Local`` uses
+    internally) fed to local_moran: the pseudo p-values and the cluster labels are esda's, area
+    for area, with no Monte Carlo allowance."""
+    from esda.crand import vec_permutations
+    from esda.moran import Moran_Local
+    from libpysal.weights import Queen
+
+    lsoa = leeds.lsoa.reset_index(drop=True)
+    y = lsoa["rate_all_crime"].to_numpy(float)
+    w = Queen.from_dataframe(lsoa, use_index=False, silence_warnings=True)
+    P, seed = 9999, 9
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        ref = Moran_Local(y, w, transformation="r", permutations=P, seed=seed, n_jobs=1)
+    kmax = max(w.cardinalities.values())
+    draws = vec_permutations(kmax, len(y), P, seed)
+    ours = local_moran(y, queen_weights(lsoa.geometry), draws=draws, adjust="none", p_value="folded")
+    np.testing.assert_allclose(ours.p_sim, ref.p_sim, rtol=1e-6)  # esda's are float32
+    names = {"High-High": "high-high", "Low-High": "low-high", "Low-Low": "low-low",
+             "High-Low": "high-low", "Insignificant": "not significant"}
+    theirs = np.array([names[c] for c in ref.get_cluster_labels(0.05)])
+    np.testing.assert_array_equal(ours.cluster, theirs)
+    assert (theirs != "not significant").sum() > 50
+    # other draws (our own generator at the same seed) give different p-values
+    own = local_moran(y, queen_weights(lsoa.geometry), permutations=P, seed=seed, adjust="none",
+                      p_value="folded")
+    assert not np.allclose(own.p_sim, ref.p_sim, rtol=1e-6)
 
 
 def test_local_moran_adjusted_clusters(leeds, leeds_lisa):

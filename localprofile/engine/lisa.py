@@ -102,6 +102,7 @@ def local_moran(
     alpha: float = 0.05,
     adjust: str = "bh",
     p_value: str = "two-sided",
+    draws: np.ndarray | None = None,
 ) -> LocalMoran:
     """Local Moran's I of ``y`` with weights ``W`` (any n x n sparse or dense matrix; it is
     row-standardised here, esda's ``transformation="r"``), with ``permutations`` conditional
@@ -111,7 +112,14 @@ def local_moran(
     (``two-sided``, or ``folded``: esda's ``p_sim``), adjusted over the non-island areas by
     ``adjust`` (``bh``, ``by``, ``bonferroni``, ``holm`` or ``none``), is below ``alpha``.
     esda's ``get_cluster_labels(alpha)`` is ``p_value="folded", adjust="none"``.
+
+    ``draws``: given permutation indices instead of ``seed``'s, in esda's layout (see
+    :func:`localprofile.engine.permutation.conditional_null`); with
+    ``esda.crand.vec_permutations(max neighbours, n, permutations, seed)`` the result is
+    esda's at that seed, draw for draw.
     """
+    if draws is not None:
+        permutations = int(np.shape(draws)[0])
     permutations = _check_permutations(permutations)
     if p_value not in ("two-sided", "folded"):
         raise ValueError("p_value must be 'two-sided' or 'folded'")
@@ -156,7 +164,7 @@ def local_moran(
     weights[rows, np.arange(off.nnz) - off.indptr[:-1][rows]] = off.data
     rng = np.random.default_rng(seed)
     ge_t, le_t, mean_t, sd_t = conditional_null(z, k, np.arange(n), observed, permutations, rng,
-                                                weights=weights)
+                                                weights=weights, draws=draws)
     ge = np.where(c > 0, ge_t, np.where(c < 0, le_t, permutations))
     le = np.where(c > 0, le_t, np.where(c < 0, ge_t, permutations))
     p_sim, p_two = pseudo_p(ge, le, permutations)

@@ -86,6 +86,7 @@ def gi_star_permutation(
     *,
     share_draws: bool = True,
     neighbour_sum: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None,
+    draws: np.ndarray | None = None,
 ) -> GiStarPermutation:
     """Conditional-randomisation pseudo p-values and z-scores for Gi* (binary queen weights with
     the cell itself, over the ``active`` cells), as ``esda.G_Local(..., transform="B",
@@ -93,6 +94,9 @@ def gi_star_permutation(
     ``neighbour_sum(values, active)``: the sum over each cell's neighbourhood, itself included,
     of the active cells' values, for other grids than squares (for hexagons,
     :func:`localprofile.engine.hexgrid.neighbour_sum`); default the 3 x 3 queen neighbourhood.
+    ``draws``: given permutation indices instead of ``seed``'s, in esda's layout over the active
+    cells in row-major order (see :func:`conditional_null`; each cell then has its own draws,
+    as in esda, so ``share_draws`` does not apply).
 
     >>> import numpy as np
     >>> counts = np.arange(16.0).reshape(4, 4)
@@ -119,7 +123,10 @@ def gi_star_permutation(
     k = np.rint(w[active]).astype(np.int64) - 1  # active neighbours besides the cell itself
     observed = lag[active] - x  # the neighbours' sum: the part that is permuted
     choices: list[Choice] = []
-    if share_draws:
+    if draws is not None:
+        permutations = int(np.shape(draws)[0])
+        group = None
+    elif share_draws:
         _, value_id = np.unique(x, return_inverse=True)
         group = value_id.ravel() * (int(k.max(initial=0)) + 1) + k  # same count, same number of neighbours
         n_groups = int(np.unique(group[k > 0]).size)
@@ -137,7 +144,8 @@ def gi_star_permutation(
     else:
         group = None
     rng = np.random.default_rng(seed)
-    ge, le, mean, sd = conditional_null(x, k, np.arange(n), observed, permutations, rng, group=group)
+    ge, le, mean, sd = conditional_null(x, k, np.arange(n), observed, permutations, rng, group=group,
+                                        draws=draws)
     isolated = k == 0
     if isolated.any():
         choices.append(
@@ -229,6 +237,7 @@ def conditional_null(
     *,
     group: np.ndarray | None = None,
     weights: np.ndarray | None = None,
+    draws: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """For every unit u, the null distribution of a (weighted) sum of ``k[u]`` values drawn
     without replacement from ``pool`` with element ``exclude[u]`` left out, simulated
@@ -237,6 +246,13 @@ def conditional_null(
     Returns (#sims >= observed, #sims <= observed, mean, standard deviation) per unit. Units with
     the same ``group`` share one set of draws: they must have the same ``k`` and leave out equal
     values. ``weights`` (units x max k, zero-padded) weight the draws; default 1.
+
+    ``draws`` replaces the random draws (``rng`` is then unused) by given ones, shared by every
+    unit, in esda's layout: a ``permutations`` x (max k) array of distinct indices into the pool
+    with the unit's own element left out (unit u takes the first ``k[u]`` of each row; index j
+    is the pool's element j + (j >= exclude[u])). ``esda.crand.vec_permutations(max k, n,
+    permutations, seed)`` gives the very draws esda uses at that seed, so its Monte Carlo can
+    be reproduced exactly (to check this engine against it).
 
     >>> rng = np.random.default_rng(0)
     >>> ge, le, mean, sd = conditional_null(np.arange(5.0), np.array([4]), np.array([0]),
@@ -251,6 +267,12 @@ def conditional_null(
     n_units = k.size
     if np.any(k > pool.size - 1):
         raise ValueError("a unit has more neighbours than other units in the pool")
+    if draws is not None:
+        draws = np.asarray(draws, np.int64)
+        if draws.ndim != 2 or draws.shape[0] != permutations or draws.shape[1] < k.max(initial=0):
+            raise ValueError("draws must be a permutations x (max k) array of indices")
+        if draws.size and (draws.min() < 0 or draws.max() >= pool.size - 1):
+            raise ValueError("draws must index the pool without the unit's own element (0 .. n - 2)")
     if group is None:
         gid, first = np.arange(n_units), np.arange(n_units)
     else:
@@ -280,8 +302,15 @@ def conditional_null(
         kk = int(g_k[g0])
         if kk == 0:
             continue  # the sum of nothing: always 0
-        sims = _draw_sums(pool, kk, g_excl[g0:g1], permutations, rng,
-                          None if g_w is None else g_w[g0:g1, :kk])
+        if draws is None:
+            sims = _draw_sums(pool, kk, g_excl[g0:g1], permutations, rng,
+                              None if g_w is None else g_w[g0:g1, :kk])
+        else:
+            idx = draws[None, :, :kk]
+            idx = idx + (idx >= g_excl[g0:g1, None, None])  # (groups, permutations, k)
+            vals = pool[idx]
+            sims = (vals.sum(axis=2) if g_w is None
+                    else np.einsum("gpk,gk->gp", vals, g_w[g0:g1, :kk]))
         g_mean[g0:g1] = sims.mean(axis=1)
         g_sd[g0:g1] = sims.std(axis=1)
         units = unit_order[unit_bounds[g0]:unit_bounds[g1]]
