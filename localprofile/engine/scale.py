@@ -58,7 +58,8 @@ def pisa_cell_size(
     candidates=tuple(range(100, 1001, 50)),
     what: str = "cell size (m)",
 ) -> Choice:
-    """The cell size (from ``candidates``, metres) at the first peak of Moran's I z-score."""
+    """The cell size (from ``candidates``, metres) at the first peak of global Moran's I among
+    the sizes whose z-score is significant (see the module's note on why I, not z)."""
     stats = []
     for size in candidates:  # a few sizes, each fully vectorised
         g = make_grid(area, size, 0.0)
