@@ -139,3 +139,23 @@ def test_emerging_hotspots_refuse_months_with_a_gap(tmp_path):
     html = (tmp_path / "o" / "index.html").read_text(encoding="utf-8")
     assert "later period, 5 months (2017-07 to 2017-11)" in html
     assert "earlier, 5 months (2017-01 to 2017-05)" in html
+
+
+def test_mann_kendall_on_real_monthly_lsoa_counts_matches_pymannkendall(ten_months):
+    """The engine's vectorised Mann-Kendall on every Leeds LSOA's monthly counts (real crimes,
+    small whole numbers, so many ties) against pymannkendall, series by series."""
+    import numpy as np
+    import pymannkendall as mk
+
+    from localprofile.engine.trend import mann_kendall
+
+    m = gpd.read_file(ten_months / "results.gpkg", layer="monthly_lsoa")
+    m = m[m["theme"] == "all_crime"]
+    cube = m.pivot_table(index="month", columns="lsoa_code", values="crimes", aggfunc="sum", fill_value=0)
+    assert cube.shape[0] == 10 and cube.shape[1] > 400
+    x = cube.to_numpy(float)
+    r = mann_kendall(x)
+    for j in range(0, x.shape[1], 7):  # every 7th LSOA: about 70 series
+        ref = mk.original_test(x[:, j])
+        assert r.S[j] == ref.s
+        np.testing.assert_allclose([r.z[j], r.p[j]], [ref.z, ref.p], rtol=1e-10, atol=1e-14)
