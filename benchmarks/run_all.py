@@ -1,0 +1,294 @@
+#!/usr/bin/env python3
+"""Run every benchmark in one process and print one table of speed ratios.
+
+    .venv/bin/python benchmarks/run_all.py            # combined report on stdout
+    .venv/bin/python benchmarks/run_all.py --json     # JSON on stdout, report on stderr
+    .venv/bin/python benchmarks/run_all.py --quick    # fewer repeats (about 110 s instead of 140 s here)
+
+Runs, one after the other in this process on this machine, ``bench_engine.run`` (Gi* and KDE
+against esda, libpysal, scikit-learn and an exact quartic sum), ``bench_inference.run``
+(permutation Gi* and local Moran's I against esda) and ``bench_repeats.run`` (repeat locations
+against scikit-learn's DBSCAN), then prints one table: each row's reference, the reference's time,
+localprofile's time and the ratio reference / localprofile (best per-call times; above 1 means
+localprofile is faster), with a note where the two sides do not do the same work. It ends with
+whether the headline holds: permutation Gi* with 9,999 permutations on the West Yorkshire 250 m
+grid is faster than esda with 999. Each script's own report (and its per-row details) is in
+benchmarks/README.md; run a script on its own for it.
+
+The exit status is 1 if an agreement check of bench_engine or bench_inference fails or the
+headline does not hold.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import bench_engine
+import bench_inference
+import bench_repeats
+from bench_engine import fmt_time
+
+# repeats per measurement: (engine, inference, inference share_draws=False row, repeat locations).
+# The share_draws=False row takes about 18 s per call here, so it gets one timed call after its
+# warm-up in both modes; everything else keeps its script's default unless --quick.
+SETTINGS = {
+    "full": {"engine": 5, "inference": 3, "inference_independent": 1, "repeats": 5},
+    "quick": {"engine": 2, "inference": 1, "inference_independent": 1, "repeats": 2},
+}
+
+
+def _ratio(r) -> str:
+    return "-" if r is None else (f"{r:,.0f}x" if r >= 10 else f"{r:.1f}x")
+
+
+def combined_rows(engine: dict, inference: dict, repeats: dict) -> list[dict]:
+    """One list of rows: name, reference, times (best and median), ratio and a comparison note."""
+    ec, ic = engine["checks"], inference["checks"]
+    acc = ec["kde_accuracy"]
+    draw_sets = ic["gi_star_p_sim"]["draw_sets"]
+    no_numba = inference["esda_mode"].startswith("plain")
+    esda_note = "esda without numba (not installed)" if no_numba else "esda with numba"
+
+    def z_note(check):
+        return f"same z (max diff {check['max_abs_z_diff']:.0e})"
+
+    notes = {
+        "gi_leeds_esda": ("Gi* analytical, Leeds 500 m", z_note(ec["gi_star_leeds"]) + "; esda adds self-weights each call"),
+        "gi_leeds_esda_prefilled": ("Gi* analytical, Leeds 500 m", z_note(ec["gi_star_leeds"]) + "; statistic only"),
+        "gi_leeds_weights": ("Gi* analytical, Leeds 500 m", "esda's input only; ours needs no weights object"),
+        "gi_leeds_fill_diagonal": ("Gi* analytical, Leeds 500 m", "esda's input only"),
+        "gi_leeds_end_to_end": ("Gi* analytical, Leeds 500 m", "esda's weights build + statistic (sum of times) vs ours"),
+        "gi_wy_esda": ("Gi* analytical, West Yorkshire 250 m", z_note(ec["gi_star_west_yorkshire"]) + "; esda adds self-weights each call"),
+        "gi_wy_esda_prefilled": ("Gi* analytical, West Yorkshire 250 m", z_note(ec["gi_star_west_yorkshire"]) + "; statistic only"),
+        "gi_wy_weights": ("Gi* analytical, West Yorkshire 250 m", "esda's input only; ours needs no weights object"),
+        "gi_wy_fill_diagonal": ("Gi* analytical, West Yorkshire 250 m", "esda's input only"),
+        "gi_wy_end_to_end": ("Gi* analytical, West Yorkshire 250 m", "esda's weights build + statistic (sum of times) vs ours"),
+        "kde_sklearn": (
+            "KDE, Leeds all_crime",
+            ("NOT like for like: sklearn has no quartic kernel, Epanechnikov instead (same support h); sklearn "
+             f"exact at {acc['cells_compared']:,} in-area cells, ours binned + FFT over all {acc['grid_cells']:,}"),
+        ),
+        "kde_exact_quartic": (
+            "KDE, Leeds all_crime",
+            (f"same kernel; ours binned + FFT over all {acc['grid_cells']:,} cells (within "
+             f"{acc['max_abs_diff_over_peak']:.1%} of peak), exact sum at {acc['cells_compared']:,} in-area cells"),
+        ),
+        "gi_weights": ("Gi* permutation, West Yorkshire 250 m", "esda's input only; ours needs no weights object"),
+        "lisa_weights": ("queen weights, West Yorkshire LSOAs", "same neighbour sets (checked)"),
+    }
+    tenfold = "NOT like for like: ours runs 10x the permutations (the headline)"
+    shared = f"ours shares draws among cells with equal count and neighbour count ({draw_sets} sets)"
+
+    rows = []
+    for part, doc in (("engine", engine), ("inference", inference)):
+        for r in doc["benchmarks"]:
+            rid = r["id"]
+            if rid in notes:
+                name, note = notes[rid]
+            elif rid.startswith("gi_perm_"):
+                name = f"Gi* permutation, West Yorkshire 250 m, {r['ours'].removeprefix('localprofile, ')}"
+                if "independent" in rid:
+                    note = ("NOT like for like: ours runs 10x the permutations, with share_draws=False (own "
+                            "draws for every cell, where esda shares one set of permuted indices)")
+                elif rid.startswith("gi_perm_9999_"):
+                    note = f"{tenfold}; {shared}"
+                else:
+                    note = f"same permutations; {shared}"
+            elif rid.startswith("lisa_"):
+                name = f"local Moran's I, West Yorkshire LSOAs, {r['ours'].removeprefix('localprofile, ')}"
+                note = f"same permutations; same Is and quadrants (checked); {esda_note}"
+            else:
+                name, note = r["benchmark"], r.get("note", "")
+            ours = r["ours_time"]
+            rows.append({
+                "id": rid,
+                "part": part,
+                "benchmark": name,
+                "size": r["size"],
+                "reference": r["reference"].replace(" (*)", ""),
+                "reference_s": r["reference_time"]["best_s"],
+                "reference_median_s": r["reference_time"]["median_s"],
+                "localprofile_s": ours["best_s"] if ours else None,
+                "localprofile_median_s": ours["median_s"] if ours else None,
+                "ratio": r["ratio_best"],
+                "ratio_median": r["ratio_median"],
+                "note": note,
+            })
+
+    c = repeats["check"]
+    ref = repeats["sklearn_dbscan_s"]
+    size = f"{repeats['located_crimes']:,} crimes at {repeats['distinct_points']:,} map points"
+    for rid, key, name, note in (
+        ("dbscan_weighted", "weighted_dbscan_s", "repeat locations: weighted DBSCAN on distinct points",
+         (f"same clusters (adjusted Rand index {c['adjusted_rand_index']:.6f}, same noise: {c['same_noise']}); "
+          "ours clusters each map point once, weighted by its crimes")),
+        ("dbscan_repeat_locations", "repeat_locations_s",
+         "repeat locations: repeat_locations (+ hulls, top places)",
+         "NOT like for like: ours also builds the hulls and top-location tables"),
+    ):
+        ours = repeats[key]
+        rows.append({
+            "id": rid,
+            "part": "repeats",
+            "benchmark": name,
+            "size": size,
+            "reference": "sklearn DBSCAN on every crime",
+            "reference_s": ref["best"],
+            "reference_median_s": ref["median"],
+            "localprofile_s": ours["best"],
+            "localprofile_median_s": ours["median"],
+            "ratio": ref["best"] / ours["best"],
+            "ratio_median": ref["median"] / ours["median"],
+            "note": note,
+        })
+    return rows
+
+
+def table(rows) -> str:
+    head = ["benchmark", "reference", "reference time", "localprofile time", "ratio", "comparison"]
+    body = [
+        [r["benchmark"], r["reference"], fmt_time(r["reference_s"]),
+         fmt_time(r["localprofile_s"]) if r["localprofile_s"] is not None else "-", _ratio(r["ratio"]), r["note"]]
+        for r in rows
+    ]
+    widths = [max(len(h), *(len(b[i]) for b in body)) for i, h in enumerate(head)]
+    right = {2, 3, 4}
+
+    def line(cells):
+        return "| " + " | ".join(c.rjust(w) if i in right else c.ljust(w)
+                                 for i, (c, w) in enumerate(zip(cells, widths))) + " |"
+
+    sep = "|" + "|".join(("-" * (w + 1) + ":") if i in right else ("-" * (w + 2)) for i, w in enumerate(widths)) + "|"
+    return "\n".join([line(head), sep, *(line(b) for b in body)])
+
+
+def headline_line(inference: dict) -> str:
+    h = inference["checks"]["headline"]
+    gi = [r for r in inference["benchmarks"] if r["id"].startswith("gi_perm_9999_vs_esda_")]
+    parts = ", ".join(
+        f"{fmt_time(r['reference_time']['best_s'])} with {r['reference'].split(', ')[-1]} ({_ratio(r['ratio_best'])})"
+        for r in gi
+    )
+    return (
+        "headline: permutation Gi* with 9,999 permutations on the West Yorkshire 250 m grid is faster than "
+        f"esda with 999 -> {'HOLDS' if h['pass'] else 'DOES NOT HOLD'}: localprofile {fmt_time(h['ours_s'])}; "
+        f"esda {parts or 'did not run'}"
+    )
+
+
+def check_lines(engine: dict, inference: dict, repeats: dict) -> list[str]:
+    ec, ic = engine["checks"], inference["checks"]
+    out = []
+    for key in ("gi_star_leeds", "gi_star_west_yorkshire"):
+        c = ec[key]
+        themes = f", {len(c['max_abs_z_diff_by_theme'])} themes" if len(c["max_abs_z_diff_by_theme"]) > 1 else ""
+        out.append(f"  Gi* analytical z vs esda, {c['grid']} ({c['active_cells']:,} active cells{themes}): max |z diff| "
+                   f"{c['max_abs_z_diff']:.1e} (tolerance {c['tolerance']:g}) -> {'PASS' if c['pass'] else 'FAIL'}")
+    a = ec["kde_accuracy"]
+    out.append(f"  KDE vs exact quartic sum at {a['cells_compared']:,} in-area cells: max |diff| / peak "
+               f"{a['max_abs_diff_over_peak']:.2%}, sum |diff| / sum {a['sum_abs_diff_over_sum']:.2%}; "
+               f"reproduces the profile's all_crime KDE: {a['reproduces_profile_kde']}")
+    c = ic["gi_star_p_sim"]
+    out.append(f"  Gi* permutation p_sim, ours (9,999) vs esda (999), {c['areas']:,} cells: {c['share_beyond_3_se']:.2%} "
+               f"beyond 3 Monte Carlo SE, largest gap {c['max_gap_se']:.2f} SE -> {'PASS' if c['pass'] else 'FAIL'}")
+    c = ic["lisa"]
+    out.append(f"  local Moran's I vs esda, {c['lsoas']:,} LSOAs: max |Is diff| {c['max_abs_Is_diff']:.1e}, quadrants "
+               f"equal {c['quadrants_equal']}, p_sim largest gap {c['p_sim']['max_gap_se']:.2f} SE "
+               f"-> {'PASS' if c['pass'] else 'FAIL'}")
+    c = repeats["check"]
+    out.append(f"  DBSCAN vs sklearn: same noise {c['same_noise']}; clusters {c['clusters_ours']:,} (ours) and "
+               f"{c['clusters_sklearn']:,} (sklearn); adjusted Rand index {c['adjusted_rand_index']:.6f}")
+    return out
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--json", action="store_true", help="write results as JSON to stdout (report to stderr)")
+    ap.add_argument("--quick", action="store_true", help="fewer repeats per measurement (" +
+                    ", ".join(f"{k} {v}" for k, v in SETTINGS["quick"].items()) + ")")
+    ap.add_argument("--catalog", type=Path, default=None, help="catalog (default: the shipped demo catalog)")
+    args = ap.parse_args(argv)
+    mode = "quick" if args.quick else "full"
+    st = SETTINGS[mode]
+    out = sys.stderr if args.json else sys.stdout
+
+    def progress(msg=""):
+        if msg.strip():
+            print(f"  [{progress.part}] {msg.strip()}", file=sys.stderr, flush=True)
+
+    def report(msg=""):
+        print(msg, file=out, flush=True)
+
+    t0 = time.perf_counter()
+    run_s = {}
+    progress.part = "engine"
+    engine = bench_engine.run(args.catalog, st["engine"], progress)
+    run_s["engine"] = time.perf_counter() - t0
+    gc.collect()
+    progress.part = "inference"
+    t = time.perf_counter()
+    inference = bench_inference.run(args.catalog, st["inference"], progress, independent_repeat=st["inference_independent"])
+    run_s["inference"] = time.perf_counter() - t
+    gc.collect()
+    progress.part = "repeats"
+    progress("repeat locations: ours / sklearn DBSCAN ...")
+    t = time.perf_counter()
+    repeats = bench_repeats.run(st["repeats"], args.catalog)
+    run_s["repeats"] = time.perf_counter() - t
+    total = time.perf_counter() - t0
+
+    rows = combined_rows(engine, inference, repeats)
+    m = inference["machine"]
+    ok = bool(engine["pass"] and inference["pass"])
+
+    report(f"localprofile benchmarks, one run ({mode}), {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}")
+    report(f"machine: {m['cpu_count']} CPUs ({m['cpus_usable']} usable), {m['cpu_model']}; {m['platform']}")
+    report(f"python {m['python']}; numpy {m['numpy']}, scipy {m['scipy']}, esda {m['esda']}, libpysal {m['libpysal']}, "
+           f"scikit-learn {m['scikit-learn']}, numba {m['numba']}, localprofile {m['localprofile']}")
+    report(f"repeats per measurement after a warm-up call: engine {st['engine']}, inference {st['inference']} "
+           f"(share_draws=False row {st['inference_independent']}), repeat locations {st['repeats']}")
+    leeds = engine["checks"]["gi_star_leeds"]
+    report(f"data: {engine['catalog']}; {leeds['grid']} grid {leeds['active_cells']:,} active cells; "
+           f"West Yorkshire 250 m grid {inference['checks']['gi_star_p_sim']['areas']:,} active cells; "
+           f"{inference['checks']['lisa']['lsoas']:,} LSOAs; {repeats['located_crimes']:,} located crimes")
+    report()
+    report("ratio = reference time / localprofile time, best per-call times (above 1: localprofile is faster); "
+           "\"-\": the reference's input, no localprofile counterpart")
+    report(table(rows))
+    report()
+    report(headline_line(inference))
+    report()
+    report("checks")
+    for line in check_lines(engine, inference, repeats):
+        report(line)
+    report(f"run time {total:.0f} s (engine {run_s['engine']:.0f} s, inference {run_s['inference']:.0f} s, "
+           f"repeat locations {run_s['repeats']:.0f} s)")
+
+    if args.json:
+        doc = {
+            "generated": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "mode": mode,
+            "repeats": st,
+            "machine": m,
+            "ratio_definition": "reference time / localprofile time (best and median per-call times)",
+            "rows": rows,
+            "headline": {**inference["checks"]["headline"], "holds": inference["checks"]["headline"]["pass"]},
+            "checks_pass": ok,
+            "run_s": {**run_s, "total": total},
+            "parts": {"engine": engine, "inference": inference, "repeats": repeats},
+        }
+        json.dump(doc, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
