@@ -82,7 +82,7 @@ def run_backtest(
         choices.append(Choice("bandwidth (m)", bw, "given by the user"))
     else:
         sel = train & placed.in_district
-        choices.append(auto_bandwidth(x[sel], y[sel], cs))
+        choices.append(auto_bandwidth(x[sel], y[sel], cs, kernel=catalog.profile.kernel))
         bw = float(choices[-1].value)
     kernel = catalog.profile.kernel
     reach = bw * (GAUSSIAN_CUTOFF if kernel == "gaussian" else 1.0)

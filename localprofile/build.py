@@ -408,10 +408,7 @@ def build_profile(
             c = Choice(what, float(given_bw), "given by the user")
         else:
             sel = mask & in_district & located
-            c = auto_bandwidth(x[sel], y[sel], cs, what=what)
-            if settings.kernel == "gaussian":  # the rule gives 4 Gaussian standard deviations
-                c = Choice(what, round(c.value / 4, 1), c.why + "; divided by 4 for the Gaussian "
-                           "kernel, whose bandwidth is its standard deviation (MASS::kde2d's convention)")
+            c = auto_bandwidth(x[sel], y[sel], cs, what=what, kernel=settings.kernel)
         choices.append(c)
         bandwidths[slug] = c.value
 
@@ -454,14 +451,6 @@ def build_profile(
             f"the {int(grid.active.sum()):,} cells whose centre lies within the buffer of the "
             "district and inside the loaded data enter the statistic; neighbours outside that set "
             "are not counted",
-        )
-    )
-    choices.append(
-        Choice(
-            "hotspot threshold",
-            f"q < {settings.hotspot_q:g} ({ADJUST_NAMES[settings.p_adjust]})",
-            f"two-sided Gi* p-values adjusted for {int(grid.in_area.sum()):,} tests, one per cell "
-            "inside the district",
         )
     )
 
@@ -510,6 +499,15 @@ def build_profile(
             "profile.grid_shape: hexagon; the same area as the square cells, each with six equal "
             "neighbours; the KDE is read at their centres from the square grid's surface",
         ))
+    tested = hexgrid.in_area if hexgrid is not None else grid.in_area
+    choices.append(
+        Choice(
+            "hotspot threshold",
+            f"q < {settings.hotspot_q:g} ({ADJUST_NAMES[settings.p_adjust]})",
+            f"two-sided Gi* p-values adjusted for {int(tested.sum()):,} tests, one per "
+            f"{'hexagon' if hexgrid is not None else 'cell'} inside the district",
+        )
+    )
     harm_w = harm_setting(catalog, crimes, choices)
     # LISA on LSOA rates: the LSOAs with a boundary and a population, queen contiguity
     lisa_sel = (lsoa.geometry.notna() & with_pop).to_numpy()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 
 import pytest
 from conftest import CATALOG, read_police_rows, lookup_rows, run_cli
@@ -79,13 +80,28 @@ def test_the_backtest_grid_is_the_profiles(result, tmp_path):
     every = make_grid(prof.district.polygon, result["cell_size_m"], g["buffer_m"])  # no coverage rule
     assert g["active_cells"] < int(every.active.sum())
 
-    (tmp_path / "g").mkdir()
-    gauss = write_catalog(tmp_path / "g", profile={"kernel": "gaussian", "bandwidth_m": 400.0})
-    res = run_cli("backtest", "--catalog", str(gauss), "--district", "Leeds", "--train", "2016-07",
-                  "--test", "2017-07")
-    assert res.returncode == 0, res.stderr
-    out = json.loads(res.stdout)
-    # a Gaussian is cut at 4 standard deviations: the buffer reaches 1,600 m
-    assert out["kernel"] == "gaussian" and out["grid"]["buffer_m"] >= 1600
-    kde = {r["coverage"]: r["hits"] for r in out["metrics"] if r["method"] == "kde"}
-    assert kde != {r["coverage"]: r["hits"] for r in result["metrics"] if r["method"] == "kde"}
+    def run(folder, **profile):
+        folder.mkdir()
+        cat = write_catalog(folder, profile=profile)
+        res = run_cli("backtest", "--catalog", str(cat), "--district", "Leeds", "--train", "2016-07",
+                      "--test", "2017-07")
+        assert res.returncode == 0, res.stderr
+        return json.loads(res.stdout)
+
+    # the automatic bandwidth of a Gaussian is the rule's divided by 4, as in the profile, and
+    # the buffer reaches the 4 standard deviations at which the kernel is cut
+    auto = run(tmp_path / "g", kernel="gaussian")
+    assert auto["kernel"] == "gaussian"
+    assert auto["bandwidth_m"] == pytest.approx(result["bandwidth_m"] / 4, abs=0.06)
+    cs = auto["cell_size_m"]
+    assert auto["grid"]["buffer_m"] == math.ceil(4 * auto["bandwidth_m"] / cs) * cs
+    # at one given bandwidth, only the kernel differs, and so do the KDE method's hits
+    gauss = run(tmp_path / "g400", kernel="gaussian", bandwidth_m=400.0)
+    quart = run(tmp_path / "q400", kernel="quartic", bandwidth_m=400.0)
+    def kde_hits(r):
+        return [m["hits"] for m in r["metrics"] if m["method"] == "kde"]
+
+    def count_hits(r):
+        return [m["hits"] for m in r["metrics"] if m["method"] == "count"]
+
+    assert kde_hits(gauss) != kde_hits(quart) and count_hits(gauss) == count_hits(quart)

@@ -344,7 +344,7 @@ def backtest(
         choices.append(Choice("KDE bandwidth (m)", float(bandwidth), "given by the caller"))
     else:
         inside = _in_cells(grid, tx, ty, grid.in_area)
-        c = auto_bandwidth(tx[inside], ty[inside], grid.cell_size, what="KDE bandwidth (m)")
+        c = auto_bandwidth(tx[inside], ty[inside], grid.cell_size, what="KDE bandwidth (m)", kernel=kernel)
         choices.append(Choice(c.what, float(c.value), f"{c.why}; the training crimes in the study area's "
                               "cells, as the profile chooses its own bandwidth"))
         bandwidth = float(c.value)

@@ -76,9 +76,10 @@ def _nrd(v: np.ndarray) -> float:
 
 
 def auto_bandwidth(
-    x: np.ndarray, y: np.ndarray, cell_size: float, what: str = "bandwidth (m)"
+    x: np.ndarray, y: np.ndarray, cell_size: float, what: str = "bandwidth (m)", kernel: str = "quartic"
 ) -> Choice:
-    """sfhotspot's rule of thumb: the mean of MASS::bandwidth.nrd on eastings and northings.
+    """sfhotspot's rule of thumb: the mean of MASS::bandwidth.nrd on eastings and northings;
+    for the Gaussian ``kernel`` divided by 4 (the rule gives 4 standard deviations).
 
     (sfhotspot writes ``mean(nrd(x), nrd(y))``, which in R returns nrd(x) alone; the mean of the
     two is what its documentation describes, and what is used here.) Falls back to two cells
@@ -90,7 +91,14 @@ def auto_bandwidth(
     >>> 1000 < float(c.value) < 1700
     True
     """
-    x, y = np.asarray(x, float), np.asarray(y, float)
+    c = _rule_of_thumb(np.asarray(x, float), np.asarray(y, float), cell_size, what)
+    if kernel == "gaussian":
+        return Choice(what, round(c.value / 4, 1), c.why + "; divided by 4 for the Gaussian kernel, "
+                      "whose bandwidth is its standard deviation (MASS::kde2d's convention)")
+    return c
+
+
+def _rule_of_thumb(x: np.ndarray, y: np.ndarray, cell_size: float, what: str) -> Choice:
     if len(x) >= 5:
         h = (_nrd(x) + _nrd(y)) / 2
         if h > 0:

@@ -150,9 +150,10 @@ def write_count_surface(profile: Profile, slug: str, path: Path) -> None:
 def write_gi_surface(profile: Profile, slug: str, path: Path) -> None:
     t = profile.themes[slug]
     _write_grid(profile, _clip(profile, t.gi_z), path, f"{slug}: Getis-Ord Gi* z-score", {
-        "units": "z-score", "theme": slug, "neighbourhood": "the cell and its 8 adjacent cells",
-        "inference": profile.settings.inference, "p_adjust": profile.settings.p_adjust,
-        "hotspot_q": str(profile.settings.hotspot_q)})
+        "units": "z-score (analytical)", "theme": slug,
+        "neighbourhood": "the square cell and its 8 adjacent cells",
+        "note": "hot and cold cells (adjusted q) are in the GeoPackage layer grid_" + slug
+                + (" and, on hexagons, hex_" + slug if t.hex is not None else "")})
 
 
 def write_rate_surface(profile: Profile, slug: str, path: Path) -> None:

@@ -33,12 +33,17 @@ NO_DATA = "#d9d9d9"
 HOT, COLD = "#d7191c", "#2c7bb6"
 REPEAT = "#ff7f00"
 LISA_COLOURS = {"high-high": "#b2182b", "low-low": "#2166ac", "high-low": "#f4a582", "low-high": "#92c5de"}
-# ArcGIS's emerging hot spot patterns: reds for hot (darkest = most sustained), blues for cold
-EMERGING_COLOURS = dict(zip(
-    (*HOT_PATTERNS, *COLD_PATTERNS),
-    ("#fcae91", "#fb6a4a", "#a50f15", "#de2d26", "#fdd0a2", "#fd8d3c", "#e6550d", "#bcbddc",
-     "#bdd7e7", "#6baed6", "#08519c", "#3182bd", "#c7e9c0", "#74c476", "#238b45", "#9e9ac8"),
-))
+# ArcGIS's emerging hot spot patterns: ColorBrewer Reds for hot, Blues for cold, darkest for the
+# strongest and most sustained (intensifying, persistent) down to the faintest (historical)
+_EMERGING_ORDER = ("Intensifying", "Persistent", "Consecutive", "New", "Diminishing", "Oscillating",
+                   "Sporadic", "Historical")
+_REDS = ("#67000d", "#a50f15", "#cb181d", "#ef3b2c", "#fb6a4a", "#fc9272", "#fcbba1", "#fee0d2")
+_BLUES = ("#08306b", "#08519c", "#2171b5", "#4292c6", "#6baed6", "#9ecae1", "#c6dbef", "#deebf7")
+EMERGING_COLOURS = {
+    **{f"{k} Hot Spot": c for k, c in zip(_EMERGING_ORDER, _REDS)},
+    **{f"{k} Cold Spot": c for k, c in zip(_EMERGING_ORDER, _BLUES)},
+}
+assert set(EMERGING_COLOURS) == {*HOT_PATTERNS, *COLD_PATTERNS}
 MAP_REPEATS = 50  # clusters drawn per map; the GeoPackage holds them all
 # KDE: ColorBrewer BuPu, distinct from the choropleth's reds and the Gi* hot/cold colours.
 _KDE_STOPS = np.array([[237, 248, 251], [179, 205, 227], [140, 150, 198], [136, 86, 167], [129, 15, 124]], float)
