@@ -213,6 +213,30 @@ def profile_backtest(test_months, crimes, masks, located, x, y, grid, bandwidths
     return out
 
 
+def _hex_gi(counts, hexgrid, settings) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Gi* z, p, q and hot/cold classes on hexagons, by the profile's inference and adjustment."""
+    z, p = gi_star_hex(counts, hexgrid.active)
+    if settings.inference == "permutation":
+        p = gi_star_permutation(counts, hexgrid.active, settings.permutations, seed=0,
+                                neighbour_sum=hex_neighbour_sum).p_two_sided
+    q = adjust_p(p, hexgrid.in_area, settings.p_adjust)
+    return z, p, q, classify(z, q, settings.hotspot_q)
+
+
+def _emerging(steps, month_arr, pts, x, y, grid, gi, settings) -> tuple[np.ndarray, np.ndarray]:
+    """ArcGIS's patterns and sfhotspot's classes of the in-area cells of ``grid`` (squares or
+    hexagons, ``gi`` its Gi*), from one Gi* per month in ``steps``."""
+    zs, qs = [], []
+    for m in steps:  # one Gi* per time step
+        here = pts & (month_arr == m)
+        zm, pm = gi(grid.bin(x[here], y[here]), grid.active)
+        zs.append(zm[grid.in_area])
+        qs.append(adjust_p(pm, grid.in_area, settings.p_adjust)[grid.in_area])
+    z, q = np.array(zs), np.array(qs)
+    return (emerging_hotspots(z, q, alpha=settings.hotspot_q).pattern,
+            sfhotspot_classify(z, q, critical_p=settings.hotspot_q))
+
+
 def missing_months(months: list[str]) -> list[str]:
     """The months missing between the first and the last of ``months`` (sorted ``YYYY-MM``).
 
@@ -581,14 +605,9 @@ def build_profile(
         hex_result = None
         if hexgrid is not None:
             hc = hexgrid.bin(x[pts], y[pts])
-            hz, hp = gi_star_hex(hc, hexgrid.active)
-            if settings.inference == "permutation":
-                hp = gi_star_permutation(hc, hexgrid.active, settings.permutations, seed=0,
-                                         neighbour_sum=hex_neighbour_sum).p_two_sided
-            hq = adjust_p(hp, hexgrid.in_area, settings.p_adjust)
             hxc, hyc = hexgrid.centres()
-            hex_result = HexResult(hc, sample_surface(kde, grid.transform, hxc, hyc), hz, hp, hq,
-                                   classify(hz, hq, settings.hotspot_q))
+            hex_result = HexResult(hc, sample_surface(kde, grid.transform, hxc, hyc),
+                                   *_hex_gi(hc, hexgrid, settings))
         monthly = crimes.loc[sel, "month"].value_counts().sort_index()
         by_decile = decile_counts(counts, decile)
         harm = None
@@ -606,6 +625,10 @@ def build_profile(
                 quartic_kde(grid.linear_bin(x[pts], y[pts], weights=harm_w[pts]), cs, bandwidths[slug], settings.kernel),
                 hz, hp, hq, classify(hz, hq, settings.hotspot_q),
             )
+            if hex_result is not None:  # harm Gi* on the hexagons the profile shows
+                hex_result.harm = hexgrid.bin(x[pts], y[pts], weights=harm_w[pts])
+                hex_result.harm_gi_z, _, hex_result.harm_gi_q, hex_result.harm_hotspot = _hex_gi(
+                    hex_result.harm, hexgrid, settings)
         period_change = None
         if split:
             after_m = crimes["month"].to_numpy(dtype=str) >= split
@@ -626,14 +649,10 @@ def build_profile(
         emerging = emerging_sf = None
         if steps:
             month_arr = crimes["month"].to_numpy(dtype=str)
-            zs, qs = [], []
-            for m in steps:  # one Gi* per time step
-                here = pts & (month_arr == m)
-                zm, pm = gi_star(grid.bin(x[here], y[here]), grid.active)
-                zs.append(zm[grid.in_area])
-                qs.append(adjust_p(pm, grid.in_area, settings.p_adjust)[grid.in_area])
-            emerging = emerging_hotspots(np.array(zs), np.array(qs), alpha=settings.hotspot_q).pattern
-            emerging_sf = sfhotspot_classify(np.array(zs), np.array(qs), critical_p=settings.hotspot_q)
+            emerging, emerging_sf = _emerging(steps, month_arr, pts, x, y, grid, gi_star, settings)
+            if hex_result is not None:
+                hex_result.emerging, hex_result.emerging_sfhotspot = _emerging(
+                    steps, month_arr, pts, x, y, hexgrid, gi_star_hex, settings)
         lisa_labels = None
         if lisa_w is not None:
             rates = lsoa[f"rate_{slug}"].to_numpy(dtype=float)[lisa_sel]

@@ -61,6 +61,12 @@ class HexResult:
     gi_p: np.ndarray
     gi_q: np.ndarray
     hotspot: np.ndarray
+    emerging: np.ndarray | None = None  # per in-area hexagon, as ThemeResult.emerging
+    emerging_sfhotspot: np.ndarray | None = None
+    harm: np.ndarray | None = None  # harm per hexagon, when harm weights are set
+    harm_gi_z: np.ndarray | None = None
+    harm_gi_q: np.ndarray | None = None
+    harm_hotspot: np.ndarray | None = None
 
 
 @dataclass
@@ -100,6 +106,13 @@ class ThemeResult:
     @property
     def cold_cells(self) -> int:
         return int(((self.hex.hotspot if self.hex else self.hotspot) == "cold").sum())
+
+    @property
+    def shown_emerging(self) -> tuple[np.ndarray | None, np.ndarray | None]:
+        """Emerging hot spot patterns and sfhotspot classes of the cells the profile shows:
+        hexagons when it uses them, else squares (None, None when not computed)."""
+        src = self.hex if self.hex is not None and self.hex.emerging is not None else self
+        return src.emerging, src.emerging_sfhotspot
 
 
 @dataclass

@@ -6,6 +6,7 @@ import json
 
 import geopandas as gpd
 import numpy as np
+import shapely
 import pytest
 import yaml
 from conftest import run_cli, write_catalog
@@ -93,3 +94,20 @@ def test_a_weight_needs_its_source(tmp_path):
     path.write_text("Knife crime: {weight: 2, source: x}\n")
     with pytest.raises(InputError, match="not a police.uk crime type"):
         load_harm_weights(path)
+
+
+def test_harm_on_hexagons(tmp_path):
+    """With grid_shape: hexagon the harm Gi* runs on the hexagons too; weight 1 everywhere makes
+    it the volume Gi* exactly, a weight of 3 on drugs triples the drugs hexagons' harm."""
+    weights = {t: 1.0 for t in POLICE_UK_CRIME_TYPES}
+    weights["Drugs"] = 3.0
+    cat = write_catalog(tmp_path, profile={"harm_weights": _weights(tmp_path, weights), "grid_shape": "hexagon"})
+    res = run_cli("build", "--catalog", str(cat), "--district", "Calderdale", "--out", str(tmp_path / "o"))
+    assert res.returncode == 0, res.stderr
+    r = gpd.read_file(tmp_path / "o" / "results.gpkg", layer="hex_robbery")
+    np.testing.assert_allclose(r["harm"], r["count"])
+    np.testing.assert_allclose(r["harm_gi_z"], r["gi_z"], atol=1e-9)
+    assert (r["harm_hotspot"] == r["hotspot"]).all()
+    d = gpd.read_file(tmp_path / "o" / "results.gpkg", layer="hex_drugs")
+    np.testing.assert_allclose(d["harm"], 3 * d["count"])
+    assert (shapely.get_num_coordinates(d.geometry.to_numpy()) == 7).all()

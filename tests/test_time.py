@@ -50,6 +50,13 @@ def ten_months(tmp_path_factory):
     """2017-07's real crimes dealt into ten months, 2017-01 to 2017-10 (a fixture for the time
     machinery: the months are not real)."""
     tmp = tmp_path_factory.mktemp("ten")
+    cat = _ten_month_catalog(tmp)
+    res = run_cli("build", "--catalog", str(cat), "--district", "Leeds", "--out", str(tmp / "o"))
+    assert res.returncode == 0, res.stderr
+    return tmp / "o"
+
+
+def _ten_month_catalog(tmp, **profile):
     rows = list(csv.reader(io.StringIO(police_csv_text("2017-07"))))
     header, body = rows[0], rows[1:]
     paths = []
@@ -60,10 +67,26 @@ def ten_months(tmp_path_factory):
         with open(p, "w", newline="", encoding="utf-8") as f:
             csv.writer(f).writerows([header, *part])
         paths.append(str(p))
-    cat = write_catalog(tmp, layers={"crimes": {"path": paths}})
-    res = run_cli("build", "--catalog", str(cat), "--district", "Leeds", "--out", str(tmp / "o"))
+    return write_catalog(tmp, layers={"crimes": {"path": paths}}, profile=profile)
+
+
+def test_emerging_hotspots_on_hexagons(tmp_path):
+    """With grid_shape: hexagon the emerging hot spots are classified, mapped and counted on the
+    hexagons the profile shows."""
+    cat = _ten_month_catalog(tmp_path, grid_shape="hexagon")
+    res = run_cli("build", "--catalog", str(cat), "--district", "Calderdale", "--out", str(tmp_path / "o"))
     assert res.returncode == 0, res.stderr
-    return tmp / "o"
+    s = json.loads((tmp_path / "o" / "summary.json").read_text())
+    e = s["themes"]["all_crime"]["emerging_hotspots"]
+    h = gpd.read_file(tmp_path / "o" / "results.gpkg", layer="hex_all_crime")
+    assert e["cells"] == "hexagons" and len(h) == sum(e["arcgis"].values())
+    assert h["emerging"].value_counts().to_dict() == e["arcgis"]
+    assert h["emerging_sfhotspot"].value_counts().to_dict() == e["sfhotspot"]
+    assert any(k != "No Pattern Detected" for k in e["arcgis"])
+    g = gpd.read_file(tmp_path / "o" / "results.gpkg", layer="grid_all_crime")
+    assert g["emerging"].notna().all()  # the squares keep their own classes
+    html = (tmp_path / "o" / "index.html").read_text(encoding="utf-8")
+    assert "emerging hot and cold spots (hexagons in the district)" in html
 
 
 def test_emerging_hotspots_with_ten_months(ten_months):

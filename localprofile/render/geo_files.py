@@ -106,7 +106,13 @@ def write_geopackage(profile: Profile, path: Path) -> None:
             write(gpd.GeoDataFrame(
                 {"row": rows.astype("int32"), "col": cols.astype("int32"), "count": t.hex.count[act].astype("int32"),
                  "kde": t.hex.kde[act], "gi_z": t.hex.gi_z[act], "gi_p": t.hex.gi_p[act], "gi_q": t.hex.gi_q[act],
-                 "hotspot": t.hex.hotspot[act].astype(str), "in_study_area": h.in_area[act]},
+                 "hotspot": t.hex.hotspot[act].astype(str), "in_study_area": h.in_area[act],
+                 **({"emerging": _in_area_labels(h, t.hex.emerging)[act],
+                     "emerging_sfhotspot": _in_area_labels(h, t.hex.emerging_sfhotspot)[act]}
+                    if t.hex.emerging is not None else {}),
+                 **({"harm": t.hex.harm[act], "harm_gi_z": t.hex.harm_gi_z[act], "harm_gi_q": t.hex.harm_gi_q[act],
+                     "harm_hotspot": t.hex.harm_hotspot[act].astype(str)}
+                    if t.hex.harm is not None else {})},
                 geometry=h.cells(act), crs=BNG), f"hex_{slug}", f"hexagon cells of theme {slug}: count, KDE, Gi*")
         if t.repeats is not None and len(t.repeats):
             write(t.repeats, f"repeats_{slug}", f"repeat-location clusters of theme {slug} (DBSCAN)")

@@ -94,8 +94,8 @@ def render_html(profile: Profile) -> str:
         all_maps=[*maps.values(), *([ctx_map] if ctx_map else [])],
         audience_text=AUDIENCE_TEXT.get(profile.audience, ""),
         emerging_counts={
-            slug: sorted(pd.Series(t.emerging.astype(str)).value_counts().items(), key=lambda kv: -kv[1])
-            for slug, t in profile.themes.items() if t.emerging is not None
+            slug: sorted(pd.Series(t.shown_emerging[0].astype(str)).value_counts().items(), key=lambda kv: -kv[1])
+            for slug, t in profile.themes.items() if t.shown_emerging[0] is not None
         },
         adjust_name=ADJUST_NAMES[profile.settings.p_adjust],
         synthetic_layers=[l.spec.label or n for n, l in profile.layers.items() if l.spec.synthetic],

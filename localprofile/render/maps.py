@@ -272,10 +272,10 @@ def theme_map(profile: Profile, slug: str) -> RenderedMap:
 
     # Emerging hot and cold spots (when enough months were loaded): the in-area cells with a pattern
     emerging_legend = {}
-    if result.emerging is not None:
-        g = profile.grid
+    if result.shown_emerging[0] is not None:
+        g = profile.hexgrid if result.hex is not None else profile.grid
         labels = np.full(g.shape, None, dtype=object)
-        labels[g.in_area] = result.emerging
+        labels[g.in_area] = result.shown_emerging[0]
         sig = np.isin(labels, list(EMERGING_COLOURS))
         if sig.any():
             present = [k for k in EMERGING_COLOURS if (labels[sig] == k).any()]
@@ -313,13 +313,16 @@ def theme_map(profile: Profile, slug: str) -> RenderedMap:
             url, bounds=bounds, name="Harm-weighted KDE (harm per km²)", show=False,
             interactive=False, pane="kde",
         ).add_to(m)
-        hsig = result.harm.hotspot != "none"
+        on_hex = result.hex is not None and result.hex.harm is not None
+        hg, hh, hv, hz = ((profile.hexgrid, result.hex.harm_hotspot, result.hex.harm, result.hex.harm_gi_z)
+                          if on_hex else
+                          (profile.grid, result.harm.hotspot, result.harm.grid, result.harm.gi_z))
+        hsig = hh != "none"
         if hsig.any():
             cells = gpd.GeoDataFrame(
-                {"hotspot": result.harm.hotspot[hsig].astype(str),
-                 "harm": np.round(result.harm.grid[hsig], 2),
-                 "gi_z": np.round(result.harm.gi_z[hsig], 2)},
-                geometry=profile.grid.cells(hsig), crs=BNG)
+                {"hotspot": hh[hsig].astype(str), "harm": np.round(hv[hsig], 2),
+                 "gi_z": np.round(hz[hsig], 2)},
+                geometry=hg.cells(hsig), crs=BNG)
             folium.GeoJson(
                 _geojson_ready(cells),
                 name="Harm-weighted Gi* hot and cold cells",

@@ -68,9 +68,10 @@ def summary_dict(profile: Profile) -> dict[str, Any]:
             "change": t.change,
             "lisa": None if t.lisa is None else {
                 str(k): int(v) for k, v in pd.Series(t.lisa, dtype=object).dropna().value_counts().items()},
-            "emerging_hotspots": None if t.emerging is None else {
-                "arcgis": {str(k): int(v) for k, v in zip(*np.unique(t.emerging.astype(str), return_counts=True))},
-                "sfhotspot": {str(k): int(v) for k, v in zip(*np.unique(t.emerging_sfhotspot.astype(str), return_counts=True))},
+            "emerging_hotspots": None if t.shown_emerging[0] is None else {
+                "cells": "hexagons" if t.hex is not None else "squares",
+                "arcgis": {str(k): int(v) for k, v in zip(*np.unique(t.shown_emerging[0].astype(str), return_counts=True))},
+                "sfhotspot": {str(k): int(v) for k, v in zip(*np.unique(t.shown_emerging[1].astype(str), return_counts=True))},
             },
             "harm": None if t.harm is None else {"total": t.harm.total, "hotspot_cells": t.harm.hot_cells},
         }
