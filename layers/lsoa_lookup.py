@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from ..account import LayerData, RecordAccount, repeats
-from ..validate import read_csv, select_columns
+from ..validate import read_columns
 
 if TYPE_CHECKING:
     from ..catalog import LayerSpec
@@ -64,8 +64,7 @@ HINT = "an LSOA lookup needs an LSOA code and a local authority code and name, e
 def load(paths: list[Path], spec: LayerSpec, ctx: LoadContext | None = None) -> LayerData:
     """Read the lookup CSV(s) in ``paths`` into one row per LSOA."""
     df = pd.concat(
-        [select_columns(read_csv(p, file=p, encoding=spec.encoding), COLUMNS, file=p, hint=HINT)
-         for p in paths],
+        [read_columns(p, COLUMNS, file=p, encoding=spec.encoding, hint=HINT) for p in paths],
         ignore_index=True,
     )
     acc = RecordAccount(read=len(df))

@@ -38,7 +38,7 @@ import pandas as pd
 from ..account import LayerData, RecordAccount, repeats
 from ..geocode import normalise_postcode
 from ..sources import iter_tables
-from ..validate import read_csv, select_columns
+from ..validate import read_columns
 
 if TYPE_CHECKING:
     from ..catalog import LayerSpec
@@ -61,10 +61,8 @@ def load(paths: list[Path], spec: LayerSpec, ctx: LoadContext | None = None) -> 
     """Read ONS postcode directory CSV(s), loose or zipped, into one row per postcode."""
     df = pd.concat(
         [
-            select_columns(
-                read_csv(io.BytesIO(t.read_bytes()), file=t.label, encoding=spec.encoding),
-                COLUMNS, file=t.label, hint=HINT,
-            )
+            read_columns(io.BytesIO(t.read_bytes()), COLUMNS, file=t.label, encoding=spec.encoding,
+                         hint=HINT)
             for t in iter_tables(paths, r".+\.csv")
         ],
         ignore_index=True,

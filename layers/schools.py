@@ -34,7 +34,7 @@ from ..account import LayerData, RecordAccount, repeats
 from ..errors import InputError
 from ..points import locate, point_frame
 from ..sources import iter_tables
-from ..validate import read_csv, select_columns
+from ..validate import read_columns
 
 if TYPE_CHECKING:
     from ..catalog import LayerSpec
@@ -66,8 +66,8 @@ def load(paths: list[Path], spec: LayerSpec, ctx: LoadContext | None = None) -> 
     """Read GIAS/EduBase CSVs (loose or zipped) into one point per open establishment."""
     parts = []
     for t in iter_tables(paths, r".+\.csv"):
-        raw = read_csv(io.BytesIO(t.read_bytes()), file=t.label, encoding=spec.encoding)
-        parts.append(select_columns(raw, COLUMNS, file=t.label, hint=HINT).assign(source=t.label))
+        parts.append(read_columns(io.BytesIO(t.read_bytes()), COLUMNS, file=t.label,
+                                  encoding=spec.encoding, hint=HINT).assign(source=t.label))
     df = pd.concat(parts, ignore_index=True)
     acc = RecordAccount(read=len(df))
     has_xy = df["easting"].notna().any()

@@ -88,6 +88,35 @@ def select_columns(
     return pd.DataFrame(out, index=raw.index)
 
 
+def read_columns(
+    source: str | Path | IO[bytes],
+    wanted: dict[str, tuple[list[str], bool]],
+    *,
+    file: str | Path,
+    encoding: str = "auto",
+    hint: str = "",
+) -> pd.DataFrame:
+    """:func:`select_columns` of :func:`read_csv`, parsing only the columns that can match
+    ``wanted``: a national ONS postcode directory (2.6 million rows, some 50 columns) or GIAS
+    extract (130 columns) is then held as its five or ten useful columns, not all of them.
+
+    >>> import io
+    >>> src = io.BytesIO(b"PCDS,doterm,lsoa11cd,other\\nLS1 1AA,,E01011698,x\\n")
+    >>> read_columns(src, {"postcode": (["pcds"], True), "lsoa": (["lsoa11cd"], False)}, file="f.csv")
+      postcode       lsoa
+    0  LS1 1AA  E01011698
+    """
+    plain = {_norm(c) for cands, _ in wanted.values() for c in cands if not c.startswith("re:")}
+    rx = [re.compile(c[3:]) for cands, _ in wanted.values() for c in cands if c.startswith("re:")]
+
+    def keep(column: str) -> bool:
+        n = _norm(column)
+        return n in plain or any(r.fullmatch(n) for r in rx)
+
+    return select_columns(read_csv(source, file=file, encoding=encoding, usecols=keep), wanted,
+                          file=file, hint=hint)
+
+
 def _decode(raw: bytes, encoding: str) -> str:
     """Decode ``raw``; "auto" is UTF-8 (BOM or not), else Windows-1252, the encoding of Excel's
     and GIAS's CSV exports. A Windows-1252 file with accented names almost never decodes as
@@ -106,8 +135,10 @@ def read_csv(
     file: str | Path,
     encoding: str = "auto",
     header: int | None = 0,
+    usecols=None,
 ) -> pd.DataFrame:
-    """Read a CSV as text columns (no type guessing), with one-line errors.
+    """Read a CSV as text columns (no type guessing), with one-line errors; ``usecols`` as
+    pandas' (only those columns are parsed).
 
     Empty cells become missing values; everything else stays a string, so codes such as
     ``E01011698`` and months such as ``2016-07`` are never mangled.
@@ -140,6 +171,7 @@ def read_csv(
             skipinitialspace=True,
             # keep blank lines as (empty) rows, so row numbers match what a spreadsheet shows
             skip_blank_lines=False,
+            usecols=usecols,
         )
     except pd.errors.ParserError as exc:
         msg = str(exc).strip().splitlines()[-1]
