@@ -73,8 +73,6 @@ def layer_summaries(catalog: Catalog, loaded: dict[str, LayerData]) -> dict[str,
     }
 
 
-
-
 def check_audience(catalog: Catalog, audience: str | None, restricted: list[str], core: set[str]) -> None:
     """An audience must be named when restricted layers exist, and must be a known one; the core
     layers (crimes, boundaries ...) feed every output, so only force outputs may use restricted ones."""
