@@ -471,16 +471,25 @@ def run(catalog=None, repeat: int = 5, log=lambda msg="": None) -> dict:
     }
 
 
-def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def script_args(doc: str, default_repeat: int, argv=None):
+    """The command line shared by the benchmark scripts (--json, --repeat, --catalog), and a log
+    function writing the report to stdout, or to stderr when the JSON goes to stdout."""
+    ap = argparse.ArgumentParser(description=doc.split("\n\n")[0])
     ap.add_argument("--json", action="store_true", help="write results as JSON to stdout (report to stderr)")
-    ap.add_argument("--repeat", type=int, default=5, help="timed repeats per measurement (default 5)")
+    ap.add_argument("--repeat", type=int, default=default_repeat,
+                    help=f"timed repeats per measurement (default {default_repeat})")
     ap.add_argument("--catalog", type=Path, default=None, help="catalog (default: the shipped demo catalog)")
     args = ap.parse_args(argv)
     out = sys.stderr if args.json else sys.stdout
 
     def log(msg=""):
         print(msg, file=out, flush=True)
+
+    return args, log
+
+
+def main(argv=None) -> int:
+    args, log = script_args(__doc__, 5, argv)
 
     doc = run(args.catalog, args.repeat, log)
     rows, checks, total = doc["benchmarks"], doc["checks"], doc["total_run_s"]

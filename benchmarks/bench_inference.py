@@ -32,20 +32,18 @@ on the whole-force grid) is not met.
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 import time
 import warnings
 from datetime import UTC, datetime
-from importlib import metadata
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 # one timing method and report format for all engine benchmarks
-from bench_engine import fmt_time, machine_facts, measure, row
+from bench_engine import _version, fmt_time, machine_facts, measure, row, script_args
 
 WY_CELL_M = 250.0
 P_HEADLINE = 9999
@@ -306,15 +304,7 @@ def run(catalog=None, repeat: int = 3, log=lambda msg="": None, independent_repe
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--json", action="store_true", help="write results as JSON to stdout (report to stderr)")
-    ap.add_argument("--repeat", type=int, default=3, help="timed repeats per measurement (default 3)")
-    ap.add_argument("--catalog", type=Path, default=None, help="catalog (default: the shipped demo catalog)")
-    args = ap.parse_args(argv)
-    out = sys.stderr if args.json else sys.stdout
-
-    def log(msg=""):
-        print(msg, file=out, flush=True)
+    args, log = script_args(__doc__, 3, argv)
 
     doc = run(args.catalog, args.repeat, log)
     rows, checks, total = doc["benchmarks"], doc["checks"], doc["total_run_s"]
@@ -344,13 +334,6 @@ def main(argv=None) -> int:
         json.dump(doc, sys.stdout, indent=2)
         sys.stdout.write("\n")
     return 0 if doc["pass"] else 1
-
-
-def _version(dist: str) -> str:
-    try:
-        return metadata.version(dist)
-    except metadata.PackageNotFoundError:
-        return "not installed"
 
 
 if __name__ == "__main__":

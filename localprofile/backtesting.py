@@ -26,7 +26,7 @@ from .catalog import Catalog, load_catalog
 from .engine.backtest import DEFAULT_COVERAGES, backtest
 from .engine.choices import Choice
 from .engine.grid import make_grid
-from .engine.kde import GAUSSIAN_CUTOFF, auto_bandwidth
+from .engine.kde import auto_bandwidth, kernel_reach
 from .errors import InputError
 from .loading import Progress, load_layers
 from .themes import resolve_themes
@@ -77,16 +77,15 @@ def run_backtest(
     choices: list[Choice] = list(placed.choices)
     choices.append(choose_cell_size(catalog.profile, cell_size, placed.area, x, y, train & placed.in_district))
     cs = choices[-1].value
+    kernel = catalog.profile.kernel
     if bandwidth or catalog.profile.bandwidth_m:
         bw = float(bandwidth or catalog.profile.bandwidth_m)
         choices.append(Choice("bandwidth (m)", bw, "given by the user"))
     else:
         sel = train & placed.in_district
-        choices.append(auto_bandwidth(x[sel], y[sel], cs, kernel=catalog.profile.kernel))
+        choices.append(auto_bandwidth(x[sel], y[sel], cs, kernel=kernel))
         bw = float(choices[-1].value)
-    kernel = catalog.profile.kernel
-    reach = bw * (GAUSSIAN_CUTOFF if kernel == "gaussian" else 1.0)
-    buffer = math.ceil(max(reach, cs) / cs) * cs
+    buffer = math.ceil(max(kernel_reach(bw, kernel), cs) / cs) * cs
     # as the profile: buffer cells beyond the loaded data stay out (their zeros mean "not loaded")
     coverage = data_coverage(placed.boundaries, placed.assignment.lsoa_code, placed.area)
     grid = make_grid(placed.area.polygon, cs, buffer, coverage=coverage)

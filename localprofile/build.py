@@ -40,7 +40,7 @@ from .engine.permutation import ADJUST_NAMES, adjust_p, gi_star_permutation
 from .engine.hexgrid import gi_star_hex, make_hexgrid, sample_surface
 from .engine.hexgrid import neighbour_sum as hex_neighbour_sum
 from .engine.grid import MAX_CELLS, GridTooLarge, auto_cell_size, make_grid
-from .engine.kde import GAUSSIAN_CUTOFF, auto_bandwidth, quartic_kde
+from .engine.kde import auto_bandwidth, kernel_reach, quartic_kde
 from .account import LayerData
 from .loading import Progress, load_layers, relative
 from .engine.backtest import backtest
@@ -211,13 +211,17 @@ def profile_backtest(test_months, crimes, masks, located, x, y, grid, bandwidths
     return out
 
 
-def _hex_gi(counts, hexgrid, settings) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Gi* z, p, q and hot/cold classes on hexagons, by the profile's inference and adjustment."""
-    z, p = gi_star_hex(counts, hexgrid.active)
+def _gi(counts, g, settings, hexagons: bool = False, choices: list[Choice] | None = None):
+    """Gi* z, p, q and hot/cold classes of ``counts`` on ``g`` (squares, or hexagons), by the
+    profile's inference and adjustment; the permutation draws' choice goes to ``choices``."""
+    z, p = (gi_star_hex if hexagons else gi_star)(counts, g.active)
     if settings.inference == "permutation":
-        p = gi_star_permutation(counts, hexgrid.active, settings.permutations, seed=0,
-                                neighbour_sum=hex_neighbour_sum).p_two_sided
-    q = adjust_p(p, hexgrid.in_area, settings.p_adjust)
+        perm = gi_star_permutation(counts, g.active, settings.permutations, seed=0,
+                                   neighbour_sum=hex_neighbour_sum if hexagons else None)
+        p = perm.p_two_sided
+        if choices is not None:
+            choices.extend(perm.choices)
+    q = adjust_p(p, g.in_area, settings.p_adjust)
     return z, p, q, classify(z, q, settings.hotspot_q)
 
 
@@ -435,7 +439,7 @@ def build_profile(
         bandwidths[slug] = c.value
 
     # the widest reach of any theme's kernel (a Gaussian is cut at 4 standard deviations)
-    widest = max(bandwidths.values()) * (GAUSSIAN_CUTOFF if settings.kernel == "gaussian" else 1.0)
+    widest = kernel_reach(max(bandwidths.values()), settings.kernel)
     buffer = math.ceil(max(widest, cs) / cs) * cs
     choices.append(
         Choice(
@@ -593,19 +597,13 @@ def build_profile(
         kde = quartic_kde(grid.linear_bin(x[pts], y[pts]), cs, bandwidths[slug], settings.kernel)
         residents_kde = quartic_kde(residents_binned, cs, bandwidths[slug], settings.kernel)
         rate_surface = 1000 * dual_surface(kde, residents_kde, "ratio", settings.rate_min_residents_km2)
-        z, p = gi_star(gcount, grid.active)
-        if settings.inference == "permutation":
-            perm = gi_star_permutation(gcount, grid.active, settings.permutations, seed=0)
-            p = perm.p_two_sided
-            if slug == next(iter(themes)):
-                choices.extend(perm.choices)
-        q = adjust_p(p, grid.in_area, settings.p_adjust)
+        z, p, q, hot = _gi(gcount, grid, settings, choices=choices if slug == next(iter(themes)) else None)
         hex_result = None
         if hexgrid is not None:
             hc = hexgrid.bin(x[pts], y[pts])
             hxc, hyc = hexgrid.centres()
             hex_result = HexResult(hc, sample_surface(kde, grid.transform, hxc, hyc),
-                                   *_hex_gi(hc, hexgrid, settings))
+                                   *_gi(hc, hexgrid, settings, hexagons=True))
         monthly = crimes.loc[sel, "month"].value_counts().sort_index()
         by_decile = decile_counts(counts, decile)
         harm = None
@@ -614,19 +612,15 @@ def build_profile(
             hl = hl.reindex(lsoa_index, fill_value=0.0).to_numpy()
             lsoa[f"harm_{slug}"] = hl
             hg = grid.bin(x[pts], y[pts], weights=harm_w[pts])
-            hz, hp = gi_star(hg, grid.active)
-            if settings.inference == "permutation":
-                hp = gi_star_permutation(hg, grid.active, settings.permutations, seed=0).p_two_sided
-            hq = adjust_p(hp, grid.in_area, settings.p_adjust)
             harm = HarmResult(
                 float(harm_w[sel].sum()), hl, hg,
                 quartic_kde(grid.linear_bin(x[pts], y[pts], weights=harm_w[pts]), cs, bandwidths[slug], settings.kernel),
-                hz, hp, hq, classify(hz, hq, settings.hotspot_q),
+                *_gi(hg, grid, settings),
             )
             if hex_result is not None:  # harm Gi* on the hexagons the profile shows
                 hex_result.harm = hexgrid.bin(x[pts], y[pts], weights=harm_w[pts])
-                hex_result.harm_gi_z, _, hex_result.harm_gi_q, hex_result.harm_hotspot = _hex_gi(
-                    hex_result.harm, hexgrid, settings)
+                hex_result.harm_gi_z, _, hex_result.harm_gi_q, hex_result.harm_hotspot = _gi(
+                    hex_result.harm, hexgrid, settings, hexagons=True)
         period_change = None
         if split:
             after_m = crimes["month"].to_numpy(dtype=str) >= split
@@ -680,7 +674,7 @@ def build_profile(
             gi_z=z,
             gi_p=p,
             gi_q=q,
-            hotspot=classify(z, q, settings.hotspot_q),
+            hotspot=hot,
             deprivation=deprivation_shares(by_decile),
             decile_counts=by_decile,
             top_locations=top_locations(crimes.loc[sel, "location"]),

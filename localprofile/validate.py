@@ -38,6 +38,13 @@ def _norm(name: str) -> str:
     return re.sub(r"[^a-z0-9]", "", str(name).lower())
 
 
+def _matches(candidate: str, normed: str) -> bool:
+    """Whether a normalised column name matches a candidate (a name, or ``re:`` a pattern)."""
+    if candidate.startswith("re:"):
+        return re.fullmatch(candidate[3:], normed) is not None
+    return _norm(candidate) == normed
+
+
 def find_column(
     columns: Iterable[str],
     candidates: Iterable[str],
@@ -56,13 +63,9 @@ def find_column(
     columns = list(columns)
     normed = {_norm(c): c for c in columns}
     for cand in candidates:
-        if cand.startswith("re:"):
-            rx = re.compile(cand[3:])
-            for n, c in normed.items():
-                if rx.fullmatch(n):
-                    return c
-        elif _norm(cand) in normed:
-            return normed[_norm(cand)]
+        for n, c in normed.items():
+            if _matches(cand, n):
+                return c
     if not required:
         return None
     others = [f"'{c}'" for c in candidates if not c.startswith("re:") and c != what]
@@ -106,12 +109,11 @@ def read_columns(
       postcode       lsoa
     0  LS1 1AA  E01011698
     """
-    plain = {_norm(c) for cands, _ in wanted.values() for c in cands if not c.startswith("re:")}
-    rx = [re.compile(c[3:]) for cands, _ in wanted.values() for c in cands if c.startswith("re:")]
+    cands = [c for names, _ in wanted.values() for c in names]
 
     def keep(column: str) -> bool:
         n = _norm(column)
-        return n in plain or any(r.fullmatch(n) for r in rx)
+        return any(_matches(c, n) for c in cands)
 
     return select_columns(read_csv(source, file=file, encoding=encoding, usecols=keep), wanted,
                           file=file, hint=hint)

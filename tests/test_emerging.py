@@ -246,3 +246,10 @@ def test_too_few_time_steps_is_a_clear_value_error(func, needed):
 def test_mismatched_z_and_p_shapes_are_refused():
     with pytest.raises(ValueError, match="same shape"):
         emerging_hotspots(np.zeros((10, 3)), np.zeros((10, 4)))
+
+
+def test_every_pattern_has_a_map_colour():
+    from localprofile.engine.emerging import COLD_PATTERNS, HOT_PATTERNS
+    from localprofile.render.maps import EMERGING_COLOURS
+
+    assert set(EMERGING_COLOURS) == {*HOT_PATTERNS, *COLD_PATTERNS}

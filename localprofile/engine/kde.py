@@ -31,6 +31,16 @@ KERNELS = ("quartic", "epanechnikov", "gaussian")
 GAUSSIAN_CUTOFF = 4.0  # the Gaussian kernel is cut at 4 standard deviations (1e-4 of its mass lost)
 
 
+def kernel_reach(bandwidth: float, kernel: str = "quartic") -> float:
+    """How far the kernel reaches: its radius, or for the Gaussian the cut-off at
+    :data:`GAUSSIAN_CUTOFF` standard deviations.
+
+    >>> kernel_reach(500.0), kernel_reach(500.0, "gaussian")
+    (500.0, 2000.0)
+    """
+    return bandwidth * (GAUSSIAN_CUTOFF if kernel == "gaussian" else 1.0)
+
+
 def kernel_weights(cell_size: float, bandwidth: float, kernel: str = "quartic") -> np.ndarray:
     """Kernel weights on a (2r+1)² block of cells, summing to 1.
 
@@ -38,7 +48,7 @@ def kernel_weights(cell_size: float, bandwidth: float, kernel: str = "quartic") 
     as in crime mapping software, and its standard deviation for the Gaussian, as in
     scikit-learn's ``KernelDensity``.
     """
-    reach = bandwidth * (GAUSSIAN_CUTOFF if kernel == "gaussian" else 1.0)
+    reach = kernel_reach(bandwidth, kernel)
     r = int(math.ceil(reach / cell_size))
     off = np.arange(-r, r + 1) * cell_size
     d2 = off[None, :] ** 2 + off[:, None] ** 2

@@ -23,7 +23,6 @@ from markupsafe import Markup
 from rasterio.crs import CRS
 from rasterio.warp import Resampling, calculate_default_transform, reproject
 
-from ..engine.emerging import COLD_PATTERNS, HOT_PATTERNS
 from ..geo import BNG, WGS84, mercator_to_lonlat
 from ..profile import Profile
 
@@ -43,7 +42,6 @@ EMERGING_COLOURS = {
     **{f"{k} Hot Spot": c for k, c in zip(_EMERGING_ORDER, _REDS)},
     **{f"{k} Cold Spot": c for k, c in zip(_EMERGING_ORDER, _BLUES)},
 }
-assert set(EMERGING_COLOURS) == {*HOT_PATTERNS, *COLD_PATTERNS}
 MAP_REPEATS = 50  # clusters drawn per map; the GeoPackage holds them all
 # KDE: ColorBrewer BuPu, distinct from the choropleth's reds and the Gi* hot/cold colours.
 _KDE_STOPS = np.array([[237, 248, 251], [179, 205, 227], [140, 150, 198], [136, 86, 167], [129, 15, 124]], float)
@@ -222,6 +220,22 @@ def _finish(m: OfflineMap, district: gpd.GeoDataFrame, legend: dict) -> Rendered
     )
 
 
+def _hot_cold_layer(cells: gpd.GeoDataFrame, name: str, aliases: list[str], style: dict,
+                    show: bool = True) -> folium.GeoJson:
+    """Gi* hot and cold cells (``hotspot`` first, then the tooltip's columns), filled red or
+    blue; the outline takes the fill's colour unless ``style`` gives one."""
+
+    def style_function(f):
+        colour = HOT if f["properties"]["hotspot"] == "hot" else COLD
+        return {"fillColor": colour, "color": colour, **style}
+
+    return folium.GeoJson(
+        _geojson_ready(cells), name=name, pane="gistar", style_function=style_function,
+        tooltip=GeoJsonTooltip(fields=[c for c in cells.columns if c != "geometry"], aliases=aliases),
+        show=show,
+    )
+
+
 def theme_map(profile: Profile, slug: str) -> RenderedMap:
     """The folium map of one theme, rendered to HTML parts."""
     result = profile.themes[slug]
@@ -323,17 +337,9 @@ def theme_map(profile: Profile, slug: str) -> RenderedMap:
                 {"hotspot": hh[hsig].astype(str), "harm": np.round(hv[hsig], 2),
                  "gi_z": np.round(hz[hsig], 2)},
                 geometry=hg.cells(hsig), crs=BNG)
-            folium.GeoJson(
-                _geojson_ready(cells),
-                name="Harm-weighted Gi* hot and cold cells",
-                pane="gistar",
-                style_function=lambda f: {
-                    "fillColor": HOT if f["properties"]["hotspot"] == "hot" else COLD,
-                    "color": "#000", "weight": 1, "fillOpacity": 0.45, "dashArray": "3"},
-                tooltip=GeoJsonTooltip(fields=["hotspot", "harm", "gi_z"],
-                                       aliases=["harm Gi*", "harm in cell", "z"]),
-                show=False,
-            ).add_to(m)
+            _hot_cold_layer(cells, "Harm-weighted Gi* hot and cold cells", ["harm Gi*", "harm in cell", "z"],
+                            {"color": "#000", "weight": 1, "fillOpacity": 0.45, "dashArray": "3"},
+                            show=False).add_to(m)
 
     # Dual KDE surfaces with this theme as the numerator
     duals = []
@@ -379,20 +385,8 @@ def theme_map(profile: Profile, slug: str) -> RenderedMap:
             geometry=g.cells(sig),
             crs=BNG,
         )
-        folium.GeoJson(
-            _geojson_ready(cells),
-            name="Gi* hot and cold cells",
-            pane="gistar",
-            style_function=lambda f: {
-                "fillColor": HOT if f["properties"]["hotspot"] == "hot" else COLD,
-                "color": HOT if f["properties"]["hotspot"] == "hot" else COLD,
-                "weight": 0.5, "fillOpacity": 0.55,
-            },
-            tooltip=GeoJsonTooltip(
-                fields=["hotspot", "crimes", "gi_z", "gi_q"],
-                aliases=["Gi*", "crimes in cell", "z", "q"],
-            ),
-        ).add_to(m)
+        _hot_cold_layer(cells, "Gi* hot and cold cells", ["Gi*", "crimes in cell", "z", "q"],
+                        {"weight": 0.5, "fillOpacity": 0.55}).add_to(m)
 
     legend = {
         "rates": rate_legend,
