@@ -46,7 +46,12 @@ def ensure_venv() -> None:
             sys.exit(f"could not create a virtual environment ({exc}); install python3-venv")
     print("installing localprofile and its test dependencies", flush=True)
     run(PY, "-m", "pip", "install", "--quiet", "--upgrade", "pip")
-    run(PY, "-m", "pip", "install", "--quiet", "-e", ".[test]")
+    # setuptools says, as a warning, that an editable install uses a meta path finder (it has to:
+    # layers/ and templates/ are mapped into the package); that is information, not a fault.
+    env = dict(os.environ, PYTHONWARNINGS="ignore:Editable installation")
+    result = subprocess.run([str(PY), "-m", "pip", "install", "--quiet", "-e", ".[test]"], cwd=ROOT, env=env)
+    if result.returncode:
+        sys.exit(result.returncode)
     STAMP.touch()
 
 
@@ -58,7 +63,11 @@ def ensure_browser() -> None:
     if os.environ.get("LOCALPROFILE_CHROMIUM"):
         return
     print("no Chromium found: installing Playwright's Chromium for the browser test", flush=True)
-    run(PY, "-m", "playwright", "install", "chromium")
+    result = subprocess.run([str(PY), "-m", "playwright", "install", "chromium"], cwd=ROOT,
+                            capture_output=True, text=True)
+    if result.returncode:  # offline, or no build for this platform: one line, not Node's trace
+        sys.exit("the browser tests need Chromium and none could be installed: run "
+                 "`apt-get install chromium` (or set LOCALPROFILE_CHROMIUM to a Chromium binary)")
 
 
 def main(argv: list[str]) -> None:
