@@ -27,8 +27,9 @@ THEMES = [
 ]
 
 
-def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    """Run the installed ``localprofile`` command as a user would, capturing its output."""
+def run_cli_subprocess(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    """Run ``python -m localprofile`` in its own process, as a user would: for the few tests where
+    the process itself is the point (the entry point, exit codes as the shell sees them)."""
     return subprocess.run(
         [sys.executable, "-m", "localprofile", *args],
         capture_output=True,
@@ -38,6 +39,35 @@ def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
     )
 
 
+def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    """Run the ``localprofile`` command in this process (typer's runner), capturing its output.
+
+    It answers like :func:`run_cli_subprocess` (``returncode``, ``stdout``, ``stderr``) without a
+    new interpreter's imports for every call. An exception that escaped the command's own error
+    handling is put on ``stderr`` as the traceback a user would have seen, so tests that forbid
+    tracebacks still see it.
+    """
+    import os
+    import traceback
+
+    from typer.testing import CliRunner
+
+    from localprofile.cli import app
+
+    here = os.getcwd()
+    os.chdir(cwd or ROOT)
+    try:
+        result = CliRunner().invoke(app, list(args), catch_exceptions=True)
+    finally:
+        os.chdir(here)
+    stderr = result.stderr
+    code = result.exit_code
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        stderr += "".join(traceback.format_exception(result.exception))
+        code = 1
+    return subprocess.CompletedProcess(["localprofile", *args], code, result.stdout, stderr)
+
+
 AUDIENCES = ["force", "partner", "public"]
 
 
@@ -45,7 +75,7 @@ AUDIENCES = ["force", "partner", "public"]
 def demo_root(tmp_path_factory) -> Path:
     """The Leeds demo, built by ``localprofile demo --out DIR``: one folder per audience."""
     out = tmp_path_factory.mktemp("demo") / "leeds"
-    res = run_cli("demo", "--out", str(out))
+    res = run_cli_subprocess("demo", "--out", str(out))  # the real entry point, once
     assert res.returncode == 0, res.stderr
     assert res.stdout.split() == [str((out / a / "index.html").resolve()) for a in AUDIENCES]
     return out
