@@ -20,13 +20,12 @@ from typing import Any
 
 import numpy as np
 
-from .build import choose_cell_size, layer_summaries, place_crimes
-from .study_area import data_coverage
+from .stages.inputs import layer_summaries
+from .stages.place import place_crimes
+from .stages.scale import choose_scale
 from .catalog import Catalog, load_catalog
 from .engine.backtest import DEFAULT_COVERAGES, backtest
 from .engine.choices import Choice
-from .engine.grid import make_grid
-from .engine.kde import auto_bandwidth, kernel_reach
 from .errors import InputError
 from .loading import Progress, load_layers
 from .themes import resolve_themes
@@ -75,20 +74,11 @@ def run_backtest(
         raise InputError(f"no {theme} crimes in {placed.area.name} in the training months", key="theme")
 
     choices: list[Choice] = list(placed.choices)
-    choices.append(choose_cell_size(catalog.profile, cell_size, placed.area, x, y, train & placed.in_district))
-    cs = choices[-1].value
-    kernel = catalog.profile.kernel
-    if bandwidth or catalog.profile.bandwidth_m:
-        bw = float(bandwidth or catalog.profile.bandwidth_m)
-        choices.append(Choice("bandwidth (m)", bw, "given by the user"))
-    else:
-        sel = train & placed.in_district
-        choices.append(auto_bandwidth(x[sel], y[sel], cs, kernel=kernel))
-        bw = float(choices[-1].value)
-    buffer = math.ceil(max(kernel_reach(bw, kernel), cs) / cs) * cs
-    # as the profile: buffer cells beyond the loaded data stay out (their zeros mean "not loaded")
-    coverage = data_coverage(placed.boundaries, placed.assignment.lsoa_code, placed.area)
-    grid = make_grid(placed.area.polygon, cs, buffer, coverage=coverage)
+    scale = choose_scale(catalog.profile, placed, {theme: train}, cell_size=cell_size, bandwidth=bandwidth,
+                         cell_sel=train & placed.in_district, hexagons=False)
+    choices += scale.choices
+    cs, bw, grid, buffer, kernel = (scale.cell_size, scale.bandwidths[theme], scale.grid, scale.buffer,
+                                    catalog.profile.kernel)
     table = backtest(
         np.column_stack([x[train], y[train]]), months[train], np.column_stack([x[test], y[test]]),
         grid, coverages, bandwidth=bw, kernel=kernel,
