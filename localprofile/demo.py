@@ -6,8 +6,13 @@
 
 from __future__ import annotations
 
+import functools
+from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
+from .engine.grid import Grid
 from .errors import InputError
 
 DEMO_DISTRICT = "Leeds"
@@ -24,3 +29,54 @@ def demo_catalog_path() -> Path:
         "or use `localprofile build --catalog FILE`",
         file="data_catalog.yaml",
     )
+
+
+@dataclass(frozen=True)
+class DemoGrid:
+    """A theme's located crimes in a district of the shipped data, on the profile's grid: for
+    the engine's runnable examples (see :func:`demo_grid`)."""
+
+    district: str
+    theme: str
+    grid: Grid
+    x: np.ndarray  # eastings of the theme's located crimes (all loaded months, all districts)
+    y: np.ndarray
+    months: np.ndarray  # their months, YYYY-MM
+    polygon: object  # the district (shapely, EPSG:27700)
+
+    @property
+    def counts(self) -> np.ndarray:
+        """Crimes per cell."""
+        return self.grid.bin(self.x, self.y)
+
+    @property
+    def active(self) -> np.ndarray:
+        """The cells that enter Gi* (near the district, inside the loaded data)."""
+        return self.grid.active
+
+
+@functools.lru_cache(maxsize=8)
+def demo_grid(district: str = DEMO_DISTRICT, theme: str = "all_crime", cell_size: float = 500) -> DemoGrid:
+    """The shipped data's ``theme`` crimes on a ``cell_size`` grid over ``district`` (cached).
+
+    >>> g = demo_grid("Leeds", theme="drugs")
+    >>> g.grid.shape, int(g.counts[g.grid.in_area].sum())
+    ((60, 72), 339)
+    """
+    from .catalog import load_catalog
+    from .stages.audience import audience_policy
+    from .stages.inputs import load_inputs
+    from .stages.place import place_crimes
+    from .stages.scale import choose_scale
+    from .themes import resolve_themes
+
+    catalog = load_catalog(demo_catalog_path())
+    roles = catalog.roles()
+    needed = set(roles.values()) | set(catalog.with_role("lsoa_vintage_lookup"))
+    inputs = load_inputs(catalog, audience_policy(catalog, "force"), skip=set(catalog.layers) - needed)
+    placed = place_crimes(catalog, roles, inputs.loaded, district, inputs.lookup_file)
+    mask = resolve_themes(catalog.themes, catalog.source)[theme].mask(placed.crimes["crime_type"]) & placed.located
+    scale = choose_scale(catalog.profile, placed, {theme: mask}, cell_size=cell_size, bandwidth=1000,
+                         hexagons=False)
+    return DemoGrid(placed.area.name, theme, scale.grid, placed.x[mask], placed.y[mask],
+                    placed.crimes["month"].to_numpy(dtype=str)[mask], placed.area.polygon)

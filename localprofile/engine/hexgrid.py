@@ -28,6 +28,7 @@ import numpy as np
 import shapely
 from scipy import ndimage
 
+from .checks import check_counts, check_mask
 from .gistar import gi_star_from_sums
 from .grid import membership
 
@@ -130,9 +131,32 @@ def neighbour_sum(values: np.ndarray, active: np.ndarray, include_self: bool = T
 
 
 def gi_star_hex(counts: np.ndarray, active: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Gi* on hexagons (the cell and its six neighbours, binary weights); as
-    :func:`localprofile.engine.gistar.gi_star`, NaN outside ``active``."""
-    active = np.asarray(active, bool)
+    """Gi* on hexagons: the cell and its six neighbours, binary weights.
+
+    Parameters
+    ----------
+    counts : (rows, cols) array of non-negative numbers
+        Crimes per hexagon (:meth:`HexGrid.bin`); finite inside ``active``.
+    active : (rows, cols) bool array
+        Hexagons that enter the statistic.
+
+    Returns
+    -------
+    z, p : (rows, cols) float arrays
+        As :func:`localprofile.engine.gistar.gi_star`: z-scores and two-sided p, NaN outside
+        ``active``.
+
+    Examples
+    --------
+    >>> from localprofile.demo import demo_grid
+    >>> g = demo_grid("Leeds", theme="drugs")
+    >>> h = make_hexgrid(g.polygon, 500, 1000)
+    >>> z, p = gi_star_hex(h.bin(g.x, g.y), h.active)
+    >>> int((p[h.in_area] < 0.001).sum())
+    44
+    """
+    active = check_mask(active, np.shape(counts), "active")
+    counts = check_counts(counts, "counts", where=active, ndim=2)
     y = np.where(active, counts, 0.0).astype(float)
     return gi_star_from_sums(y, active, neighbour_sum(y, active), neighbour_sum(np.ones_like(y), active))
 

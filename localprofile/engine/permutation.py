@@ -43,6 +43,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import ndimage, stats
 
+from .checks import check_counts, check_mask
 from .choices import Choice
 
 _QUEEN = np.ones((3, 3))
@@ -88,30 +89,52 @@ def gi_star_permutation(
     neighbour_sum: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None,
     draws: np.ndarray | None = None,
 ) -> GiStarPermutation:
-    """Conditional-randomisation pseudo p-values and z-scores for Gi* (binary queen weights with
-    the cell itself, over the ``active`` cells), as ``esda.G_Local(..., transform="B",
-    star=True, permutations=permutations)``. ``seed``: an int or a numpy Generator.
-    ``neighbour_sum(values, active)``: the sum over each cell's neighbourhood, itself included,
-    of the active cells' values, for other grids than squares (for hexagons,
-    :func:`localprofile.engine.hexgrid.neighbour_sum`); default the 3 x 3 queen neighbourhood.
-    ``draws``: given permutation indices instead of ``seed``'s, in esda's layout over the active
-    cells in row-major order (see :func:`conditional_null`; each cell then has its own draws,
-    as in esda, so ``share_draws`` does not apply).
+    """Conditional-randomisation pseudo p-values and z-scores for Gi*, as ``esda.G_Local(...,
+    transform="B", star=True, permutations=permutations)``.
 
-    >>> import numpy as np
+    Parameters
+    ----------
+    counts : (rows, cols) array of non-negative numbers
+        Crimes per cell; finite inside ``active``.
+    active : (rows, cols) bool array
+        Cells that enter the statistic (binary queen weights with the cell itself).
+    permutations : int, default 9999
+        Random redraws of each cell's neighbours.
+    seed : int, numpy Generator or None, default 0
+        The random draws' source.
+    share_draws : bool, default True
+        One set of draws for every cell with the same number of neighbours (exact in law).
+    neighbour_sum : callable, optional
+        ``neighbour_sum(values, active)``: the sum over each cell's neighbourhood, itself
+        included, for other grids than squares (hexagons:
+        :func:`localprofile.engine.hexgrid.neighbour_sum`); default the 3 x 3 queen neighbourhood.
+    draws : array, optional
+        Given permutation indices instead of ``seed``'s, in esda's layout over the active cells
+        in row-major order (see :func:`conditional_null`; each cell then has its own draws, as in
+        esda, so ``share_draws`` does not apply).
+
+    Returns
+    -------
+    GiStarPermutation
+        ``p_sim`` (esda's folded pseudo p), ``p_two_sided``, ``z_sim`` and the choices made;
+        NaN outside ``active``.
+
+    Examples
+    --------
+    >>> from localprofile.demo import demo_grid
+    >>> g = demo_grid("Leeds", theme="drugs")
+    >>> r = gi_star_permutation(g.counts, g.active, permutations=999, seed=0)
+    >>> int((r.p_two_sided[g.grid.in_area] < 0.01).sum())
+    12
     >>> counts = np.arange(16.0).reshape(4, 4)
     >>> r = gi_star_permutation(counts, counts > 0, permutations=99, seed=0)
     >>> bool(np.isnan(r.p_sim[0, 0])), float(np.nanmin(r.p_two_sided)) >= 2 / 100
     (True, True)
     """
     permutations = _check_permutations(permutations)
-    active = np.asarray(active, bool)
-    counts = np.asarray(counts, float)
-    if counts.shape != active.shape or counts.ndim != 2:
-        raise ValueError("counts and active must be 2-D arrays of the same shape")
+    active = check_mask(active, np.shape(counts), "active")
+    counts = check_counts(counts, "counts", where=active, ndim=2)
     y = np.where(active, counts, 0.0)
-    if not np.isfinite(y).all():
-        raise ValueError("counts must be finite inside active")
     if neighbour_sum is None:
         lag = ndimage.convolve(y, _QUEEN, mode="constant", cval=0.0)
         w = ndimage.convolve(active.astype(float), _QUEEN, mode="constant", cval=0.0)
