@@ -78,7 +78,10 @@ def main(argv: list[str]) -> None:
         run(BIN / "localprofile", "demo", *argv[1:])
     else:
         ensure_browser()
-        run(PY, "-m", "pytest", *argv[1:])
+        # one worker per core (pytest-xdist); the fixtures that build a profile are built once
+        # per worker. Arguments given are passed on (-n 0 runs in this one process).
+        workers = [] if any(a == "-n" or a.startswith(("-n", "--numprocesses")) for a in argv[1:]) else ["-n", "auto"]
+        run(PY, "-m", "pytest", *workers, *argv[1:])
 
 
 if __name__ == "__main__":
