@@ -103,6 +103,8 @@ def test_change_against_hand_computed_values():
     assert float(change(0, 0).p) == 1.0 and np.isnan(change(np.nan, 3).p)
     with pytest.raises(ValueError, match="exposure"):
         change(1, 2, t_before=0)
+    with pytest.raises(ValueError, match="before: 1 value is negative"):
+        change([-1, 2], [3, 4])
 
 
 @pytest.mark.parametrize("t", [(1, 1), (1, 3), (12, 5), (2.5, 1)])

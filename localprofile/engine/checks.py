@@ -24,21 +24,22 @@ class EngineInputError(ValueError):
 
 
 def check_counts(values, name: str, *, where: np.ndarray | None = None, ndim: int | None = None,
-                 nonnegative: bool = True) -> np.ndarray:
-    """``values`` as a float array, finite (and not negative) wherever ``where`` is true."""
+                 nonnegative: bool = True, allow_nan: bool = False) -> np.ndarray:
+    """``values`` as a float array, finite (and not negative) wherever ``where`` is true;
+    ``allow_nan``: NaN stands for "no value" and passes (infinity still does not)."""
     a = np.asarray(values, dtype=float)
     if ndim is not None and a.ndim != ndim:
         raise EngineInputError(f"{name} must be a {ndim}-D array, not {a.ndim}-D")
     if where is not None and np.shape(where) != a.shape:
         raise EngineInputError(f"{name} has shape {a.shape} but its mask has shape {np.shape(where)}")
     part = a[where] if where is not None else a
-    bad = int((~np.isfinite(part)).sum())
+    bad = int((np.isinf(part) if allow_nan else ~np.isfinite(part)).sum())
     if bad:
         raise EngineInputError(f"{name}: {bad:,} {'cell is' if bad == 1 else 'cells are'} NaN or infinite")
-    if nonnegative and part.size and part.min() < 0:
-        neg = int((part < 0).sum())
+    neg = int((part < 0).sum()) if nonnegative else 0
+    if neg:
         raise EngineInputError(f"{name}: {neg:,} {'value is' if neg == 1 else 'values are'} negative "
-                               f"(the smallest {part.min():g}); counts and weights cannot be")
+                               f"(the smallest {np.nanmin(part):g}); counts and weights cannot be")
     return a
 
 

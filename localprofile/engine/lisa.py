@@ -104,19 +104,46 @@ def local_moran(
     p_value: str = "two-sided",
     draws: np.ndarray | None = None,
 ) -> LocalMoran:
-    """Local Moran's I of ``y`` with weights ``W`` (any n x n sparse or dense matrix; it is
-    row-standardised here, esda's ``transformation="r"``), with ``permutations`` conditional
-    randomisations from ``seed`` (an int or a numpy Generator).
+    """Local Moran's I (Anselin 1995) with conditional-randomisation pseudo p-values, as
+    ``esda.Moran_Local(y, w, transformation="r", permutations=permutations)``.
 
-    ``cluster`` labels an area with its quadrant where its ``p_value`` pseudo p-value
-    (``two-sided``, or ``folded``: esda's ``p_sim``), adjusted over the non-island areas by
-    ``adjust`` (``bh``, ``by``, ``bonferroni``, ``holm`` or ``none``), is below ``alpha``.
-    esda's ``get_cluster_labels(alpha)`` is ``p_value="folded", adjust="none"``.
+    Parameters
+    ----------
+    y : (n,) array of finite numbers
+        A value per area (crimes per 1,000 residents, say); drop areas without one first.
+    W : (n, n) sparse or dense matrix
+        Spatial weights (:func:`queen_weights`); row-standardised here.
+    permutations : int, default 9999
+        Conditional randomisations per area.
+    seed : int, numpy Generator or None, default 0
+        The draws' source.
+    alpha : float, default 0.05
+        An area is labelled with its quadrant where its adjusted p is below this.
+    adjust : {"bh", "by", "bonferroni", "holm", "none"}, default "bh"
+        Multiple-testing adjustment over the non-island areas.
+    p_value : {"two-sided", "folded"}, default "two-sided"
+        ``folded`` is esda's ``p_sim``; esda's ``get_cluster_labels(alpha)`` is
+        ``p_value="folded", adjust="none"``.
+    draws : array, optional
+        Given permutation indices instead of ``seed``'s, in esda's layout (see
+        :func:`localprofile.engine.permutation.conditional_null`); with
+        ``esda.crand.vec_permutations(max neighbours, n, permutations, seed)`` the result is
+        esda's at that seed, draw for draw.
 
-    ``draws``: given permutation indices instead of ``seed``'s, in esda's layout (see
-    :func:`localprofile.engine.permutation.conditional_null`); with
-    ``esda.crand.vec_permutations(max neighbours, n, permutations, seed)`` the result is
-    esda's at that seed, draw for draw.
+    Returns
+    -------
+    LocalMoran
+        ``Is``, pseudo p-values, ``quadrant`` (high-high, low-high, low-low, high-low) and
+        ``cluster`` (the quadrant where significant, else "not significant") per area.
+
+    Examples
+    --------
+    >>> from collections import Counter
+    >>> from localprofile.demo import demo_lsoa_rates
+    >>> polygons, rates = demo_lsoa_rates("Leeds", "all_crime")   # shipped data, 482 LSOAs
+    >>> lm = local_moran(rates, queen_weights(polygons), 999, seed=0, adjust="none")
+    >>> sorted(Counter(lm.cluster).items())
+    [('high-high', 21), ('high-low', 4), ('low-high', 3), ('low-low', 41), ('not significant', 413)]
     """
     if draws is not None:
         permutations = int(np.shape(draws)[0])

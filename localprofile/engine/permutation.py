@@ -205,12 +205,32 @@ def pseudo_p(n_ge: np.ndarray, n_le: np.ndarray, permutations: int) -> tuple[np.
 
 
 def adjust_p(p: np.ndarray, mask: np.ndarray | None = None, method: str = "bh") -> np.ndarray:
-    """p-values adjusted for multiple testing over the finite ``p`` inside ``mask`` (default:
-    every finite p); NaN elsewhere. ``method``: ``bh`` (Benjamini-Hochberg) or ``by``
-    (Benjamini-Yekutieli, any dependence) false discovery rate, both from
-    ``scipy.stats.false_discovery_control``; ``bonferroni`` or ``holm`` family-wise error rate;
-    ``none``.
+    """p-values adjusted for multiple testing.
 
+    Parameters
+    ----------
+    p : array of p-values in [0, 1] (NaN allowed)
+        Unadjusted p-values, one per cell or area.
+    mask : bool array of p's shape, optional
+        The tests to adjust over (the cells inside the district, say); default every finite p.
+    method : {"bh", "by", "bonferroni", "holm", "none"}, default "bh"
+        ``bh`` (Benjamini-Hochberg) or ``by`` (Benjamini-Yekutieli, any dependence) false
+        discovery rate, both from ``scipy.stats.false_discovery_control``; ``bonferroni`` or
+        ``holm`` family-wise error rate; ``none``.
+
+    Returns
+    -------
+    array of p's shape
+        Adjusted p-values (q) inside ``mask``, NaN elsewhere.
+
+    Examples
+    --------
+    >>> from localprofile.demo import demo_grid
+    >>> from localprofile.engine.gistar import gi_star
+    >>> g = demo_grid("Leeds", theme="drugs")
+    >>> z, p = gi_star(g.counts, g.active)
+    >>> int((p[g.grid.in_area] < 0.05).sum()), int((adjust_p(p, g.grid.in_area) < 0.05).sum())
+    (92, 49)
     >>> import numpy as np
     >>> p = np.array([0.01, 0.04, np.nan, 0.03, 0.5])
     >>> adjust_p(p, method="bonferroni").tolist()

@@ -29,6 +29,8 @@ from typing import NamedTuple
 import numpy as np
 from scipy import stats
 
+from .checks import check_counts, check_positive
+
 #: Below this many finite values a series gets no Mann-Kendall result (NaN).
 MK_MIN_COUNT = 3
 
@@ -97,8 +99,21 @@ MIN_DENOMINATOR = 5
 
 def change(before, after, t_before: float = 1.0, t_after: float = 1.0,
            min_denominator: float = MIN_DENOMINATOR) -> Change:
-    """Change from ``before`` to ``after`` counts observed over exposure times ``t_before`` and
-    ``t_after`` (months, say; equal by default), element-wise.
+    """Change from ``before`` to ``after`` counts, element-wise, with an exact test.
+
+    Parameters
+    ----------
+    before, after : arrays of non-negative counts
+        Crimes in the earlier and the later period (per LSOA, say).
+    t_before, t_after : float, default 1
+        Exposure times of the two periods (months, say), above 0.
+    min_denominator : float
+        ``ratio`` and ``percent`` are NaN where ``before`` is below this.
+
+    Returns
+    -------
+    Change
+        ``difference``, ``ratio``, ``percent`` and ``p`` arrays:
 
     - ``difference``: after/t_after - before/t_before (the difference of counts when t are equal);
     - ``ratio``: (after/t_after) / (before/t_before), NaN where ``before < min_denominator``;
@@ -106,17 +121,25 @@ def change(before, after, t_before: float = 1.0, t_after: float = 1.0,
     - ``p``: two-sided exact conditional Poisson test, i.e. ``scipy.stats.binomtest(after,
       before + after, t_after / (t_before + t_after)).pvalue`` for every element (computed
       here the way binomtest does, vectorised); 1 where both counts are 0, NaN where either is.
+      Negative or infinite counts are an error naming the parameter.
 
+    Examples
+    --------
+    >>> from localprofile.demo import demo_grid
+    >>> g = demo_grid("Leeds", theme="drugs")        # July 2016 and July 2017, shipped data
+    >>> c = change([(g.months == "2016-07").sum()], [(g.months == "2017-07").sum()])
+    >>> round(float(c.percent[0]), 1), round(float(c.p[0]), 3)
+    (9.9, 0.181)
     >>> c = change([10, 2, 0], [20, 3, 0])
     >>> c.difference.tolist(), c.ratio.tolist(), c.percent.tolist()
     ([10.0, 1.0, 0.0], [2.0, nan, nan], [100.0, nan, nan])
     >>> [round(v, 4) for v in c.p.tolist()]
     [0.0987, 1.0, 1.0]
     """
-    k1 = np.asarray(before, dtype=float)
-    k2 = np.asarray(after, dtype=float)
-    if t_before <= 0 or t_after <= 0:
-        raise ValueError(f"exposure times must be positive (got {t_before} and {t_after})")
+    k1 = check_counts(before, "before", allow_nan=True)  # NaN: no value, NaN out
+    k2 = check_counts(after, "after", allow_nan=True)
+    check_positive(t_before, "t_before (exposure time)")
+    check_positive(t_after, "t_after (exposure time)")
     r1, r2 = k1 / t_before, k2 / t_after
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = np.where(k1 >= min_denominator, r2 / r1, np.nan)
