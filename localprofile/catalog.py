@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError, field_validator, model_validator
 
 from .errors import InputError
 from .layers import ADAPTERS
@@ -45,6 +45,9 @@ class LayerSpec(_Strict):
     encoding: str = "auto"  # UTF-8 (with or without BOM), else Windows-1252; or any codec name
     label: str | None = None
     synthetic: bool = False
+    # a restricted layer's free text (description, vintage, licence, attribution) reaches partner
+    # outputs only when this says so; otherwise partners see its label and "force data"
+    partner_text: bool = False
     options: dict[str, Any] = {}
 
     @field_validator("adapter")
@@ -134,7 +137,9 @@ class ProfileSettings(_Strict):
         "partner": "OFFICIAL-SENSITIVE",
         "public": "OFFICIAL",
     }
-    suppress_below: int = Field(5, ge=1)
+    # a strict integer: YAML's `yes`/`true` must not become 1 (which would hide nothing); at
+    # least 2, since a threshold of 1 hides no count at all
+    suppress_below: StrictInt = Field(5, ge=2)
     harm_weights: str | None = None  # a harm weights file (relative to the catalog); see harm.py
     # crime rate surfaces (crimes per 1,000 residents) are blank where fewer residents than this
     # live per km² (smoothed like the crimes)
@@ -146,9 +151,27 @@ class ProfileSettings(_Strict):
     repeat_method: Literal["dbscan", "hdbscan"] = "dbscan"
     change_from: str | None = Field(None, pattern=r"^\d{4}-(0[1-9]|1[0-2])$")
 
+    @field_validator("suppress_below", mode="before")
+    @classmethod
+    def _suppress_not_bool(cls, v: Any) -> Any:
+        if isinstance(v, bool):
+            raise ValueError(f"must be a whole number of at least 2, not {'yes/true' if v else 'no/false'}; "
+                             "small-number suppression cannot be switched off")
+        return v
+
+    @field_validator("marking")
+    @classmethod
+    def _marking_not_blank(cls, v: str) -> str:
+        if not v.strip():
+            raise ValueError("a protective marking must not be empty (e.g. OFFICIAL)")
+        return v
+
     @field_validator("markings", mode="after")
     @classmethod
     def _keep_default_markings(cls, v: dict[str, str]) -> dict[str, str]:
+        blank = [a for a, m in v.items() if not m.strip()]
+        if blank:
+            raise ValueError(f"the marking of {blank[0]} outputs must not be empty (e.g. OFFICIAL-SENSITIVE)")
         # Overriding one audience's marking must not drop the others' to the plain marking.
         defaults = {"force": "OFFICIAL-SENSITIVE", "partner": "OFFICIAL-SENSITIVE", "public": "OFFICIAL"}
         return {**defaults, **v}

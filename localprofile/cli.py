@@ -105,11 +105,11 @@ def _build(catalog: Path, district: str, out_dir: Path | None, cell_size: float 
 
 CellSize = Annotated[
     float | None,
-    typer.Option("--cell-size", min=1, help="Grid cell size in metres (default: automatic)."),
+    typer.Option("--cell-size", help="Grid cell size in metres (default: automatic)."),
 ]
 Bandwidth = Annotated[
     float | None,
-    typer.Option("--bandwidth", min=1, help="KDE bandwidth in metres (default: automatic per theme)."),
+    typer.Option("--bandwidth", help="KDE bandwidth in metres (default: automatic per theme)."),
 ]
 
 
@@ -170,6 +170,7 @@ def backtest_command(
     coverages: Annotated[str, typer.Option("--coverages", help="Shares of the district's area, comma-separated.")] = "0.01,0.05,0.10",
     cell_size: CellSize = None,
     bandwidth: Bandwidth = None,
+    audience: Audience = None,
 ) -> None:
     """Score hotspot methods (grid count, KDE, Gi*, prospective) trained on some months against
     later ones: hit rate, PAI, PEI and RRI. JSON on stdout; a table on stderr at a terminal."""
@@ -186,8 +187,10 @@ def backtest_command(
         raise InputError("coverages are shares of the area, between 0 and 1", key="--coverages")
     with err.status("backtesting") if err.is_terminal else contextlib.nullcontext():
         result = run_backtest(catalog, district, parse_months(train), parse_months(test), theme=theme,
-                              coverages=cov, cell_size=cell_size, bandwidth=bandwidth)
+                              coverages=cov, cell_size=cell_size, bandwidth=bandwidth,
+                              audience=audience and audience.value)
     out.print(json.dumps(result, indent=2), markup=False)
+    err.print(f"{result['district']['name']} backtest ({result['marking']})", markup=False)
     if err.is_terminal:
         table = Table("method", "coverage", "hit rate", "PAI", "PEI", "RRI",
                       title=f"{result['district']['name']}, {theme}: trained on {', '.join(result['train_months'])}, "
@@ -220,23 +223,31 @@ def synthesize(
 @handles_errors
 def validate(
     catalog: Annotated[Path, typer.Option("--catalog", help="The data catalog (YAML).")],
+    audience: Audience = None,
 ) -> None:
-    """Check a catalog: its keys, its files, and that every layer reads (with its record account)."""
-    from .build import layer_summaries
+    """Check a catalog: its keys, its files, and that every layer reads (with its record account).
+
+    With restricted layers in the catalog, say whose view to check with --audience: a public
+    check does not read them, a partner check shows their accounts as withheld."""
     from .catalog import load_catalog
-    from .loading import load_layers
+    from .stages.audience import audience_policy
+    from .stages.inputs import load_inputs
     from .themes import resolve_themes
 
     cat = load_catalog(catalog)
     resolve_themes(cat.themes, cat.source)
     cat.roles()
-    with err.status("reading layers"):
-        summaries = layer_summaries(cat, load_layers(cat))
-    table = Table("layer", "adapter", "files", "read", "used", "dropped", title=f"{catalog}: valid")
+    policy = audience_policy(cat, audience and audience.value)
+    with err.status("reading layers") if err.is_terminal else contextlib.nullcontext():
+        summaries = load_inputs(cat, policy).summaries
+    table = Table("layer", "adapter", "files", "read", "used", "dropped",
+                  title=f"{catalog}: valid ({policy.marking})")
+    num = lambda v: v if isinstance(v, str) else f"{v:,}"  # noqa: E731  ("withheld" for partners)
     for name, s in summaries.items():
-        table.add_row(name, s.spec.adapter, str(len(s.files)), f"{s.account.read:,}",
-                      f"{s.account.used:,}", f"{s.account.n_dropped:,}")
+        table.add_row(name, s.spec.adapter, "withheld" if s.files == ["withheld"] else str(len(s.files)),
+                      num(s.account.read), num(s.account.used), num(s.account.n_dropped))
     out.print(table)
+    err.print(f"{catalog}: valid; marking {policy.marking}", markup=False)
 
 
 @app.command()

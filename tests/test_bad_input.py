@@ -113,7 +113,7 @@ def test_unwritable_output_folder(tmp_path):
 
 
 def test_validate_accepts_the_demo_catalog():
-    res = run_cli("validate", "--catalog", str(CATALOG))
+    res = run_cli("validate", "--catalog", str(CATALOG), "--audience", "force")
     assert res.returncode == 0, res.stderr
     assert "crimes" in res.stdout and "55,713" in res.stdout
 

@@ -24,6 +24,9 @@ from ..profile import LayerSummary
 from .audience import AudiencePolicy
 
 
+FORCE_DATA = "force data"  # what partners read for a restricted layer's free text
+
+
 @dataclass
 class Inputs:
     """The loaded layers, the frame behind each role, and how the profile reports each layer."""
@@ -61,8 +64,13 @@ def load_inputs(catalog: Catalog, policy: AudiencePolicy, progress: Progress | N
     summaries = layer_summaries(catalog, loaded)
     if policy.audience == "partner":
         for name in set(policy.restricted) & set(summaries):
-            summaries[name].account = WithheldAccount()
-            summaries[name].files = ["withheld"]
-            summaries[name].meta = {}
+            s = summaries[name]
+            s.account = WithheldAccount()
+            s.files = ["withheld"]
+            s.meta = {}
+            if not s.spec.partner_text:  # free text from a force file: only if the catalog says so
+                s.spec = s.spec.model_copy(update={
+                    "description": None, "vintage": FORCE_DATA, "licence": FORCE_DATA,
+                    "attribution": FORCE_DATA, "options": {}})
     frame = {role: loaded[name].frame for role, name in roles.items() if name in loaded}
     return Inputs(roles, loaded, frame, summaries)
