@@ -182,3 +182,17 @@ def test_generation_date_rules():
         with pytest.raises(InputError, match="SOURCE_DATE_EPOCH") as exc:
             generation_date(["2016-02"], environ={"SOURCE_DATE_EPOCH": bad})
         assert "\n" not in str(exc.value)
+
+
+def test_numbered_element_ids_are_unique_in_each_page(demo_root):
+    """Ids are numbered per map: the page's maps must still never share one (each id is a
+    JavaScript variable and an HTML element id)."""
+    import re
+
+    for a in AUDIENCES:
+        page = (demo_root / a / "index.html").read_text(encoding="utf-8")
+        names = re.findall(r"\bvar (\w+_[0-9a-f]{32}) =", page)
+        assert len(names) > 50
+        assert len(set(names)) == len(names), f"{a}: {len(names) - len(set(names))} ids defined twice"
+        maps = re.findall(r'<div class="folium-map" id="(map_[0-9a-f]{32})"', page)
+        assert len(maps) == len(set(maps)) >= 7

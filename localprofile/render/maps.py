@@ -60,7 +60,7 @@ _DIVERGING_LOW, _DIVERGING_MID, _DIVERGING_HIGH = (np.array(c, float) for c in (
 PRECISION = 1e-5  # degrees (about 1 m): enough for drawing, and keeps the file small
 
 
-_IDS_LOCK = threading.Lock()
+_IDS_LOCK = threading.RLock()  # re-entrant: a map drawn inside another block still works
 
 
 @contextlib.contextmanager
@@ -72,7 +72,7 @@ def deterministic_ids(key: str) -> Iterator[None]:
     element's number), so maps drawn under different keys in one document never share an id, and
     a map's ids do not depend on the other maps. branca draws ids from ``Element._generate_id``
     (folium has no option for this); it is replaced for the duration of the block, and a lock
-    keeps two threads from drawing at once.
+    keeps two threads from drawing at once (a nested block numbers its own elements).
 
     >>> with deterministic_ids("theme drugs"):
     ...     a = folium.Map(tiles=None).get_name()
