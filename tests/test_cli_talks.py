@@ -54,6 +54,20 @@ def test_no_progress_when_standard_error_is_not_a_terminal():
     assert res.returncode == 0 and res.stderr == ""
 
 
+@pytest.mark.parametrize("quiet", [False, True])
+def test_backtest_shows_its_stages_unless_quiet(tmp_path, terminal, quiet):
+    cat = write_catalog(tmp_path)  # open layers only
+    res = run_cli("backtest", "--catalog", str(cat), "--district", "Calderdale", "--train", "2016-07",
+                  "--test", "2017-07", "--theme", "drugs", *(["--quiet"] if quiet else []))
+    assert res.returncode == 0, res.stderr
+    assert '"test_months"' in res.stdout  # the JSON result either way
+    screen = shown(terminal)
+    if quiet:
+        assert screen == ""
+    else:
+        assert "loading catalog" in screen and "reading crimes" in screen
+
+
 def test_build_default_out_is_what_the_help_says_and_shows_each_stage(tmp_path, terminal):
     cat = write_catalog(tmp_path)  # open layers only: no --audience, so out/<district>
     res = run_cli("build", "--catalog", str(cat), "--district", "Calderdale", cwd=tmp_path)
