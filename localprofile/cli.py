@@ -289,8 +289,8 @@ def validate(
     """Check a catalog: its keys, its files, and that every layer reads.
 
     It prints a table of the layers with their record account (rows read, used and dropped).
-    With restricted layers in the catalog, say whose view to check with --audience: a public
-    check does not read them, a partner check shows their accounts as withheld.
+
+    With restricted layers, --audience says whose view to check: public does not read them.
     """
     from .catalog import load_catalog
     from .stages.audience import audience_policy

@@ -34,7 +34,7 @@ def shown(screen: io.StringIO) -> str:
 
 
 def test_validate_shows_its_stages_at_a_terminal(terminal):
-    res = run_cli("validate", "--catalog", str(CATALOG))
+    res = run_cli("validate", "--catalog", str(CATALOG), "--audience", "force")
     assert res.returncode == 0, res.stderr
     screen = shown(terminal)
     for stage in ("loading catalog", "reading crimes", "reading lsoa_boundaries", "reading ocg_members"):
@@ -42,7 +42,7 @@ def test_validate_shows_its_stages_at_a_terminal(terminal):
 
 
 def test_quiet_shows_no_progress_even_at_a_terminal(terminal):
-    res = run_cli("validate", "--catalog", str(CATALOG), "--quiet")
+    res = run_cli("validate", "--catalog", str(CATALOG), "--audience", "force", "--quiet")
     assert res.returncode == 0, res.stderr
     assert "55,713" in res.stdout  # the result is still printed
     assert shown(terminal) == "" and "reading" not in res.stderr
@@ -50,7 +50,7 @@ def test_quiet_shows_no_progress_even_at_a_terminal(terminal):
 
 def test_no_progress_when_standard_error_is_not_a_terminal():
     # typer's runner gives the command a pipe-like stderr: no stage is drawn on it
-    res = run_cli("validate", "--catalog", str(CATALOG))
+    res = run_cli("validate", "--catalog", str(CATALOG), "--audience", "force")
     assert res.returncode == 0, res.stderr
     assert "loading catalog" not in res.stderr and "reading" not in res.stderr
 
