@@ -310,8 +310,21 @@ def validate(
         table.add_row(name, s.spec.adapter, "withheld" if s.files == ["withheld"] else str(len(s.files)),
                       num(s.account.read), num(s.account.used), num(s.account.n_dropped))
     out.print(table)
+    for w in validation_warnings(summaries):  # what the analyst must act on, as the build says it
+        err.print(f"warning: {w}", markup=False)
     if not quiet:
         err.print(f"{catalog}: valid; marking {policy.marking}", markup=False)
+
+
+def validation_warnings(summaries) -> list[str]:
+    """Layers or files without a row: valid, but the analyst should know before building."""
+    warnings = []
+    for name, s in summaries.items():
+        for f in s.meta.get("empty_files", []):
+            warnings.append(f"{f}: 0 rows (only a header), in layer '{name}'")
+        if s.account.read == 0:
+            warnings.append(f"layer '{name}': 0 rows in {', '.join(s.files)}")
+    return warnings
 
 
 @command()
