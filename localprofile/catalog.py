@@ -147,8 +147,10 @@ class ProfileSettings(_Strict):
     dual_kde: list[DualSpec] = []
     # change between two periods: the first month of the "after" period (None: the loaded months
     # are split in two halves, the later half "after")
-    # repeat locations: DBSCAN (default) or HDBSCAN on the de-duplicated map points
-    repeat_method: Literal["dbscan", "hdbscan"] = "dbscan"
+    # repeat locations: police.uk map points (default; joined within repeat_merge_m metres, at
+    # most 100 m across), or DBSCAN / HDBSCAN clusters of them (areas, not places)
+    repeat_method: Literal["map_point", "dbscan", "hdbscan"] = "map_point"
+    repeat_merge_m: float = Field(0.0, ge=0, le=50)
     change_from: str | None = Field(None, pattern=r"^\d{4}-(0[1-9]|1[0-2])$")
 
     @field_validator("suppress_below", mode="before")

@@ -87,7 +87,7 @@ class ThemeResult:
     hotspot: np.ndarray  # "hot" / "cold" / "none"
     deprivation: dict[str, float | None]  # shares of crimes in the 10% / 20% most deprived LSOAs
     decile_counts: list[int]  # crimes by IMD decile 1..10
-    top_locations: list[tuple[str, int]]
+    top_locations: list[tuple[str, int, float, float]]  # map point: location, crimes, easting, northing
     monthly: dict[str, int]
     harm: HarmResult | None = None
     rate_surface: np.ndarray | None = None  # crimes per 1,000 residents, smoothed like the KDE

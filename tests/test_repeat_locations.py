@@ -1,4 +1,6 @@
-"""Repeat locations: weighted DBSCAN against sklearn on every crime, hulls, top locations, and a
+"""Repeat locations: police.uk map points (the default) checked against an independent count of
+the shipped CSVs, none wider than 300 m in the demo; the most frequent locations grouped by map
+point; and the DBSCAN option against sklearn on every crime, hulls, top locations, and a
 constructed case with two clusters and noise."""
 
 from __future__ import annotations
@@ -11,7 +13,8 @@ import shapely
 from sklearn.cluster import DBSCAN
 from sklearn.metrics import adjusted_rand_score
 
-from localprofile.engine.repeat_locations import cluster_labels, repeat_locations, unique_points
+from localprofile.engine.aggregate import top_locations
+from localprofile.engine.repeat_locations import cluster_labels, map_point_groups, repeat_locations, unique_points
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +38,7 @@ def leeds():
 @pytest.fixture(scope="module")
 def leeds_clusters(leeds):
     xy, locations = leeds
-    return cluster_labels(xy), repeat_locations(xy, locations)
+    return cluster_labels(xy), repeat_locations(xy, locations, method="dbscan")
 
 
 def test_weighted_dbscan_equals_dbscan_on_every_crime(leeds, leeds_clusters):
@@ -118,7 +121,7 @@ def test_two_clear_clusters_and_noise():
     xy, loc = constructed()
     labels = cluster_labels(xy)
     assert labels.tolist() == [1] * 30 + [2] * 12 + [-1] * 14
-    g = repeat_locations(xy, loc)
+    g = repeat_locations(xy, loc, method="dbscan")
     assert g[["cluster", "crimes", "points"]].values.tolist() == [[1, 30, 6], [2, 12, 1]]
     assert g.loc[0, ["location_1", "location_1_crimes", "location_2", "location_2_crimes",
                      "location_3", "location_3_crimes"]].tolist() == [
@@ -131,7 +134,7 @@ def test_two_clear_clusters_and_noise():
     assert g.geometry[1].contains(shapely.Point(6000, 1000))
     # the row order of the input does not matter
     perm = np.random.default_rng(5).permutation(len(xy))
-    g2 = repeat_locations(xy[perm], loc[perm])
+    g2 = repeat_locations(xy[perm], loc[perm], method="dbscan")
     assert g2.drop(columns="geometry").equals(g.drop(columns="geometry"))
     assert g2.geometry.geom_equals(g.geometry).all()
     # a tighter eps splits A's far corner off; a higher min_samples drops B
@@ -140,7 +143,7 @@ def test_two_clear_clusters_and_noise():
     # unlocated rows are noise and are not counted
     with_nan = np.vstack([xy, [[np.nan, np.nan]]])
     assert cluster_labels(with_nan)[-1] == -1
-    assert repeat_locations(with_nan, np.append(loc, None))["crimes"].tolist() == [30, 12]
+    assert repeat_locations(with_nan, np.append(loc, None), method="dbscan")["crimes"].tolist() == [30, 12]
 
 
 def test_hdbscan_option_and_bad_input():
@@ -158,3 +161,58 @@ def test_hdbscan_option_and_bad_input():
         repeat_locations(xy, method="optics")
     with pytest.raises(ValueError):
         repeat_locations(xy, loc[:3])
+
+
+def test_map_points_are_the_default_repeat_locations_and_count_as_the_csvs(leeds):
+    xy, locations = leeds
+    g = repeat_locations(xy, locations)
+    # independently: crimes per distinct coordinate pair, the ones with at least 5
+    _, n = np.unique(xy, axis=0, return_counts=True)
+    expected = np.sort(n[n >= 5])[::-1]
+    assert g["crimes"].tolist() == expected.tolist()
+    assert (g["points"] == 1).all()
+    assert g.attrs["choices"][0].what == "repeat locations: police.uk map points"
+
+
+def test_joined_map_points_stay_small():
+    u = np.array([[0.0, 0], [20, 0], [500, 0]])
+    assert map_point_groups(u, merge=30).tolist() == [0, 0, 1]
+    chain = np.array([[x * 25.0, 0] for x in range(8)])  # 175 m of points 25 m apart
+    assert len(set(map_point_groups(chain, merge=30).tolist())) == 8  # split back: wider than 100 m
+    xy = np.repeat(np.array([[0.0, 0], [20, 0]]), [3, 3], axis=0)
+    assert repeat_locations(xy, merge=0)["crimes"].tolist() == []  # 3 + 3: neither point has 5
+    assert repeat_locations(xy, merge=30)["crimes"].tolist() == [6]
+
+
+def _diameter(geom) -> float:
+    pts = shapely.get_coordinates(geom)
+    return float(np.max(np.hypot(*(pts[:, None, :] - pts[None, :, :]).transpose(2, 0, 1))))
+
+
+def test_no_repeat_location_in_the_demo_is_wider_than_300_m(demo_out):
+    import pyogrio
+
+    layers = [name for name, _ in pyogrio.list_layers(demo_out / "results.gpkg") if name.startswith("repeats_")]
+    assert len(layers) >= 5
+    widest = 0.0
+    for name in layers:
+        g = pyogrio.read_dataframe(demo_out / "results.gpkg", layer=name)
+        if len(g):
+            widest = max(widest, max(_diameter(geom) for geom in g.geometry))
+    assert 0 < widest <= 300, widest
+
+
+def test_the_locations_table_groups_by_map_point(leeds):
+    xy, locations = leeds
+    top = top_locations(locations, xy[:, 0], xy[:, 1], n=200)
+    # independently: crimes per (location text, coordinates)
+    by_point = Counter((loc, x, y) for loc, (x, y) in zip(locations, xy.tolist()) if isinstance(loc, str))
+    assert [(loc, n) for loc, n, _, _ in top[:10]] == [
+        (k[0], v) for k, v in sorted(by_point.items(), key=lambda kv: (-kv[1], kv[0][0], kv[0][1], kv[0][2]))[:10]]
+    # the same name at different map points is listed apart, never summed across the district
+    names = Counter(loc for loc, _, _, _ in top)
+    shared = [name for name, k in names.items() if k > 1]
+    assert shared, "Leeds has several map points of one name (On or near Supermarket ...)"
+    by_name = Counter(loc for loc in locations if isinstance(loc, str))
+    for name in shared:
+        assert max(n for loc, n, _, _ in top if loc == name) < by_name[name]

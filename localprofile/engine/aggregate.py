@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 
@@ -42,10 +43,27 @@ def deprivation_shares(by_decile: list[int]) -> dict[str, float | None]:
     }
 
 
-def top_locations(locations: pd.Series, n: int = 10) -> list[tuple[str, int]]:
-    """The ``n`` most frequent police.uk locations ("On or near ...") with their counts."""
-    vc = locations.dropna().value_counts().head(n)
-    return [(str(k), int(v)) for k, v in vc.items()]
+def top_locations(locations: pd.Series, x=None, y=None, n: int = 10) -> list[tuple[str, int, float, float]]:
+    """The ``n`` police.uk map points with the most crimes: (location, crimes, easting,
+    northing), most crimes first (ties by name, then coordinates).
+
+    A map point is its "On or near ..." text *and* its coordinates: Leeds has many "On or near
+    Supermarket" points, each its own place, never added up into one line. Crimes without a map
+    point (``x``/``y`` NaN) are left out. Without ``x`` and ``y`` the text alone is the key.
+
+    >>> loc = pd.Series(["On or near Supermarket"] * 3 + ["On or near Briggate"] * 2)
+    >>> top_locations(loc, [1.0, 1.0, 9.0, 5.0, 5.0], [2.0, 2.0, 9.0, 5.0, 5.0])
+    [('On or near Briggate', 2, 5.0, 5.0), ('On or near Supermarket', 2, 1.0, 2.0), ('On or near Supermarket', 1, 9.0, 9.0)]
+    """
+    names = pd.Series(locations).reset_index(drop=True)
+    if x is None or y is None:
+        vc = names.dropna().value_counts().head(n)
+        return [(str(k), int(v), float("nan"), float("nan")) for k, v in vc.items()]
+    f = pd.DataFrame({"location": names, "x": np.asarray(x, float), "y": np.asarray(y, float)})
+    f = f[f["location"].notna() & np.isfinite(f["x"]) & np.isfinite(f["y"])]
+    counts = f.groupby(["location", "x", "y"], sort=False).size().rename("crimes").reset_index()
+    counts = counts.sort_values(["crimes", "location", "x", "y"], ascending=[False, True, True, True]).head(n)
+    return [(str(r.location), int(r.crimes), float(r.x), float(r.y)) for r in counts.itertuples()]
 
 
 def decile_counts(counts: pd.Series, decile: pd.Series) -> list[int]:

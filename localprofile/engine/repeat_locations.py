@@ -1,14 +1,23 @@
-"""Repeat locations: clusters of police.uk map points where crime recurs.
+"""Repeat locations: police.uk map points where crime recurs.
 
 police.uk moves every crime to the nearest of a fixed list of anonymous map points (the centre of
 a street, a park, a shopping centre ...; each with eight or more postal addresses in its catchment
-or none), so many crimes share one point. Points are de-duplicated to their unique coordinates
-with the number of crimes at each as its weight, and clustered with
+or none), so many crimes share one point. A repeat location is therefore a **map point**
+(``method="map_point"``, the default): the crimes at identical coordinates, kept when there are
+at least ``min_samples`` of them. ``merge`` (metres, default 0) joins map points that close
+together (a premises recorded at two points, say); a joined group more than ``MAX_ACROSS_M``
+(100 m) across is split back into its points, so no repeat location is wider than that.
+Clustering map points with DBSCAN chained Leeds city centre into one "location" of 1,324 crimes
+some 2 km across; that is a hotspot, which Gi* and the KDE already show, not a place a patrol
+can stand in.
+
+The older area methods remain for analysts who want them. Points are de-duplicated to their
+unique coordinates with the number of crimes at each as its weight, and clustered with
 ``sklearn.cluster.DBSCAN(eps, min_samples).fit(points, sample_weight=counts)``, which gives the
 same clusters as DBSCAN on every crime (the points repeated) at a fraction of the cost. Clusters
 do not depend on the order of the input rows (unique points are taken in coordinate order).
 
-Defaults, and why:
+DBSCAN's defaults, and why:
 
 * ``eps = 100`` m: map points lie at street centres, typically some tens of metres to ~100 m
   apart; 100 m joins the points of one street segment or block (the usual micro-place scale)
@@ -35,7 +44,9 @@ that every cluster is a polygon.
 >>> import numpy as np
 >>> xy = np.array([[0, 0]] * 6 + [[40, 0]] * 2 + [[5000, 5000]])
 >>> loc = ["On or near A"] * 6 + ["On or near B"] * 2 + ["On or near C"]
->>> g = repeat_locations(xy, loc)
+>>> repeat_locations(xy, loc)[["cluster", "crimes", "points", "location_1"]].values.tolist()
+[[1, 6, 1, 'On or near A']]
+>>> g = repeat_locations(xy, loc, method="dbscan")
 >>> g[["cluster", "crimes", "points", "location_1", "location_1_crimes"]].values.tolist()
 [[1, 8, 2, 'On or near A', 6]]
 >>> g.geometry.iloc[0].geom_type, round(g.geometry.iloc[0].area)   # the 40 m line, buffered by 5 m
@@ -53,6 +64,7 @@ from sklearn.cluster import DBSCAN, HDBSCAN
 from .choices import Choice
 
 DEFAULT_EPS_M = 100.0
+MAX_ACROSS_M = 100.0  # joined map points wider than this fall back to separate points
 DEFAULT_MIN_SAMPLES = 5
 DEFAULT_MIN_CLUSTER_SIZE = 10
 HULL_BUFFER_M = 5.0
@@ -76,10 +88,43 @@ def unique_points(xy) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return u, index, n
 
 
-def _cluster_unique(u, n, method, eps, min_samples, min_cluster_size, max_copies) -> np.ndarray:
+def map_point_groups(u: np.ndarray, merge: float = 0.0, max_across: float = MAX_ACROSS_M) -> np.ndarray:
+    """A group per unique map point, or map points within ``merge`` metres of each other joined
+    (single linkage, ``DBSCAN(eps=merge, min_samples=1)``); a group that would then be more than
+    ``max_across`` metres across (its bounding box's diagonal: chaining along a street) is split
+    back into its map points, so no group is ever wider than that.
+
+    >>> map_point_groups(np.array([[0.0, 0], [20, 0], [500, 0]]), merge=30).tolist()
+    [0, 0, 1]
+    >>> map_point_groups(np.array([[x * 25.0, 0] for x in range(8)]), merge=30).tolist()  # a 175 m chain
+    [0, 1, 2, 3, 4, 5, 6, 7]
+    """
+    if merge <= 0 or len(u) < 2:
+        return np.arange(len(u), dtype=np.int64)
+    g = DBSCAN(eps=merge, min_samples=1).fit(u).labels_
+    lo_x, hi_x = np.full(g.max() + 1, np.inf), np.full(g.max() + 1, -np.inf)
+    lo_y, hi_y = lo_x.copy(), hi_x.copy()
+    np.minimum.at(lo_x, g, u[:, 0]); np.maximum.at(hi_x, g, u[:, 0])
+    np.minimum.at(lo_y, g, u[:, 1]); np.maximum.at(hi_y, g, u[:, 1])
+    wide = np.hypot(hi_x - lo_x, hi_y - lo_y) > max_across
+    split = wide[g]
+    out = g.copy()
+    out[split] = g.max() + 1 + np.arange(int(split.sum()))
+    _, out = np.unique(out, return_inverse=True)  # numbered in order of first point
+    return out.ravel().astype(np.int64)
+
+
+def _cluster_unique(u, n, method, eps, min_samples, min_cluster_size, max_copies, merge=0.0) -> np.ndarray:
     """sklearn labels (-1 noise) of the unique points."""
     if len(u) == 0:
         return np.zeros(0, dtype=np.int64)
+    if method == "map_point":
+        groups = map_point_groups(u, merge)
+        crimes = np.bincount(groups, weights=n)
+        keep = crimes >= min_samples
+        relabel = np.full(len(crimes), -1, dtype=np.int64)
+        relabel[keep] = np.arange(int(keep.sum()))
+        return relabel[groups]
     if method == "dbscan":
         return DBSCAN(eps=eps, min_samples=min_samples).fit(u, sample_weight=n).labels_
     if method == "hdbscan":
@@ -89,7 +134,7 @@ def _cluster_unique(u, n, method, eps, min_samples, min_cluster_size, max_copies
         labels = HDBSCAN(min_cluster_size=min_cluster_size, copy=False).fit(
             np.repeat(u, copies, axis=0)).labels_
         return _majority(np.repeat(np.arange(len(u)), copies), labels, len(u))
-    raise ValueError(f"unknown method '{method}' (choose dbscan or hdbscan)")
+    raise ValueError(f"unknown method '{method}' (choose map_point, dbscan or hdbscan)")
 
 
 def _majority(point: np.ndarray, label: np.ndarray, n_points: int) -> np.ndarray:
@@ -117,6 +162,7 @@ def cluster_labels(
     method: str = "dbscan",
     min_cluster_size: int = DEFAULT_MIN_CLUSTER_SIZE,
     max_copies: int | None = None,
+    merge: float = 0.0,
 ) -> np.ndarray:
     """The cluster of each crime: 1 for the cluster with the most crimes, 2 the next (ties: the
     one whose first point comes first in coordinate order) ...; -1 for noise and unlocated rows.
@@ -125,7 +171,7 @@ def cluster_labels(
     [2, 2, 2, 2, 2, 1, 1, 1, 1, 1, 1, 1, 2, -1]
     """
     u, index, n = unique_points(xy)
-    raw = _cluster_unique(u, n, method, eps, min_samples, min_cluster_size, max_copies)
+    raw = _cluster_unique(u, n, method, eps, min_samples, min_cluster_size, max_copies, merge)
     k = int(raw.max()) + 1 if raw.size else 0
     crimes = np.bincount(raw[raw >= 0], weights=n[raw >= 0], minlength=k)
     new = np.empty(k, dtype=np.int64)
@@ -157,9 +203,10 @@ def repeat_locations(
     *,
     eps: float = DEFAULT_EPS_M,
     min_samples: float = DEFAULT_MIN_SAMPLES,
-    method: str = "dbscan",
+    method: str = "map_point",
     min_cluster_size: int = DEFAULT_MIN_CLUSTER_SIZE,
     max_copies: int | None = None,
+    merge: float = 0.0,
     hull_buffer: float = HULL_BUFFER_M,
     top: int = TOP_LOCATIONS,
 ) -> gpd.GeoDataFrame:
@@ -168,7 +215,7 @@ def repeat_locations(
     The choices, with reasons, are in ``.attrs["choices"]``."""
     xy = np.asarray(xy, float).reshape(-1, 2)
     labels = cluster_labels(xy, eps=eps, min_samples=min_samples, method=method,
-                            min_cluster_size=min_cluster_size, max_copies=max_copies)
+                            min_cluster_size=min_cluster_size, max_copies=max_copies, merge=merge)
     u, index, n = unique_points(xy)
     k = int(labels.max()) if labels.size and labels.max() > 0 else 0
     # one label per unique point (every crime at a point shares it)
@@ -198,12 +245,22 @@ def repeat_locations(
         table[f"location_{i}"] = pd.Series(names, index=table.index, dtype=object)
         table[f"location_{i}_crimes"] = tops[f"location_{i}_crimes"].fillna(0).astype("int64").to_numpy()
     out = gpd.GeoDataFrame(table, geometry=gpd.GeoSeries(hulls, crs=CRS), crs=CRS)
-    out.attrs["choices"] = _choices(method, eps, min_samples, min_cluster_size, max_copies, hull_buffer)
+    out.attrs["choices"] = _choices(method, eps, min_samples, min_cluster_size, max_copies, hull_buffer, merge)
     return out
 
 
-def _choices(method, eps, min_samples, min_cluster_size, max_copies, hull_buffer) -> list[Choice]:
-    if method == "dbscan":
+def _choices(method, eps, min_samples, min_cluster_size, max_copies, hull_buffer, merge=0.0) -> list[Choice]:
+    if method == "map_point":
+        found = [
+            Choice("repeat locations: police.uk map points", "identical coordinates" if merge <= 0
+                   else f"map points within {merge:g} m joined (at most {MAX_ACROSS_M:g} m across)",
+                   "police.uk snaps every crime to an anonymised map point (a street centre, a park, a "
+                   "shopping centre), so a repeat location is a map point, not a district: clustering "
+                   "nearby points chained Leeds city centre into one 2 km 'location'"),
+            Choice("repeat locations: fewest crimes", min_samples,
+                   "a map point (or joined group) with at least this many of the theme's crimes"),
+        ]
+    elif method == "dbscan":
         found = [
             Choice("repeat locations: DBSCAN eps (m)", float(eps),
                    "police.uk map points sit at street centres tens of metres to ~100 m apart: 100 m "

@@ -139,7 +139,7 @@ def analyse_theme(slug: str, theme: Theme, mask: np.ndarray, settings, placed: P
         choices.extend(lm.choices)
     own = sel & located
     repeats = repeat_locations(np.column_stack([x[own], y[own]]), crimes.loc[own, "location"].to_numpy(),
-                               method=settings.repeat_method)
+                               method=settings.repeat_method, merge=settings.repeat_merge_m)
     choices.extend(repeats.attrs.get("choices", []))
     residents = base.residents
     result = ThemeResult(
@@ -157,7 +157,7 @@ def analyse_theme(slug: str, theme: Theme, mask: np.ndarray, settings, placed: P
         hotspot=hot,
         deprivation=deprivation_shares(by_decile),
         decile_counts=by_decile,
-        top_locations=top_locations(crimes.loc[sel, "location"]),
+        top_locations=top_locations(crimes.loc[sel, "location"], x[sel], y[sel]),
         monthly={str(k): int(v) for k, v in monthly.items()},
         harm=harm,
         rate_surface=rate_surface,
