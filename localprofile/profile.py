@@ -97,6 +97,8 @@ class ThemeResult:
     emerging_sfhotspot: np.ndarray | None = None
     lisa: np.ndarray | None = None  # LISA cluster per district LSOA (Profile.lsoa order)
     hex: HexResult | None = None  # Gi* on hexagons, when the profile's grid shape is hexagon
+    kde_fine: np.ndarray | None = None  # the KDE raster, kde_factor times finer than the grid
+    kde_factor: int = 1
 
     @property
     def hot_cells(self) -> int:

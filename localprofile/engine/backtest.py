@@ -48,7 +48,7 @@ from scipy.signal import fftconvolve
 from .choices import Choice
 from .gistar import gi_star
 from .grid import Grid
-from .kde import auto_bandwidth, quartic_kde
+from .kde import auto_bandwidth, block_mean, kde_raster
 
 DEFAULT_COVERAGES = (0.01, 0.05, 0.10)
 METHODS = ("count", "kde", "gistar", "prospective")
@@ -149,7 +149,8 @@ def count_surface(grid: Grid, x, y) -> np.ndarray:
 def kde_surface(grid: Grid, x, y, bandwidth: float, kernel: str = "quartic") -> np.ndarray:
     """KDE in crimes per km², as the profile computes it (:mod:`.kde`; quartic unless
     ``kernel`` names another)."""
-    return quartic_kde(grid.linear_bin(x, y), grid.cell_size, bandwidth, kernel)
+    fine, factor = kde_raster(grid, x, y, bandwidth, kernel)
+    return block_mean(fine, factor)
 
 
 def gistar_surface(grid: Grid, x, y) -> np.ndarray:

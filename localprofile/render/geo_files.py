@@ -34,6 +34,7 @@ import numpy as np
 import pyogrio
 import rasterio
 
+from ..engine.kde import fine_grid
 from ..geo import BNG
 from ..profile import Profile
 from ..reproducible import gdal_timestamp
@@ -164,11 +165,14 @@ def _clip(profile: Profile, surface: np.ndarray) -> np.ndarray:
 
 
 def write_geotiff(profile: Profile, slug: str, path: Path) -> None:
+    """The theme's KDE raster (finer than the Gi* grid: ``kde_factor`` cells to a Gi* cell)."""
     t = profile.themes[slug]
-    _write_grid(profile, _clip(profile, t.kde), path, f"KDE {slug} (crimes per km2)", {
+    fine = fine_grid(profile.grid, t.kde_factor)
+    keep = fine.in_area if profile.settings.clip_outputs else fine.active
+    _write_grid(profile, np.where(keep, t.kde_fine, np.nan), path, f"KDE {slug} (crimes per km2)", {
         "units": "crimes per km2", "theme": slug, "bandwidth_m": str(t.bandwidth),
-        "kernel": profile.settings.kernel,
-    })
+        "kernel": profile.settings.kernel, "gi_star_cell_size_m": str(profile.grid.cell_size),
+    }, grid=fine)
 
 
 def write_count_surface(profile: Profile, slug: str, path: Path) -> None:
@@ -217,8 +221,9 @@ def write_raster_surface(profile: Profile, name: str, path: Path) -> None:
                 {"layer": name, "statistic": r.statistic})
 
 
-def _write_grid(profile: Profile, values: np.ndarray, path: Path, description: str, tags: dict) -> None:
-    g = profile.grid
+def _write_grid(profile: Profile, values: np.ndarray, path: Path, description: str, tags: dict,
+                grid=None) -> None:
+    g = grid or profile.grid
     data = np.asarray(values, dtype="float32")
     with rasterio.open(
         path, "w", driver="GTiff", height=g.ny, width=g.nx, count=1, dtype="float32",

@@ -37,7 +37,7 @@ from ..engine.emerging import emerging_hotspots, sfhotspot_classify
 from ..engine.gistar import classify, gi_star
 from ..engine.hexgrid import gi_star_hex, sample_surface
 from ..engine.hexgrid import neighbour_sum as hex_neighbour_sum
-from ..engine.kde import quartic_kde
+from ..engine.kde import block_mean, fine_grid, kde_raster, quartic_kde
 from ..engine.lisa import local_moran
 from ..engine.permutation import adjust_p, gi_star_permutation
 from ..engine.repeat_locations import repeat_locations
@@ -75,7 +75,15 @@ def analyse_theme(slug: str, theme: Theme, mask: np.ndarray, settings, placed: P
     cols[f"rate_{slug}"] = rate_per_1000(counts, pop).to_numpy()
     pts = mask & located
     gcount = grid.bin(x[pts], y[pts])
-    kde = quartic_kde(grid.linear_bin(x[pts], y[pts]), cs, bw, settings.kernel)
+    kde_fine, factor = kde_raster(grid, x[pts], y[pts], bw, settings.kernel)
+    kde = block_mean(kde_fine, factor)  # the KDE per Gi* cell: the raster's mean over the cell
+    choices.append(Choice(
+        "KDE raster cell (m)", cs / factor,
+        f"the KDE is evaluated on its own raster, {factor} x {factor} cells to each {cs:g} m Gi* "
+        f"cell (at least 4, and at most half the {bw:,.0f} m bandwidth), so that a bandwidth "
+        "below the cell size still shapes the surface; kde_<theme>.tif is that raster, and its "
+        "mean over each Gi* cell is the KDE in the grid layers, maps and backtests",
+    ))
     residents_kde = quartic_kde(methods.residents_binned, cs, bw, settings.kernel)
     rate_surface = 1000 * dual_surface(kde, residents_kde, "ratio", settings.rate_min_residents_km2)
     z, p, q, hot = _gi(gcount, grid, settings, choices=choices)
@@ -83,7 +91,7 @@ def analyse_theme(slug: str, theme: Theme, mask: np.ndarray, settings, placed: P
     if hexgrid is not None:
         hc = hexgrid.bin(x[pts], y[pts])
         hxc, hyc = hexgrid.centres()
-        hex_result = HexResult(hc, sample_surface(kde, grid.transform, hxc, hyc),
+        hex_result = HexResult(hc, sample_surface(kde_fine, fine_grid(grid, factor).transform, hxc, hyc),
                                *_gi(hc, hexgrid, settings, hexagons=True))
     monthly = crimes.loc[sel, "month"].value_counts().sort_index()
     by_decile = decile_counts(counts, decile)
@@ -151,6 +159,8 @@ def analyse_theme(slug: str, theme: Theme, mask: np.ndarray, settings, placed: P
         bandwidth=bw,
         count=gcount,
         kde=kde,
+        kde_fine=kde_fine,
+        kde_factor=factor,
         gi_z=z,
         gi_p=p,
         gi_q=q,
