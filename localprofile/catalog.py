@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError, field_validator, model_validator
 
 from .errors import InputError
 from .layers import ADAPTERS
@@ -45,6 +45,9 @@ class LayerSpec(_Strict):
     encoding: str = "auto"  # UTF-8 (with or without BOM), else Windows-1252; or any codec name
     label: str | None = None
     synthetic: bool = False
+    # A restricted layer's free text (description, vintage, licence, attribution) reaches
+    # partners only when this is true; by default they see its label and "force data".
+    partner_text: bool = False
     options: dict[str, Any] = {}
 
     @field_validator("adapter")
@@ -103,7 +106,7 @@ class ProfileSettings(_Strict):
     """Profile-wide settings; every ``None`` means "choose automatically and say why"."""
 
     title: str = "Serious and Organised Crime local profile"
-    marking: str = "OFFICIAL"
+    marking: str = "OFFICIAL"  # never empty: every output carries one
     basemap_tiles: str | None = None
     basemap_attribution: str | None = None
     hotspot_q: float = Field(0.05, gt=0, lt=1)
@@ -134,7 +137,8 @@ class ProfileSettings(_Strict):
         "partner": "OFFICIAL-SENSITIVE",
         "public": "OFFICIAL",
     }
-    suppress_below: int = Field(5, ge=1)
+    # a strict integer: YAML's `yes`/`true` would otherwise become 1 and suppress nothing
+    suppress_below: StrictInt = Field(5, ge=2)
     harm_weights: str | None = None  # a harm weights file (relative to the catalog); see harm.py
     # crime rate surfaces (crimes per 1,000 residents) are blank where fewer residents than this
     # live per km² (smoothed like the crimes)
@@ -146,11 +150,21 @@ class ProfileSettings(_Strict):
     repeat_method: Literal["dbscan", "hdbscan"] = "dbscan"
     change_from: str | None = Field(None, pattern=r"^\d{4}-(0[1-9]|1[0-2])$")
 
+    @field_validator("marking", mode="after")
+    @classmethod
+    def _marking_not_empty(cls, v: str) -> str:
+        if not v.strip():
+            raise ValueError("the marking must not be empty")
+        return v
+
     @field_validator("markings", mode="after")
     @classmethod
     def _keep_default_markings(cls, v: dict[str, str]) -> dict[str, str]:
         # Overriding one audience's marking must not drop the others' to the plain marking.
         defaults = {"force": "OFFICIAL-SENSITIVE", "partner": "OFFICIAL-SENSITIVE", "public": "OFFICIAL"}
+        empty = next((a for a, m in v.items() if not m.strip()), None)
+        if empty is not None:
+            raise ValueError(f"the marking of {empty} outputs must not be empty")
         return {**defaults, **v}
 
     def marking_for(self, audience: str | None) -> str:

@@ -29,7 +29,7 @@ import shapely
 
 from ..account import LayerData
 from ..catalog import Catalog
-from ..context_layers import ContextLayer, Neighbourhoods, neighbourhoods, summarise
+from ..context_layers import ContextLayer, Neighbourhoods, check_not_differenced, neighbourhoods, summarise
 from ..engine.choices import Choice
 from ..engine.zonal import onto_grid, zonal_by_polygons
 from ..layers.lsoa_table import join_to_lsoas
@@ -59,7 +59,12 @@ def context_layers(catalog: Catalog, policy: AudiencePolicy, inputs: Inputs, pla
     """Summarise every loaded point layer, LSOA table and raster for the district."""
     settings, area, loaded = catalog.profile, placed.area, inputs.loaded
     choices: list[Choice] = []
-    hoods = neighbourhoods(area)
+    partner_restricted = policy.audience == "partner" and any(
+        n in loaded for n in policy.restricted if n in catalog.with_role("points"))
+    check_not_differenced(catalog, [n for n in policy.restricted if n in loaded] if partner_restricted else [],
+                          loaded)
+    # partners' restricted counts are published per MSOA or not at all: no fallback to LSOAs
+    hoods = neighbourhoods(area, require_msoa=inputs.lookup_file if partner_restricted else None)
     if hoods.codes == list(area.lsoas["lsoa_code"]):
         choices.append(Choice("neighbourhoods", "LSOAs", "the lookup has no MSOA columns"))
     layers, columns = {}, {}
