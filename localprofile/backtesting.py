@@ -28,6 +28,7 @@ from .engine.backtest import DEFAULT_COVERAGES, backtest
 from .engine.choices import Choice
 from .errors import InputError
 from .loading import Progress, load_layers
+from .stages.audience import audience_policy
 from .themes import resolve_themes
 
 
@@ -41,11 +42,17 @@ def run_backtest(
     coverages=DEFAULT_COVERAGES,
     cell_size: float | None = None,
     bandwidth: float | None = None,
+    audience: str | None = None,
     progress: Progress | None = None,
 ) -> dict[str, Any]:
-    """Train on ``train_months``, test on ``test_months``; the metrics and choices as plain data."""
+    """Train on ``train_months``, test on ``test_months``; the metrics and choices as plain data.
+
+    ``audience`` must be given when the catalog holds restricted layers, as for a build (only
+    force may score a restricted crimes layer); the result carries the audience's marking.
+    """
     if not isinstance(catalog, Catalog):
         catalog = load_catalog(catalog)
+    policy = audience_policy(catalog, audience)
     themes = resolve_themes(catalog.themes, catalog.source)
     if theme not in themes:
         raise InputError(f"no theme '{theme}' (themes: {', '.join(themes)})", key="theme")
@@ -90,6 +97,8 @@ def run_backtest(
     ]
     return {
         "district": {"code": placed.area.code, "name": placed.area.name},
+        "audience": policy.audience,
+        "marking": policy.marking,
         "theme": theme,
         "train_months": sorted(train_months),
         "test_months": sorted(test_months),

@@ -170,6 +170,7 @@ def backtest_command(
     coverages: Annotated[str, typer.Option("--coverages", help="Shares of the district's area, comma-separated.")] = "0.01,0.05,0.10",
     cell_size: CellSize = None,
     bandwidth: Bandwidth = None,
+    audience: Audience = None,
 ) -> None:
     """Score hotspot methods (grid count, KDE, Gi*, prospective) trained on some months against
     later ones: hit rate, PAI, PEI and RRI. JSON on stdout; a table on stderr at a terminal."""
@@ -186,7 +187,9 @@ def backtest_command(
         raise InputError("coverages are shares of the area, between 0 and 1", key="--coverages")
     with err.status("backtesting") if err.is_terminal else contextlib.nullcontext():
         result = run_backtest(catalog, district, parse_months(train), parse_months(test), theme=theme,
-                              coverages=cov, cell_size=cell_size, bandwidth=bandwidth)
+                              coverages=cov, cell_size=cell_size, bandwidth=bandwidth,
+                              audience=audience and audience.value)
+    err.print(f"marking: {result['marking']}", markup=False)
     out.print(json.dumps(result, indent=2), markup=False)
     if err.is_terminal:
         table = Table("method", "coverage", "hit rate", "PAI", "PEI", "RRI",
@@ -220,22 +223,29 @@ def synthesize(
 @handles_errors
 def validate(
     catalog: Annotated[Path, typer.Option("--catalog", help="The data catalog (YAML).")],
+    audience: Audience = None,
 ) -> None:
-    """Check a catalog: its keys, its files, and that every layer reads (with its record account)."""
-    from .build import layer_summaries
+    """Check a catalog: its keys, its files, and that every layer reads (with its record account,
+    as --audience may see it: none for public, withheld for partners; force when not given)."""
     from .catalog import load_catalog
-    from .loading import load_layers
+    from .stages.audience import audience_policy
+    from .stages.inputs import load_inputs
     from .themes import resolve_themes
 
     cat = load_catalog(catalog)
     resolve_themes(cat.themes, cat.source)
     cat.roles()
+    restricted = any(s.sensitivity == "restricted" for s in cat.layers.values())
+    policy = audience_policy(cat, audience.value if audience else "force" if restricted else None)
     with err.status("reading layers"):
-        summaries = layer_summaries(cat, load_layers(cat))
-    table = Table("layer", "adapter", "files", "read", "used", "dropped", title=f"{catalog}: valid")
+        summaries = load_inputs(cat, policy).summaries
+    who = f" for {policy.audience}" + ("" if audience else " (no --audience given)") if policy.audience else ""
+    table = Table("layer", "adapter", "files", "read", "used", "dropped",
+                  title=f"{catalog}: valid{who}, {policy.marking}")
+    num = lambda v: f"{v:,}" if isinstance(v, int) else str(v)  # noqa: E731
     for name, s in summaries.items():
-        table.add_row(name, s.spec.adapter, str(len(s.files)), f"{s.account.read:,}",
-                      f"{s.account.used:,}", f"{s.account.n_dropped:,}")
+        table.add_row(name, s.spec.adapter, str(len(s.files)), num(s.account.read),
+                      num(s.account.used), num(s.account.n_dropped))
     out.print(table)
 
 

@@ -11,7 +11,7 @@ from conftest import CATALOG, read_police_rows, lookup_rows, run_cli
 
 @pytest.fixture(scope="module")
 def result():
-    res = run_cli("backtest", "--catalog", str(CATALOG), "--district", "Leeds", "--train", "2016-07", "--test", "2017-07")
+    res = run_cli("backtest", "--catalog", str(CATALOG), "--district", "Leeds", "--audience", "force", "--train", "2016-07", "--test", "2017-07")
     assert res.returncode == 0, res.stderr
     return json.loads(res.stdout)
 
@@ -44,7 +44,7 @@ def test_counts_are_the_months_crimes(result):
     (["--train", "2016-07", "--test", "2017-07", "--coverages", "0.05,5"], "between 0 and 1"),
 ])
 def test_bad_arguments_are_one_line(args, needle):
-    res = run_cli("backtest", "--catalog", str(CATALOG), "--district", "Leeds", *args)
+    res = run_cli("backtest", "--catalog", str(CATALOG), "--district", "Leeds", "--audience", "force", *args)
     assert res.returncode == 2 and res.stderr.count("\n") == 1 and needle in res.stderr, res.stderr
 
 
