@@ -229,7 +229,7 @@ def test_partner_outputs_carry_no_restricted_free_text_by_default(partner):
     s = json.loads(summary)
     assert s["layers"]["ocg_members"]["vintage"] == "force data"
     assert s["layers"]["cse_locations"]["vintage"] == "VINTAGE-cse_locations extract 2026-11"
-    assert "OCG members' home addresses" in html and "force data" in html
+    assert "OCG members&#39; home addresses" in html and "force data" in html
     assert prof.layers["ocg_members"].spec.options == {}  # include values are free text too
 
 
