@@ -75,10 +75,13 @@ def neighbourhoods(area: StudyArea, *, require_msoa: str | None = None) -> Neigh
     lsoas = area.lsoas
     if require_msoa is not None:
         code = lsoas["msoa_code"].astype("string").str.strip()
-        lacking = int((code.isna() | (code == "")).sum())
+        # an "MSOA" that is the LSOA itself (a mis-mapped column) is no coarser than the LSOA
+        own = (code == lsoas["lsoa_code"].astype("string")).fillna(False)
+        lacking = int((code.isna() | (code == "") | own).sum())
         if lacking:
             raise InputError(
-                f"{lacking} of {len(lsoas)} LSOAs in {area.name} have no MSOA code in the lookup: "
+                f"{lacking} of {len(lsoas)} LSOAs in {area.name} have no MSOA in the lookup (blank, "
+                "or the LSOA's own code): "
                 "partners see restricted layers only as MSOA counts, never per LSOA (add MSOA "
                 "columns to the lookup, or build for --audience force)",
                 file=require_msoa,

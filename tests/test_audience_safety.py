@@ -32,7 +32,7 @@ def _catalog(tmp_path, **kw):
     return write_catalog(tmp_path, restricted=True, **kw)
 
 
-def _lookup(tmp_path, drop_columns=(), blank_msoa_in=()):
+def _lookup(tmp_path, drop_columns=(), blank_msoa_in=(), own_code_in=()):
     """A copy of the shipped lookup without some columns, or with MSOA cells blank for LSOAs."""
     with LOOKUP.open(encoding="utf-8-sig", newline="") as f:
         rows = list(csv.DictReader(f))
@@ -44,6 +44,8 @@ def _lookup(tmp_path, drop_columns=(), blank_msoa_in=()):
         for r in rows:
             if r["LSOA Code"] in blank_msoa_in:
                 r = {**r, "MSOA Code": "", "MSOA Name": ""}
+            if r["LSOA Code"] in own_code_in:  # a mis-mapped column: "MSOA" = the LSOA
+                r = {**r, "MSOA Code": r["LSOA Code"], "MSOA Name": r["LSOA Name"]}
             w.writerow(r)
     return path
 
@@ -123,6 +125,17 @@ def test_partner_build_stops_when_some_msoa_cells_are_blank(tmp_path):
     assert res.returncode == 2 and res.stderr.count("\n") == 1, res.stderr
     assert "lookup.csv" in res.stderr and "3 of 482 LSOAs" in res.stderr, res.stderr
     assert not (tmp_path / "o").exists()
+
+
+def test_partner_build_stops_when_msoa_codes_are_lsoa_codes(tmp_path):
+    leeds = [r["LSOA Code"] for r in csv.DictReader(LOOKUP.open(encoding="utf-8-sig"))
+             if r["Local authority name"] == "Leeds"]
+    lookup = _lookup(tmp_path, own_code_in=set(leeds[-2:]))
+    cat = _catalog(tmp_path, layers={"lsoa_lookup": {"path": str(lookup)}})
+    with pytest.raises(InputError) as e:
+        build_profile(cat, "Leeds", audience="partner")
+    msg = _one_line(e.value)
+    assert "lookup.csv" in msg and "2 of 482 LSOAs" in msg and "own code" in msg, msg
 
 
 # --- differencing: nested restricted layers -------------------------------------------------------
