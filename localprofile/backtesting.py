@@ -5,7 +5,9 @@ prospective near-repeat weighting); crimes of the test months score them by hit 
 and RRI at 1%, 5% and 10% of the district's area (:mod:`localprofile.engine.backtest`).
 
 >>> from localprofile.demo import demo_catalog_path
->>> r = run_backtest(demo_catalog_path(), "Leeds", ["2016-07"], ["2017-07"])
+>>> r = run_backtest(demo_catalog_path(), "Leeds", ["2016-07"], ["2017-07"], audience="partner")
+>>> r["marking"]
+'OFFICIAL-SENSITIVE'
 >>> sorted({m["method"] for m in r["metrics"]})
 ['count', 'gistar', 'kde', 'prospective']
 >>> all(m["pai"] > 1 for m in r["metrics"] if m["coverage"] == 0.05)

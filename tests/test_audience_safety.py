@@ -52,7 +52,9 @@ def _lookup(tmp_path, drop_columns=(), blank_msoa_in=(), own_code_in=()):
 
 def _small(value) -> bool:
     """A published value that is an exact count from 1 to 4."""
-    return isinstance(value, int) and 1 <= value <= 4 or isinstance(value, str) and value.isdigit() and 1 <= int(value) <= 4
+    if isinstance(value, str):
+        value = int(value) if value.isdigit() else None  # "<5", "*", "37+" are not exact
+    return isinstance(value, int) and 1 <= value <= 4
 
 
 def _one_line(exc: InputError) -> str:
