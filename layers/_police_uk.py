@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from ..sources import iter_tables
+from ..errors import InputError
 from ..validate import read_csv, select_columns
 
 if TYPE_CHECKING:
@@ -37,13 +38,17 @@ def read_police_uk_tables(
     name without ".csv"), ``row`` (the spreadsheet row in that file, header = 1), ``source``
     (file and zip member) and ``repeat_file`` (True for every row of a second copy of the same
     month-and-force file). Shared by the police.uk point adapters."""
-    frames, seen = [], set()
+    frames, seen, empty = [], set(), []
     for table in iter_tables(paths, member_pattern):
         raw = table.read_bytes()
-        frame = select_columns(
-            read_csv(io.BytesIO(raw), file=table.label, encoding=spec.encoding),
-            columns, file=table.label, hint=hint,
-        )
+        parsed = read_csv(io.BytesIO(raw), file=table.label, encoding=spec.encoding)
+        frame = select_columns(parsed, columns, file=table.label, hint=hint)
+        if not len(frame):
+            empty.append(table.label)
+        # the last row of a file cut off mid-row (pandas padded it): dropped as "truncated row"
+        frame["truncated"] = False
+        if parsed.attrs.get("truncated"):
+            frame.loc[frame.index[-1], "truncated"] = True
         name = table.name.lower()
         # The same month and force loaded twice (an archive and its unpacked copy, say) would
         # count every row twice, and these rows have no ID to de-duplicate on.
@@ -54,6 +59,46 @@ def read_police_uk_tables(
         frame["row"] = np.arange(2, len(frame) + 2)
         frame["source"] = table.label
         frames.append(frame)
-    return pd.concat(frames, ignore_index=True), len(frames)
+    out = pd.concat(frames, ignore_index=True)
+    out.attrs["empty_files"] = empty
+    return out, len(frames)
+
+
+def require_rows(df: pd.DataFrame, what: str) -> None:
+    """A layer that must have rows (crimes) and whose every file is only a header stops,
+    naming the files."""
+    empty = df.attrs.get("empty_files", [])
+    if len(df) == 0 and empty:
+        others = f" (and {len(empty) - 1} more file{'s' if len(empty) > 2 else ''} like it)" if len(empty) > 1 else ""
+        raise InputError(f"no rows: only a header{others}; a profile needs {what}", file=empty[0])
+
+
+def truncated_reasons(df: pd.DataFrame) -> list[tuple[str, np.ndarray]]:
+    """A drop reason per file that ends mid-row, naming the file (for the data-quality table)."""
+    cut = df["truncated"].to_numpy(dtype=bool)
+    return [(f"truncated row: {label} ends mid-row (a download cut off?)", cut & (df["source"] == label).to_numpy())
+            for label in pd.unique(df.loc[cut, "source"])]
+
+
+def require_some_valid(df: pd.DataFrame, valid: np.ndarray, column: str, what: str) -> None:
+    """A file in which no row has a valid ``column`` is an error naming the file, the column and
+    an example value (``Month '07/2018' is not YYYY-MM``); some bad rows are counted drops."""
+    counted = ~df["truncated"].to_numpy(dtype=bool)
+    good = pd.Series(valid & counted).groupby(df["source"].to_numpy()).any()
+    for label in good.index[~good.to_numpy()]:
+        values = df.loc[(df["source"] == label).to_numpy() & counted, column].dropna()
+        if not len(values):
+            raise InputError(f"{column_label(column)} is empty in every row", file=label,
+                             column=column_label(column))
+        raise InputError(f"{column_label(column)} '{values.iloc[0]}' is not {what} (nor is any other "
+                         "row's)", file=label, row=int(df.loc[values.index[0], "row"]),
+                         column=column_label(column))
+
+
+_LABELS = {"month": "Month", "crime_type": "Crime type", "date": "Date"}
+
+
+def column_label(column: str) -> str:
+    return _LABELS.get(column, column)
 
 

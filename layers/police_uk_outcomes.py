@@ -54,7 +54,7 @@ from typing import TYPE_CHECKING
 
 from ..account import LayerData, RecordAccount, repeats
 from ..points import locate, point_frame
-from ._police_uk import SAME_FILE, read_police_uk_tables
+from ._police_uk import SAME_FILE, read_police_uk_tables, require_some_valid, truncated_reasons
 
 if TYPE_CHECKING:
     from ..catalog import LayerSpec
@@ -87,12 +87,16 @@ _MONTH = r"\d{4}-(0[1-9]|1[0-2])"
 def load(paths: list[Path], spec: LayerSpec, ctx: LoadContext | None = None) -> LayerData:
     """Read every police.uk outcomes CSV under ``paths`` into one point layer."""
     df, files = read_police_uk_tables(paths, spec, MEMBER_PATTERN, COLUMNS, HINT)
+    require_some_valid(df, df["month"].fillna("").str.fullmatch(_MONTH).to_numpy(dtype=bool), "month", "YYYY-MM")
+    truncated = truncated_reasons(df)
+    df.pop("truncated")
     acc = RecordAccount(read=len(df))
     label = df["source"].iloc[0] if len(df) else ""
     loc = locate(df, longitude="longitude", latitude="latitude", file=label)
     outcome_key = df["crime_id"] + "|" + df["month"] + "|" + df["outcome_type"]
     keep = acc.partition([
         (SAME_FILE, df["repeat_file"]),
+        *truncated,
         ("blank row", df[list(COLUMNS)].isna().all(axis=1)),
         ("no Crime ID", df["crime_id"].isna()),
         ("Month not YYYY-MM", ~df["month"].fillna("").str.fullmatch(_MONTH)),

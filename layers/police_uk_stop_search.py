@@ -64,7 +64,7 @@ import pandas as pd
 
 from ..account import LayerData, RecordAccount
 from ..points import locate, point_frame
-from ._police_uk import SAME_FILE, read_police_uk_tables
+from ._police_uk import SAME_FILE, read_police_uk_tables, require_some_valid, truncated_reasons
 
 if TYPE_CHECKING:
     from ..catalog import LayerSpec
@@ -98,6 +98,10 @@ HINT = (
 def load(paths: list[Path], spec: LayerSpec, ctx: LoadContext | None = None) -> LayerData:
     """Read every police.uk stop-and-search CSV under ``paths`` into one point layer."""
     df, files = read_police_uk_tables(paths, spec, MEMBER_PATTERN, COLUMNS, HINT)
+    when = pd.to_datetime(df["date"].astype("string").str.slice(0, 10), format="%Y-%m-%d", errors="coerce")
+    require_some_valid(df, when.notna().to_numpy(), "date", "a date (YYYY-MM-DD...)")
+    truncated = truncated_reasons(df)
+    df.pop("truncated")
     acc = RecordAccount(read=len(df))
     date = df["date"].astype("string")
     day = pd.to_datetime(date.str.slice(0, 10), format="%Y-%m-%d", errors="coerce")
@@ -105,6 +109,7 @@ def load(paths: list[Path], spec: LayerSpec, ctx: LoadContext | None = None) -> 
     loc = locate(df, longitude="longitude", latitude="latitude", file=label)
     keep = acc.partition([
         (SAME_FILE, df["repeat_file"]),
+        *truncated,
         ("blank row", df[list(COLUMNS)].isna().all(axis=1)),
         ("Date not a date (YYYY-MM-DD...)", day.isna()),
         *loc.reasons,

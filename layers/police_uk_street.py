@@ -48,7 +48,8 @@ import shapely
 
 from ..account import LayerData, RecordAccount, repeats
 from ..geo import BNG, GB_LAT, GB_LON, lonlat_to_bng
-from ._police_uk import SAME_FILE, read_police_uk_tables
+from ..points import swapped_lonlat
+from ._police_uk import SAME_FILE, read_police_uk_tables, require_rows, require_some_valid, truncated_reasons
 
 if TYPE_CHECKING:
     from ..catalog import LayerSpec
@@ -82,19 +83,30 @@ HINT = "a police.uk street-level crime CSV has Month, Longitude, Latitude, LSOA 
 def load(paths: list[Path], spec: LayerSpec, ctx: LoadContext | None = None) -> LayerData:
     """Read every police.uk street-level CSV under ``paths`` into one normalised GeoDataFrame."""
     df, files = read_police_uk_tables(paths, spec, MEMBER_PATTERN, COLUMNS, HINT)
+    empty_files = df.attrs.get("empty_files", [])
+    require_rows(df, "police.uk street-level crimes")
+    month_ok = df["month"].fillna("").str.fullmatch(_MONTH.pattern).to_numpy(dtype=bool)
+    require_some_valid(df, month_ok, "month", "YYYY-MM")
+    require_some_valid(df, df["crime_type"].notna().to_numpy(), "crime_type", "a crime type")
+    lon = pd.to_numeric(df["longitude"], errors="coerce").to_numpy(dtype=float)
+    lat = pd.to_numeric(df["latitude"], errors="coerce").to_numpy(dtype=float)
+    for label in pd.unique(df["source"]):  # a file with its columns swapped throughout stops
+        here = (df["source"] == label).to_numpy()
+        swapped_lonlat(lon[here], lat[here], file=label, longitude="Longitude", latitude="Latitude")
+    truncated = truncated_reasons(df)
+    df.pop("truncated")
     df = df.drop(columns=["file", "row"])
     acc = RecordAccount(read=len(df))
 
-    lon = pd.to_numeric(df["longitude"], errors="coerce").to_numpy(dtype=float)
-    lat = pd.to_numeric(df["latitude"], errors="coerce").to_numpy(dtype=float)
     written = df["longitude"].notna().to_numpy() | df["latitude"].notna().to_numpy()
     numeric = np.isfinite(lon) & np.isfinite(lat)
     in_gb = numeric & (lon >= GB_LON[0]) & (lon <= GB_LON[1]) & (lat >= GB_LAT[0]) & (lat <= GB_LAT[1])
     has_lsoa = df["lsoa_code"].notna().to_numpy()
     keep = acc.partition([
         (SAME_FILE, df.pop("repeat_file")),
+        *truncated,
         ("blank row", df[list(COLUMNS)].isna().all(axis=1)),
-        ("Month not YYYY-MM", ~df["month"].fillna("").str.fullmatch(_MONTH.pattern)),
+        ("Month not YYYY-MM", ~month_ok),
         ("no Crime type", df["crime_type"].isna()),
         ("no coordinates and no LSOA code", ~in_gb & ~has_lsoa),
         ("duplicate Crime ID (same crime in two files)", lambda kept: repeats(df["crime_id"], kept)),
@@ -121,4 +133,9 @@ def load(paths: list[Path], spec: LayerSpec, ctx: LoadContext | None = None) -> 
     gdf = gpd.GeoDataFrame(df, geometry=gpd.GeoSeries(geoms, crs=BNG))
     acc.check(spec.adapter)
     months = sorted(gdf["month"].dropna().unique().tolist())
-    return LayerData(gdf, acc, {"months": months, "files": files})
+    meta = {"months": months, "files": files}
+    if empty_files:  # header-only files among others: named in validate and the profile
+        meta["empty_files"] = list(empty_files)
+        for label in empty_files:
+            acc.notes[f"file with only a header (0 rows): {label}"] = 0
+    return LayerData(gdf, acc, meta)

@@ -5,9 +5,7 @@ prospective near-repeat weighting); crimes of the test months score them by hit 
 and RRI at 1%, 5% and 10% of the district's area (:mod:`localprofile.engine.backtest`).
 
 >>> from localprofile.demo import demo_catalog_path
->>> r = run_backtest(demo_catalog_path(), "Leeds", ["2016-07"], ["2017-07"], audience="partner")
->>> r["marking"]
-'OFFICIAL-SENSITIVE'
+>>> r = run_backtest(demo_catalog_path(), "Leeds", ["2016-07"], ["2017-07"], audience="force")
 >>> sorted({m["method"] for m in r["metrics"]})
 ['count', 'gistar', 'kde', 'prospective']
 >>> all(m["pai"] > 1 for m in r["metrics"] if m["coverage"] == 0.05)
@@ -22,15 +20,15 @@ from typing import Any
 
 import numpy as np
 
-from .stages.inputs import layer_summaries
+from .stages.audience import audience_policy
+from .stages.inputs import load_inputs
 from .stages.place import place_crimes
 from .stages.scale import choose_scale
 from .catalog import Catalog, load_catalog
 from .engine.backtest import DEFAULT_COVERAGES, backtest
 from .engine.choices import Choice
 from .errors import InputError
-from .loading import Progress, load_layers
-from .stages.audience import audience_policy
+from .loading import Progress
 from .themes import resolve_themes
 
 
@@ -44,14 +42,13 @@ def run_backtest(
     coverages=DEFAULT_COVERAGES,
     cell_size: float | None = None,
     bandwidth: float | None = None,
-    audience: str | None = None,
     progress: Progress | None = None,
+    audience: str | None = None,
 ) -> dict[str, Any]:
     """Train on ``train_months``, test on ``test_months``; the metrics and choices as plain data.
 
-    ``audience`` must be given when the catalog holds restricted layers, as for a build (only
-    force may score a restricted crimes layer); the result carries the audience's marking.
-    """
+    ``audience`` must be given when the catalog holds restricted layers, as for a build (and
+    only force may use a restricted crimes layer); the result carries its marking."""
     if not isinstance(catalog, Catalog):
         catalog = load_catalog(catalog)
     policy = audience_policy(catalog, audience)
@@ -64,9 +61,8 @@ def run_backtest(
     roles = catalog.roles()
     # Scoring needs crimes and the district only: no context layer is read.
     needed = set(roles.values()) | set(catalog.with_role("lsoa_vintage_lookup"))
-    loaded = load_layers(catalog, progress, skip=set(catalog.layers) - needed)
-    lookup_file = layer_summaries(catalog, {roles["lookup"]: loaded[roles["lookup"]]})[roles["lookup"]].files[0]
-    placed = place_crimes(catalog, roles, loaded, district, lookup_file, progress)
+    inputs = load_inputs(catalog, policy, progress, skip=set(catalog.layers) - needed)
+    placed = place_crimes(catalog, roles, inputs.loaded, district, inputs.lookup_file, progress)
     crimes, x, y = placed.crimes, placed.x, placed.y
     months = crimes["month"].to_numpy(dtype=str)
     available = sorted(set(months))
@@ -98,9 +94,9 @@ def run_backtest(
         for row in table.to_dict("records")
     ]
     return {
-        "district": {"code": placed.area.code, "name": placed.area.name},
         "audience": policy.audience,
         "marking": policy.marking,
+        "district": {"code": placed.area.code, "name": placed.area.name},
         "theme": theme,
         "train_months": sorted(train_months),
         "test_months": sorted(test_months),

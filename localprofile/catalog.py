@@ -45,8 +45,8 @@ class LayerSpec(_Strict):
     encoding: str = "auto"  # UTF-8 (with or without BOM), else Windows-1252; or any codec name
     label: str | None = None
     synthetic: bool = False
-    # A restricted layer's free text (description, vintage, licence, attribution) reaches
-    # partners only when this is true; by default they see its label and "force data".
+    # a restricted layer's free text (description, vintage, licence, attribution) reaches partner
+    # outputs only when this says so; otherwise partners see its label and "force data"
     partner_text: bool = False
     options: dict[str, Any] = {}
 
@@ -106,7 +106,7 @@ class ProfileSettings(_Strict):
     """Profile-wide settings; every ``None`` means "choose automatically and say why"."""
 
     title: str = "Serious and Organised Crime local profile"
-    marking: str = "OFFICIAL"  # never empty: every output carries one
+    marking: str = "OFFICIAL"
     basemap_tiles: str | None = None
     basemap_attribution: str | None = None
     hotspot_q: float = Field(0.05, gt=0, lt=1)
@@ -137,7 +137,8 @@ class ProfileSettings(_Strict):
         "partner": "OFFICIAL-SENSITIVE",
         "public": "OFFICIAL",
     }
-    # a strict integer: YAML's `yes`/`true` would otherwise become 1 and suppress nothing
+    # a strict integer: YAML's `yes`/`true` must not become 1 (which would hide nothing); at
+    # least 2, since a threshold of 1 hides no count at all
     suppress_below: StrictInt = Field(5, ge=2)
     harm_weights: str | None = None  # a harm weights file (relative to the catalog); see harm.py
     # crime rate surfaces (crimes per 1,000 residents) are blank where fewer residents than this
@@ -150,21 +151,29 @@ class ProfileSettings(_Strict):
     repeat_method: Literal["dbscan", "hdbscan"] = "dbscan"
     change_from: str | None = Field(None, pattern=r"^\d{4}-(0[1-9]|1[0-2])$")
 
-    @field_validator("marking", mode="after")
+    @field_validator("suppress_below", mode="before")
     @classmethod
-    def _marking_not_empty(cls, v: str) -> str:
+    def _suppress_not_bool(cls, v: Any) -> Any:
+        if isinstance(v, bool):
+            raise ValueError(f"must be a whole number of at least 2, not {'yes/true' if v else 'no/false'}; "
+                             "small-number suppression cannot be switched off")
+        return v
+
+    @field_validator("marking")
+    @classmethod
+    def _marking_not_blank(cls, v: str) -> str:
         if not v.strip():
-            raise ValueError("the marking must not be empty")
+            raise ValueError("a protective marking must not be empty (e.g. OFFICIAL)")
         return v
 
     @field_validator("markings", mode="after")
     @classmethod
     def _keep_default_markings(cls, v: dict[str, str]) -> dict[str, str]:
+        blank = [a for a, m in v.items() if not m.strip()]
+        if blank:
+            raise ValueError(f"the marking of {blank[0]} outputs must not be empty (e.g. OFFICIAL-SENSITIVE)")
         # Overriding one audience's marking must not drop the others' to the plain marking.
         defaults = {"force": "OFFICIAL-SENSITIVE", "partner": "OFFICIAL-SENSITIVE", "public": "OFFICIAL"}
-        empty = next((a for a, m in v.items() if not m.strip()), None)
-        if empty is not None:
-            raise ValueError(f"the marking of {empty} outputs must not be empty")
         return {**defaults, **v}
 
     def marking_for(self, audience: str | None) -> str:

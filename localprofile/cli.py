@@ -1,12 +1,19 @@
-"""The ``localprofile`` command line: ``demo``, ``build``, ``validate`` and ``themes``.
+"""The ``localprofile`` command line: ``demo``, ``build``, ``backtest``, ``validate``,
+``synthesize``, ``themes`` and ``fetch``.
 
-Bad input ends with one line on standard error and exit code 2, never a traceback.
+Results go to standard output; messages to standard error: a progress display of the command's
+stages at a terminal (none in a pipe or with ``--quiet``, see :mod:`localprofile.console`) and a
+one-line summary. Bad input ends with one line on standard error and exit code 2, never a
+traceback.
+
+Help texts: typer takes a command's first docstring paragraph (one line here, a whole sentence)
+for the list of commands, and rewraps the other paragraphs to the terminal's width.
 """
 
 from __future__ import annotations
 
-import contextlib
 import functools
+import inspect
 import os
 import re
 import sys
@@ -16,11 +23,10 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from .catalog import AUDIENCES
+from .console import err, out, stages
 from .errors import InputError
 from .synthetic import SEED
 
@@ -30,8 +36,6 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-err = Console(stderr=True, highlight=False, soft_wrap=True)
-out = Console(highlight=False, soft_wrap=True)
 
 
 def _one_line(text: str) -> str:
@@ -70,46 +74,84 @@ def handles_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
+def command(name: str | None = None) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Register a command of the app, its errors handled (:func:`handles_errors`) and its
+    docstring as its help, each paragraph on one line.
+
+    typer prints a help text's line breaks as they are, so a docstring sentence that continues on
+    the next source line would print broken at a terminal of any other width; joined, rich wraps
+    each paragraph to the terminal.
+    """
+
+    def register(fn: Callable[..., Any]) -> Callable[..., Any]:
+        return app.command(name, help=help_text(fn.__doc__ or ""))(handles_errors(fn))
+
+    return register
+
+
+def help_text(doc: str) -> str:
+    """A docstring as help: its paragraphs, each joined onto one line.
+
+    >>> help_text('''Build it.
+    ...
+    ...     The demo uses
+    ...     the shipped data.
+    ...     ''')
+    'Build it.\\n\\nThe demo uses the shipped data.'
+    """
+    return "\n\n".join(" ".join(p.split()) for p in inspect.cleandoc(doc).split("\n\n") if p.strip())
+
+
 def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "district"
 
 
+def default_out(district_name: str, audience: str | None) -> Path:
+    """Where ``build`` writes without ``--out``: out/<district>/<audience>, or out/<district>
+    without an audience (the district's name in lower case, words joined by "-").
+
+    >>> default_out("Leeds", "partner").as_posix(), default_out("Kingston upon Hull", None).as_posix()
+    ('out/leeds/partner', 'out/kingston-upon-hull')
+    """
+    return Path("out") / _slug(district_name) / (audience or "")
+
+
 def _build(catalog: Path, district: str, out_dir: Path | None, cell_size: float | None,
-           bandwidth: float | None, audience: str | None = None, test_months: list[str] | None = None) -> Path:
+           bandwidth: float | None, audience: str | None = None, test_months: list[str] | None = None,
+           *, quiet: bool = False, prefix: str = "") -> Path:
     from .build import build_profile
     from .render import write_outputs
 
-    # Progress is for people at a terminal; in a pipe or a log it would only add blank lines.
-    with Progress(
-        SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
-        console=err, transient=True, disable=not err.is_terminal,
-    ) as progress:
-        task = progress.add_task("loading catalog", total=None)
+    with stages("loading catalog", quiet=quiet, prefix=prefix) as progress:
         profile = build_profile(
             catalog, district, audience=audience, cell_size=cell_size, bandwidth=bandwidth,
-            test_months=test_months,
-            progress=lambda msg: progress.update(task, description=msg),
+            test_months=test_months, progress=progress,
         )
-        target = out_dir or Path("out") / _slug(profile.district.name) / (audience or "")
-        progress.update(task, description=f"writing outputs to {target}")
-        written = write_outputs(profile, target)
-    err.print(
-        f"{profile.district.name} ({profile.district.code}"
-        f"{', for ' + audience if audience else ''}, {profile.marking}): "
-        f"{profile.crimes:,} crime and ASB records, "
-        f"{len(profile.themes)} themes, {len(written)} files in {target}",
-        markup=False,
-    )
+        target = out_dir or default_out(profile.district.name, audience)
+        written = write_outputs(profile, target, progress)
+    if not quiet:
+        err.print(
+            f"{profile.district.name} ({profile.district.code}"
+            f"{', for ' + audience if audience else ''}, {profile.marking}): "
+            f"{profile.crimes:,} crime and ASB records, "
+            f"{len(profile.themes)} themes, {len(written)} files in {target}",
+            markup=False,
+        )
     return written["index.html"]
 
 
 CellSize = Annotated[
     float | None,
-    typer.Option("--cell-size", min=1, help="Grid cell size in metres (default: automatic)."),
+    typer.Option("--cell-size", help="Grid cell size in metres (default: automatic)."),
 ]
 Bandwidth = Annotated[
     float | None,
-    typer.Option("--bandwidth", min=1, help="KDE bandwidth in metres (default: automatic per theme)."),
+    typer.Option("--bandwidth", help="KDE bandwidth in metres (default: automatic per theme)."),
+]
+Quiet = Annotated[
+    bool,
+    typer.Option("--quiet", "-q", help="Show no progress and no summary on standard error; errors "
+                 "are still shown. Progress is only ever shown at a terminal."),
 ]
 
 
@@ -123,44 +165,55 @@ Audience = Annotated[
         "when the catalog holds restricted layers.",
     ),
 ]
+DEMO_OUT = Path("out/leeds-demo")
 
 
-@app.command()
-@handles_errors
+@command()
 def demo(
-    out_dir: Annotated[Path, typer.Option("--out", help="Output folder (one subfolder per audience).")] = Path("out/leeds-demo"),
+    out_dir: Annotated[Path, typer.Option(
+        "--out", help="Output folder, with one subfolder per audience (force, partner, public).")] = DEMO_OUT,
+    quiet: Quiet = False,
 ) -> None:
-    """Build the Leeds demo from the shipped data (real open data plus SYNTHETIC restricted
-    layers) for each audience: force, partner and public. Prints the three index.html paths."""
+    """Build the Leeds demo for the force, partner and public audiences.
+
+    The demo uses the shipped data: real open data plus SYNTHETIC restricted layers. It prints
+    the paths of the three index.html files.
+    """
     from .demo import DEMO_DISTRICT, demo_catalog_path
 
-    for audience in AUDIENCES:
-        index = _build(demo_catalog_path(), DEMO_DISTRICT, out_dir / audience, None, None, audience)
+    for i, audience in enumerate(AUDIENCES, 1):
+        index = _build(demo_catalog_path(), DEMO_DISTRICT, out_dir / audience, None, None, audience,
+                       quiet=quiet, prefix=f"{audience} ({i}/{len(AUDIENCES)}): ")
         out.print(str(index.resolve()), markup=False)
 
 
-@app.command()
-@handles_errors
+@command()
 def build(
     catalog: Annotated[Path, typer.Option("--catalog", help="The data catalog (YAML).")],
     district: Annotated[str, typer.Option("--district", help="Local authority name or code, e.g. Leeds or E08000035.")],
-    out_dir: Annotated[Path | None, typer.Option("--out", help="Output folder (default: out/<district>).")] = None,
+    out_dir: Annotated[Path | None, typer.Option(
+        "--out", help="Output folder (default: out/<district>/<audience>, e.g. out/leeds/partner; "
+        "out/<district> without --audience).")] = None,
     audience: Audience = None,
     cell_size: CellSize = None,
     bandwidth: Bandwidth = None,
     test_months: Annotated[str | None, typer.Option(
         "--test-months", help="Backtest the hotspot methods on these months (trained on the others): a table in the profile.")] = None,
+    quiet: Quiet = False,
 ) -> None:
-    """Build the profile of one district: index.html, summary.json, results.gpkg, kde_<theme>.tif."""
+    """Build the profile of one district.
+
+    It writes index.html, summary.json, results.gpkg and GeoTIFFs (kde_<theme>.tif and others)
+    and prints the path of index.html.
+    """
     from .fetch import parse_months
 
     index = _build(catalog, district, out_dir, cell_size, bandwidth, audience and audience.value,
-                   parse_months(test_months) if test_months else None)
+                   parse_months(test_months) if test_months else None, quiet=quiet)
     out.print(str(index.resolve()), markup=False)
 
 
-@app.command("backtest")
-@handles_errors
+@command("backtest")
 def backtest_command(
     catalog: Annotated[Path, typer.Option("--catalog", help="The data catalog (YAML).")],
     district: Annotated[str, typer.Option("--district", help="Local authority name or code.")],
@@ -171,9 +224,14 @@ def backtest_command(
     cell_size: CellSize = None,
     bandwidth: Bandwidth = None,
     audience: Audience = None,
+    quiet: Quiet = False,
 ) -> None:
-    """Score hotspot methods (grid count, KDE, Gi*, prospective) trained on some months against
-    later ones: hit rate, PAI, PEI and RRI. JSON on stdout; a table on stderr at a terminal."""
+    """Score hotspot methods trained on some months against later months.
+
+    The methods are grid counts, KDE, Gi* and prospective hotspots; the scores are hit rate,
+    PAI, PEI and RRI. The result is JSON on standard output, and a table on standard error at a
+    terminal.
+    """
     import json
 
     from .backtesting import run_backtest
@@ -185,13 +243,14 @@ def backtest_command(
         raise InputError(f"coverages must be numbers such as 0.05, not '{coverages}'", key="--coverages") from None
     if not all(0 < c <= 1 for c in cov):
         raise InputError("coverages are shares of the area, between 0 and 1", key="--coverages")
-    with err.status("backtesting") if err.is_terminal else contextlib.nullcontext():
+    with stages("loading catalog", quiet=quiet) as progress:
         result = run_backtest(catalog, district, parse_months(train), parse_months(test), theme=theme,
-                              coverages=cov, cell_size=cell_size, bandwidth=bandwidth,
+                              coverages=cov, cell_size=cell_size, bandwidth=bandwidth, progress=progress,
                               audience=audience and audience.value)
-    err.print(f"marking: {result['marking']}", markup=False)
     out.print(json.dumps(result, indent=2), markup=False)
-    if err.is_terminal:
+    if not quiet:
+        err.print(f"{result['district']['name']} backtest ({result['marking']})", markup=False)
+    if err.is_terminal and not quiet:
         table = Table("method", "coverage", "hit rate", "PAI", "PEI", "RRI",
                       title=f"{result['district']['name']}, {theme}: trained on {', '.join(result['train_months'])}, "
                       f"tested on {', '.join(result['test_months'])}")
@@ -202,15 +261,17 @@ def backtest_command(
         err.print(table)
 
 
-@app.command()
-@handles_errors
+@command()
 def synthesize(
     out_dir: Annotated[Path, typer.Option("--out", help="Folder for the SYNTHETIC_*.csv files.")],
     catalog: Annotated[Path | None, typer.Option("--catalog", help="Catalog whose open layers place the records (default: the demo's).")] = None,
     seed: Annotated[int, typer.Option("--seed", help="Random seed.")] = SEED,
 ) -> None:
-    """Write SYNTHETIC restricted force layers (OCG members, CSE locations, vulnerable persons,
-    repeat offenders) placed by population and deprivation at real postcodes. Not real data."""
+    """Write SYNTHETIC restricted force layers for a demo.
+
+    The layers (OCG members, CSE locations, vulnerable persons, repeat offenders) are placed by
+    population and deprivation at real postcodes. They are not real data.
+    """
     from .catalog import load_catalog
     from .demo import demo_catalog_path
     from .synthetic import generate
@@ -219,42 +280,58 @@ def synthesize(
         out.print(f"{name}: {path}", markup=False)
 
 
-@app.command()
-@handles_errors
+@command()
 def validate(
     catalog: Annotated[Path, typer.Option("--catalog", help="The data catalog (YAML).")],
     audience: Audience = None,
+    quiet: Quiet = False,
 ) -> None:
-    """Check a catalog: its keys, its files, and that every layer reads (with its record account,
-    as --audience may see it: none for public, withheld for partners; force when not given)."""
+    """Check a catalog: its keys, its files, and that every layer reads.
+
+    It prints a table of the layers with their record account (rows read, used and dropped).
+
+    With restricted layers, --audience says whose view to check: public does not read them.
+    """
     from .catalog import load_catalog
     from .stages.audience import audience_policy
     from .stages.inputs import load_inputs
     from .themes import resolve_themes
 
-    cat = load_catalog(catalog)
-    resolve_themes(cat.themes, cat.source)
-    cat.roles()
-    restricted = any(s.sensitivity == "restricted" for s in cat.layers.values())
-    policy = audience_policy(cat, audience.value if audience else "force" if restricted else None)
-    with err.status("reading layers"):
-        summaries = load_inputs(cat, policy).summaries
-    who = f" for {policy.audience}" + ("" if audience else " (no --audience given)") if policy.audience else ""
+    with stages("loading catalog", quiet=quiet) as progress:
+        cat = load_catalog(catalog)
+        resolve_themes(cat.themes, cat.source)
+        cat.roles()
+        policy = audience_policy(cat, audience and audience.value)
+        summaries = load_inputs(cat, policy, progress).summaries
     table = Table("layer", "adapter", "files", "read", "used", "dropped",
-                  title=f"{catalog}: valid{who}, {policy.marking}")
-    num = lambda v: f"{v:,}" if isinstance(v, int) else str(v)  # noqa: E731
+                  title=f"{catalog}: valid ({policy.marking})")
+    num = lambda v: v if isinstance(v, str) else f"{v:,}"  # noqa: E731  ("withheld" for partners)
     for name, s in summaries.items():
-        table.add_row(name, s.spec.adapter, str(len(s.files)), num(s.account.read),
-                      num(s.account.used), num(s.account.n_dropped))
+        table.add_row(name, s.spec.adapter, "withheld" if s.files == ["withheld"] else str(len(s.files)),
+                      num(s.account.read), num(s.account.used), num(s.account.n_dropped))
     out.print(table)
+    for w in validation_warnings(summaries):  # what the analyst must act on, as the build says it
+        err.print(f"warning: {w}", markup=False)
+    if not quiet:
+        err.print(f"{catalog}: valid; marking {policy.marking}", markup=False)
 
 
-@app.command()
-@handles_errors
+def validation_warnings(summaries) -> list[str]:
+    """Layers or files without a row: valid, but the analyst should know before building."""
+    warnings = []
+    for name, s in summaries.items():
+        for f in s.meta.get("empty_files", []):
+            warnings.append(f"{f}: 0 rows (only a header), in layer '{name}'")
+        if s.account.read == 0:
+            warnings.append(f"layer '{name}': 0 rows in {', '.join(s.files)}")
+    return warnings
+
+
+@command()
 def themes(
     catalog: Annotated[Path | None, typer.Option("--catalog", help="Include this catalog's themes.")] = None,
 ) -> None:
-    """List the themes (slug, label, police.uk crime types)."""
+    """List the themes: slug, label and police.uk crime types."""
     from .catalog import load_catalog
     from .themes import resolve_themes
 
@@ -267,7 +344,7 @@ def themes(
 
 from .fetch import fetch_command  # noqa: E402  (the command body lives with the fetch code)
 
-app.command("fetch")(handles_errors(fetch_command))
+command("fetch")(fetch_command)
 
 
 def main() -> None:

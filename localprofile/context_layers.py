@@ -11,26 +11,21 @@ partner     points, LSOA and neighbourhood counts neighbourhood counts only, sma
 public      points, LSOA and neighbourhood counts nothing (the layer is not even read)
 =========== ===================================== =============================================
 
-Neighbourhoods are MSOAs (about 7,000 residents), from the LSOA lookup. A partner profile's
-restricted counts are published for MSOAs only: if the lookup leaves any district LSOA without
-one, the partner build stops (never LSOA counts). Two restricted layers read from the same file
-could be differenced (one a subset of the other), so a partner build with both stops too.
+Neighbourhoods are MSOAs (about 7,000 residents), from the LSOA lookup.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 
 from .account import LayerData
-from .catalog import Catalog, LayerSpec
+from .catalog import LayerSpec
 from .engine.aggregate import count_by_lsoa
 from .engine.suppress import suppress, total_shown
-from .errors import InputError
 from .layers import ADAPTERS
 from .study_area import StudyArea, assign_to_lsoas
 
@@ -65,27 +60,9 @@ class Neighbourhoods:
     lsoa_to_code: pd.Series  # district LSOA code -> neighbourhood code
 
 
-def neighbourhoods(area: StudyArea, *, require_msoa: str | None = None) -> Neighbourhoods:
-    """MSOAs of the district from the lookup's MSOA columns (LSOAs themselves if it has none).
-
-    With ``require_msoa`` (the lookup file's name), every district LSOA must have an MSOA: a
-    partner's restricted counts are never published per LSOA, so a gap is an :class:`InputError`
-    naming the file and how many LSOAs lack one.
-    """
+def neighbourhoods(area: StudyArea) -> Neighbourhoods:
+    """MSOAs of the district from the lookup's MSOA columns (LSOAs themselves if it has none)."""
     lsoas = area.lsoas
-    if require_msoa is not None:
-        code = lsoas["msoa_code"].astype("string").str.strip()
-        # an "MSOA" that is the LSOA itself (a mis-mapped column) is no coarser than the LSOA
-        own = (code == lsoas["lsoa_code"].astype("string")).fillna(False)
-        lacking = int((code.isna() | (code == "") | own).sum())
-        if lacking:
-            raise InputError(
-                f"{lacking} of {len(lsoas)} LSOAs in {area.name} have no MSOA in the lookup (blank, "
-                "or the LSOA's own code): "
-                "partners see restricted layers only as MSOA counts, never per LSOA (add MSOA "
-                "columns to the lookup, or build for --audience force)",
-                file=require_msoa,
-            )
     key = lsoas["msoa_code"].fillna(lsoas["lsoa_code"])
     name = lsoas["msoa_name"].fillna(lsoas["lsoa_name"]).fillna(key)
     codes = sorted(key.unique())
@@ -151,26 +128,3 @@ class WithheldAccount:
 
     def to_dict(self) -> dict:
         return {"read": self.read, "used": self.used, "dropped": self.dropped, "notes": self.notes}
-
-
-def check_not_differenced(catalog: Catalog, names: list[str], loaded: dict[str, LayerData]) -> None:
-    """Partners' restricted layers must not overlap: two layers read from the same file (one
-    perhaps filtered with ``options.include``), or sharing a record id, could be subtracted
-    neighbourhood by neighbourhood and total by total, and a difference of two suppressed tables
-    can be any small number. Such a pair is an :class:`InputError` naming both layers (combine
-    them into one layer, or build for force)."""
-    seen: dict[str, tuple[set[Path], set[str]]] = {}
-    for name in names:
-        files = {p.resolve() for p in catalog.paths(name)}
-        frame = loaded[name].frame
-        ids = set(frame["id"].dropna().astype(str).str.strip()) - {""} if "id" in frame else set()
-        for other, (other_files, other_ids) in seen.items():
-            shared = "a source file" if files & other_files else "record ids" if ids & other_ids else None
-            if shared:
-                raise InputError(
-                    f"restricted layers '{other}' and '{name}' share {shared}, so the difference of "
-                    "their suppressed partner counts could reveal small numbers: combine them into "
-                    "one layer, or build for --audience force",
-                    file=catalog.source, key=f"layers.{name}",
-                )
-        seen[name] = (files, ids)

@@ -43,6 +43,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from . import __version__
+from .console import err, out
 from .errors import InputError
 
 Progress = Callable[[str], None]
@@ -658,8 +659,6 @@ def fetch_command(
     """Download the open sources for a force and months into a cache; print the catalog's path."""
     from rich.progress import Progress as Bar
     from rich.progress import SpinnerColumn, TextColumn, TimeElapsedColumn
-
-    from .cli import err, out
 
     with Bar(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
              console=err, transient=True, disable=not err.is_terminal) as bar:

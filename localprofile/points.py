@@ -55,6 +55,21 @@ def _numbers(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     return nums.to_numpy(dtype=float, na_value=np.nan), values.notna().to_numpy()
 
 
+def swapped_lonlat(lon: np.ndarray, lat: np.ndarray, *, file, longitude: str, latitude: str) -> np.ndarray:
+    """Rows whose longitude and latitude are the wrong way round (a latitude of Great Britain
+    in the longitude column and vice versa); when most finite rows are, the whole file has its
+    columns swapped: a one-line error naming the file and column."""
+    finite = np.isfinite(lon) & np.isfinite(lat)
+    in_gb = finite & (lon >= GB_LON[0]) & (lon <= GB_LON[1]) & (lat >= GB_LAT[0]) & (lat <= GB_LAT[1])
+    swapped = finite & ~in_gb & (lat >= GB_LON[0]) & (lat <= GB_LON[1]) & (lon >= GB_LAT[0]) & (lon <= GB_LAT[1])
+    if finite.any() and swapped.sum() > 0.5 * finite.sum():
+        raise InputError(
+            f"columns '{longitude}' and '{latitude}' look swapped: '{longitude}' holds "
+            "latitudes", file=file, column=longitude,
+        )
+    return swapped
+
+
 def locate(
     df: pd.DataFrame,
     *,
@@ -97,12 +112,7 @@ def locate(
         written |= wlon | wlat
         finite = np.isfinite(lon) & np.isfinite(lat)
         in_gb = finite & (lon >= GB_LON[0]) & (lon <= GB_LON[1]) & (lat >= GB_LAT[0]) & (lat <= GB_LAT[1])
-        swapped = finite & ~in_gb & (lat >= GB_LON[0]) & (lat <= GB_LON[1]) & (lon >= GB_LAT[0]) & (lon <= GB_LAT[1])
-        if finite.any() and swapped.sum() > 0.5 * finite.sum():
-            raise InputError(
-                f"columns '{longitude}' and '{latitude}' look swapped: '{longitude}' holds "
-                "latitudes", file=file, column=longitude,
-            )
+        swapped = swapped_lonlat(lon, lat, file=file, longitude=longitude, latitude=latitude)
         bad_numbers |= (wlon | wlat) & ~finite
         outside |= finite & ~in_gb & ~swapped
         x[in_gb], y[in_gb] = lonlat_to_bng(lon[in_gb], lat[in_gb])

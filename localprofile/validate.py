@@ -12,6 +12,7 @@ CLI can print one line and exit with code 2.
 
 from __future__ import annotations
 
+import csv
 import io
 import re
 from collections.abc import Iterable
@@ -155,8 +156,8 @@ def read_csv(
     except UnicodeDecodeError as exc:
         raise InputError(
             f"not valid {'UTF-8 or Windows-1252' if encoding == 'auto' else encoding} text "
-            f"(byte {exc.start}); set 'encoding' in the layer's "
-            "options, e.g. cp1252",
+            f"(byte {exc.start}); give the layer its encoding in the catalog, beside its path "
+            "(not under options), e.g. encoding: cp1252",
             file=file,
         ) from None
     except LookupError:
@@ -184,7 +185,20 @@ def read_csv(
     # Text, trimmed; a cell of only spaces is as missing as an empty one.
     for col in df.columns:
         df[col] = df[col].astype("string").str.strip().replace("", pd.NA)
+    # A download cut off mid-row: no final newline, and the last row shorter than the header
+    # (pandas pads it with missing values, so it would pass for a complete row).
+    df.attrs["truncated"] = bool(len(df)) and header is not None and _short_last_row(text, df.shape[1] if usecols is None else None)
     return df
+
+
+def _short_last_row(text: str, width: int | None) -> bool:
+    """Whether ``text`` ends without a newline in a row of fewer fields than the header."""
+    if text.endswith(("\n", "\r")):
+        return False
+    head = next(csv.reader([text.split("\n", 1)[0]]), [])
+    last = text.rsplit("\n", 1)[-1]
+    fields = next(csv.reader([last]), [])
+    return len(fields) < (width or len(head))
 
 
 def to_number(

@@ -13,6 +13,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from ..loading import Progress
 from ..profile import Profile
 from .geo_files import (
     write_count_surface,
@@ -28,15 +29,20 @@ from .html import render_html
 from .summary import render_summary
 
 
-def write_outputs(profile: Profile, out_dir: str | Path) -> dict[str, Path]:
-    """Write index.html, summary.json, results.gpkg and the GeoTIFFs into ``out_dir``."""
+def write_outputs(profile: Profile, out_dir: str | Path, progress: Progress | None = None) -> dict[str, Path]:
+    """Write index.html, summary.json, results.gpkg and the GeoTIFFs into ``out_dir``;
+    ``progress`` is told of each file type as it is written."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=".localprofile-", dir=out_dir.parent))
+    say = progress or (lambda message: None)
     try:
+        say("writing index.html")
         (tmp / "index.html").write_text(render_html(profile), encoding="utf-8")
         (tmp / "summary.json").write_text(render_summary(profile), encoding="utf-8")
+        say("writing results.gpkg")
         write_geopackage(profile, tmp / "results.gpkg")
+        say("writing GeoTIFFs")
         for slug in profile.themes:
             write_count_surface(profile, slug, tmp / f"count_{slug}.tif")
             write_gi_surface(profile, slug, tmp / f"gi_z_{slug}.tif")

@@ -18,10 +18,15 @@ for synthetic data): the points of each context layer the audience may see, in t
 (``profile.clip_outputs: false`` keeps the buffer cells that entered the analysis); likewise
 ``rate_``, ``harm_kde_`` and ``dual_`` surfaces. ``monthly_lsoa`` (a table): crimes per LSOA,
 theme and month.
+
+Both are reproducible: the GeoPackage's timestamps (``gpkg_contents.last_change``) are the
+profile's generation date, not the time of writing, and the GeoTIFFs carry no date at all.
 """
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
 
 import geopandas as gpd
@@ -31,6 +36,19 @@ import rasterio
 
 from ..geo import BNG
 from ..profile import Profile
+from ..reproducible import gdal_timestamp
+
+
+@contextlib.contextmanager
+def gdal_date(timestamp: str) -> Iterator[None]:
+    """GDAL's vector drivers date what they write ``timestamp`` ("YYYY-MM-DDTHH:MM:SS.000Z")
+    instead of now, within the block (the ``OGR_CURRENT_DATE`` configuration option)."""
+    before = pyogrio.get_gdal_config_option("OGR_CURRENT_DATE")
+    pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": timestamp})
+    try:
+        yield
+    finally:
+        pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": before})
 
 
 def grid_frame(profile: Profile, slug: str) -> gpd.GeoDataFrame:
@@ -72,7 +90,13 @@ def _in_area_labels(g, labels: np.ndarray) -> np.ndarray:
 
 
 def write_geopackage(profile: Profile, path: Path) -> None:
-    """Every vector result in one GeoPackage; each layer's description carries the marking."""
+    """Every vector result in one GeoPackage; each layer's description carries the marking.
+    Its timestamps are the profile's generation date."""
+    with gdal_date(gdal_timestamp(profile.generated)):
+        _write_geopackage(profile, path)
+
+
+def _write_geopackage(profile: Profile, path: Path) -> None:
     marking = f"{profile.marking}" + (f", for {profile.audience}" if profile.audience else "")
 
     def write(frame: gpd.GeoDataFrame, layer: str, what: str) -> None:

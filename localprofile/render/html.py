@@ -18,7 +18,7 @@ from markupsafe import Markup
 
 from ..engine.permutation import ADJUST_NAMES
 from ..profile import Profile
-from .maps import context_map, leaflet_assets, theme_map
+from .maps import context_map, deterministic_ids, leaflet_assets, theme_map
 
 LEAFLET_VERSION = "1.9.4"
 
@@ -83,7 +83,13 @@ def _change_periods(profile: Profile) -> tuple[str, str] | None:
 
 
 def render_html(profile: Profile) -> str:
-    """The complete HTML document of ``profile``."""
+    """The complete HTML document of ``profile``: the same text every time (each map numbers
+    its elements; anything else drawn here is numbered too)."""
+    with deterministic_ids("report"):
+        return _render_html(profile)
+
+
+def _render_html(profile: Profile) -> str:
     js, css = leaflet_assets()
     maps = {slug: theme_map(profile, slug) for slug in profile.themes}
     ctx_map = context_map(profile)

@@ -4,12 +4,21 @@ Each theme gets one Leaflet map with: the LSOA rate choropleth, Gi* hot and cold
 surface (a PNG reprojected to Web Mercator, embedded as a data URI), the district boundary and a
 layer control. Basemap tiles are off unless the catalog gives a tile URL. Strings from data are
 HTML-escaped before they enter a tooltip, because Leaflet tooltips are inserted as HTML.
+
+Element ids (the names of the map's JavaScript variables and HTML elements) are numbered, not
+random: see :func:`deterministic_ids`. Two renderings of one profile are the same text.
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
+import functools
+import hashlib
 import html
+import itertools
+import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from importlib import resources
 
@@ -18,6 +27,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from branca.element import Element
 from folium.features import GeoJsonTooltip
 from markupsafe import Markup
 from rasterio.crs import CRS
@@ -48,6 +58,55 @@ _KDE_STOPS = np.array([[237, 248, 251], [179, 205, 227], [140, 150, 198], [136, 
 # Diverging surfaces (log ratio, difference): ColorBrewer RdBu ends through white.
 _DIVERGING_LOW, _DIVERGING_MID, _DIVERGING_HIGH = (np.array(c, float) for c in ([33, 102, 172], [247, 247, 247], [178, 24, 43]))
 PRECISION = 1e-5  # degrees (about 1 m): enough for drawing, and keeps the file small
+
+
+_IDS_LOCK = threading.RLock()  # re-entrant: a map drawn inside another block still works
+
+
+@contextlib.contextmanager
+def deterministic_ids(key: str) -> Iterator[None]:
+    """Within the block, every folium/branca element gets an id derived from ``key`` and the
+    order in which it was created, instead of branca's 32 random hex digits.
+
+    The ids keep branca's form (32 hex digits: the first 32 of SHA-256 of ``key`` and the
+    element's number), so maps drawn under different keys in one document never share an id, and
+    a map's ids do not depend on the other maps. branca draws ids from ``Element._generate_id``
+    (folium has no option for this); it is replaced for the duration of the block, and a lock
+    keeps two threads from drawing at once (a nested block numbers its own elements).
+
+    >>> with deterministic_ids("theme drugs"):
+    ...     a = folium.Map(tiles=None).get_name()
+    >>> with deterministic_ids("theme drugs"):
+    ...     b = folium.Map(tiles=None).get_name()
+    >>> a == b, a.startswith("map_"), len(a)
+    (True, True, 36)
+    """
+    counter = itertools.count()
+
+    def numbered(cls) -> str:
+        return hashlib.sha256(f"{key}\0{next(counter)}".encode()).hexdigest()[:32]
+
+    with _IDS_LOCK:
+        original = Element.__dict__["_generate_id"]
+        Element._generate_id = classmethod(numbered)
+        try:
+            yield
+        finally:
+            Element._generate_id = original
+
+
+def _numbered_ids(key: Callable[..., str]):
+    """Draw the decorated map under :func:`deterministic_ids` with the key ``key(*args)``."""
+
+    def decorate(fn):
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            with deterministic_ids(key(*args, **kwargs)):
+                return fn(*args, **kwargs)
+
+        return wrapper
+
+    return decorate
 
 
 class OfflineMap(folium.Map):
@@ -236,6 +295,7 @@ def _hot_cold_layer(cells: gpd.GeoDataFrame, name: str, aliases: list[str], styl
     )
 
 
+@_numbered_ids(lambda profile, slug: f"theme {slug}")
 def theme_map(profile: Profile, slug: str) -> RenderedMap:
     """The folium map of one theme, rendered to HTML parts."""
     result = profile.themes[slug]
@@ -413,6 +473,7 @@ def _escaped(values: pd.Series) -> list[str]:
     return [html.escape(str(v)) if pd.notna(v) else "" for v in values]
 
 
+@_numbered_ids(lambda profile: "context")
 def context_map(profile: Profile) -> RenderedMap | None:
     """One map of every context layer: points where the audience may see them, neighbourhood
     counts (small ones suppressed) where it may not. None when there are no context layers."""

@@ -11,7 +11,9 @@ kde_units, deprivation {most_deprived_10pc, most_deprived_20pc}, monthly}}; ``ls
 columns {lsoa column: label}, district_totals, unmatched}}; ``rasters`` {layer: {label, statistic,
 column, district_value, lsoas_without_value}}; ``choices`` [{what, value, why}]; ``audience``; ``marking``; ``context`` {layer: {label, sensitivity, synthetic,
 detail, in_district, categories, by_neighbourhood {MSOA code: count}, assignment}} where
-partners' restricted counts are text ("<5" when small); ``generated``; ``tool``.
+partners' restricted counts are text ("<5" when small); ``generated`` ("YYYY-MM-DD HH:MM UTC"
+from ``SOURCE_DATE_EPOCH``, else "YYYY-MM-DD", the last day of the latest month of data: see
+:mod:`localprofile.reproducible`); ``tool``.
 """
 
 from __future__ import annotations

@@ -6,7 +6,6 @@ Also the profile's own backtest table (``build --test-months``) and monthly LSOA
 from __future__ import annotations
 
 import math
-from datetime import datetime, timezone
 
 import geopandas as gpd
 import numpy as np
@@ -19,6 +18,7 @@ from ..engine.choices import Choice
 from ..errors import InputError
 from ..layers import ADAPTERS
 from ..profile import DualResult, Profile
+from ..reproducible import generation_date
 from .audience import AudiencePolicy
 from .context import Context
 from .inputs import Inputs
@@ -42,6 +42,7 @@ def assemble_profile(catalog: Catalog, policy: AudiencePolicy, inputs: Inputs, p
         lsoa[col] = values
     choices = [*placed.choices, *scale.choices, *base.choices, *methods.choices,
                *(c for t in themes.values() for c in t.choices), *context.choices, *backtest_choices]
+    generated = generation_date(methods.months)  # SOURCE_DATE_EPOCH, else the data: never the clock
     roles = inputs.roles
     return Profile(
         editions={r: ADAPTERS[catalog.layers[roles[r]].adapter].EDITION for r in ("population", "deprivation")},
@@ -68,8 +69,8 @@ def assemble_profile(catalog: Catalog, policy: AudiencePolicy, inputs: Inputs, p
         residents=int(base.residents),
         residents_by_decile=base.residents_by_decile,
         residents_deprived=base.residents_deprived,
-        choices=choices,
-        generated=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        choices=[*choices, generated],
+        generated=generated.value,
         tool_version=__version__,
     )
 

@@ -29,9 +29,11 @@ import shapely
 
 from ..account import LayerData
 from ..catalog import Catalog
-from ..context_layers import ContextLayer, Neighbourhoods, check_not_differenced, neighbourhoods, summarise
+from ..context_layers import ContextLayer, Neighbourhoods, neighbourhoods, summarise
 from ..engine.choices import Choice
 from ..engine.zonal import onto_grid, zonal_by_polygons
+from ..errors import InputError
+from ..study_area import StudyArea
 from ..layers.lsoa_table import join_to_lsoas
 from ..loading import Progress
 from ..profile import LsoaTableResult, RasterResult
@@ -59,12 +61,11 @@ def context_layers(catalog: Catalog, policy: AudiencePolicy, inputs: Inputs, pla
     """Summarise every loaded point layer, LSOA table and raster for the district."""
     settings, area, loaded = catalog.profile, placed.area, inputs.loaded
     choices: list[Choice] = []
-    partner_restricted = policy.audience == "partner" and any(
-        n in loaded for n in policy.restricted if n in catalog.with_role("points"))
-    check_not_differenced(catalog, [n for n in policy.restricted if n in loaded] if partner_restricted else [],
-                          loaded)
-    # partners' restricted counts are published per MSOA or not at all: no fallback to LSOAs
-    hoods = neighbourhoods(area, require_msoa=inputs.lookup_file if partner_restricted else None)
+    shared = [n for n in policy.restricted if n in loaded and n in catalog.with_role("points")]
+    if policy.audience == "partner" and shared:
+        check_neighbourhood_unit(area, inputs.lookup_file)
+        check_not_nested(catalog, shared, loaded)
+    hoods = neighbourhoods(area)
     if hoods.codes == list(area.lsoas["lsoa_code"]):
         choices.append(Choice("neighbourhoods", "LSOAs", "the lookup has no MSOA columns"))
     layers, columns = {}, {}
@@ -88,6 +89,46 @@ def context_layers(catalog: Catalog, policy: AudiencePolicy, inputs: Inputs, pla
                for name in catalog.with_role("raster") if name in loaded}
     columns.update({c: lsoa[c].to_numpy() for c in lsoa.columns if c not in before})
     return Context(hoods, layers, tables, rasters, columns, choices)
+
+
+def check_neighbourhood_unit(area: StudyArea, lookup_file: str) -> None:
+    """Partners see restricted layers per neighbourhood (MSOA) only: every district LSOA needs
+    one, or the build stops. Falling back to LSOAs would publish counts per LSOA."""
+    msoa = area.lsoas["msoa_code"]
+    missing = int((msoa.isna() | (msoa.astype(str).str.strip() == "")).sum())
+    if missing:
+        raise InputError(
+            f"{missing:,} of {area.name}'s {len(msoa):,} LSOAs have no MSOA code in the lookup: "
+            "partners see restricted layers only as counts per neighbourhood (MSOA), never per "
+            "LSOA; use a lookup that gives every LSOA its MSOA (MSOA11CD or MSOA21CD)",
+            file=lookup_file,
+        )
+
+
+def check_not_nested(catalog: Catalog, names: list[str], loaded: dict[str, LayerData]) -> None:
+    """No two restricted layers shown to partners may be one within the other (the same file,
+    or one's record ids all among the other's): the difference of their suppressed
+    neighbourhood counts would give the exact small counts suppression hides."""
+    files = {n: {p.resolve() for p in catalog.paths(n)} for n in names}
+    ids = {}
+    for n in names:
+        frame = loaded[n].frame
+        if "id" in frame.columns and frame["id"].notna().all() and len(frame):
+            ids[n] = set(frame["id"].astype(str))
+    for i, a in enumerate(names):
+        for b in names[i + 1:]:
+            same = files[a] & files[b]
+            nested = a in ids and b in ids and (ids[a] <= ids[b] or ids[b] <= ids[a])
+            if same or nested:
+                why = (f"both read {sorted(same)[0].name}" if same
+                       else "every record id of one is among the other's")
+                raise InputError(
+                    f"restricted layers '{a}' and '{b}' overlap ({why}): partners could subtract "
+                    "one's suppressed neighbourhood counts from the other's and recover the small "
+                    "counts suppression hides; combine them into one layer for partner builds "
+                    "(or build for --audience force)",
+                    file=catalog.source, key=f"layers.{b}",
+                )
 
 
 def join_table(name: str, spec, data: LayerData, lsoa: pd.DataFrame) -> LsoaTableResult:

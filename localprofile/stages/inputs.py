@@ -17,11 +17,14 @@ from dataclasses import dataclass
 import pandas as pd
 
 from ..account import LayerData
-from ..catalog import Catalog, LayerSpec
+from ..catalog import Catalog
 from ..context_layers import WithheldAccount
 from ..loading import Progress, load_layers, relative
 from ..profile import LayerSummary
 from .audience import AudiencePolicy
+
+
+FORCE_DATA = "force data"  # what partners read for a restricted layer's free text
 
 
 @dataclass
@@ -36,19 +39,6 @@ class Inputs:
     @property
     def lookup_file(self) -> str:
         return self.summaries[self.roles["lookup"]].files[0]
-
-
-FORCE_DATA = "force data"
-
-
-def partner_spec(spec: LayerSpec) -> LayerSpec:
-    """A restricted layer's catalog entry as partners see it: its free text (description,
-    vintage, licence, attribution, options such as ``include`` values) reads "force data" unless
-    the catalog sets ``partner_text: true`` for the layer (the options are withheld either way)."""
-    if spec.partner_text:
-        return spec.model_copy(update={"options": {}})
-    return spec.model_copy(update={"description": None, "vintage": FORCE_DATA, "licence": FORCE_DATA,
-                                   "attribution": FORCE_DATA, "options": {}})
 
 
 def layer_summaries(catalog: Catalog, loaded: dict[str, LayerData]) -> dict[str, LayerSummary]:
@@ -74,9 +64,13 @@ def load_inputs(catalog: Catalog, policy: AudiencePolicy, progress: Progress | N
     summaries = layer_summaries(catalog, loaded)
     if policy.audience == "partner":
         for name in set(policy.restricted) & set(summaries):
-            summaries[name].account = WithheldAccount()
-            summaries[name].files = ["withheld"]
-            summaries[name].meta = {}
-            summaries[name].spec = partner_spec(summaries[name].spec)
+            s = summaries[name]
+            s.account = WithheldAccount()
+            s.files = ["withheld"]
+            s.meta = {}
+            if not s.spec.partner_text:  # free text from a force file: only if the catalog says so
+                s.spec = s.spec.model_copy(update={
+                    "description": None, "vintage": FORCE_DATA, "licence": FORCE_DATA,
+                    "attribution": FORCE_DATA, "options": {}})
     frame = {role: loaded[name].frame for role, name in roles.items() if name in loaded}
     return Inputs(roles, loaded, frame, summaries)

@@ -1,0 +1,147 @@
+"""Bad input diagnosed where it is: the file, the column and an example value, in validate as in
+build; truncated downloads and header-only files named; and every hint, followed, works."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+from conftest import police_csv_text, run_cli, write_catalog
+
+
+def rows_of(month="2016-07") -> tuple[list[str], list[list[str]]]:
+    rows = list(csv.reader(io.StringIO(police_csv_text(month))))
+    return rows[0], rows[1:]
+
+
+def write(path, header, rows, *, final_newline=True) -> None:
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\n").writerows([header, *rows])
+    text = buf.getvalue()
+    path.write_text(text if final_newline else text.rstrip("\n"), encoding="utf-8")
+
+
+def one_line(res, *needles):
+    assert res.returncode == 2, (res.returncode, res.stdout[-300:], res.stderr)
+    assert res.stderr.count("\n") == 1 and "Traceback" not in res.stderr, res.stderr
+    for n in needles:
+        assert n in res.stderr, (n, res.stderr)
+    return res.stderr
+
+
+def crimes_catalog(tmp_path, path):
+    return write_catalog(tmp_path, layers={"crimes": {"path": str(path)}})
+
+
+def build(tmp_path, cat, district="Calderdale"):
+    return run_cli("build", "--catalog", str(cat), "--district", district, "--out", str(tmp_path / "o"))
+
+
+def test_a_month_column_resaved_by_excel_names_file_column_and_value(tmp_path):
+    header, rows = rows_of()
+    m = header.index("Month")
+    for r in rows:
+        r[m] = "07/2016"  # what Excel makes of 2016-07 on a re-save
+    path = tmp_path / "2016-07-west-yorkshire-street.csv"
+    write(path, header, rows)
+    cat = crimes_catalog(tmp_path, path)
+    for res in (run_cli("validate", "--catalog", str(cat)), build(tmp_path, cat)):
+        msg = one_line(res, str(path), "column 'Month'", "Month '07/2016' is not YYYY-MM", "row 2")
+        assert "lies in" not in msg  # not blamed on the district
+    # the fix the message points to: the month as YYYY-MM again
+    for r in rows:
+        r[m] = "2016-07"
+    write(path, header, rows)
+    assert run_cli("validate", "--catalog", str(cat)).returncode == 0
+
+
+def test_some_bad_months_are_a_counted_drop(tmp_path):
+    from localprofile.catalog import load_catalog
+    from localprofile.layers import police_uk_street
+
+    header, rows = rows_of()
+    m = header.index("Month")
+    for r in rows[:7]:
+        r[m] = "07/2016"
+    path = tmp_path / "2016-07-west-yorkshire-street.csv"
+    write(path, header, rows)
+    cat = load_catalog(crimes_catalog(tmp_path, path))
+    acc = police_uk_street.load(cat.paths("crimes"), cat.layers["crimes"]).account
+    assert acc.dropped["Month not YYYY-MM"] == 7
+    assert acc.read == len(rows) == acc.used + acc.n_dropped
+
+
+def test_coordinates_swapped_throughout_a_police_file_stop_with_one_line(tmp_path):
+    header, rows = rows_of()
+    lo, la = header.index("Longitude"), header.index("Latitude")
+    for r in rows:
+        r[lo], r[la] = r[la], r[lo]
+    path = tmp_path / "2016-07-west-yorkshire-street.csv"
+    write(path, header, rows)
+    cat = crimes_catalog(tmp_path, path)
+    for res in (run_cli("validate", "--catalog", str(cat)), build(tmp_path, cat)):
+        one_line(res, str(path), "column 'Longitude'", "look swapped", "holds latitudes")
+
+
+def test_a_truncated_download_drops_its_short_row_and_names_the_file(tmp_path):
+    header, rows = rows_of()
+    last = rows[-1]
+    cut = last[: header.index("LSOA code")]  # cut off mid-row: no LSOA code, no crime type ...
+    path = tmp_path / "2016-07-west-yorkshire-street.csv"
+    write(path, header, [*rows[:-1], cut], final_newline=False)
+    cat = crimes_catalog(tmp_path, path)
+    res = build(tmp_path, cat)
+    assert res.returncode == 0, res.stderr
+    s = json.loads((tmp_path / "o" / "summary.json").read_text(encoding="utf-8"))
+    acc = s["layers"]["crimes"]
+    reason = f"truncated row: {path} ends mid-row (a download cut off?)"
+    assert acc["dropped"][reason] == 1
+    assert acc["read"] == len(rows) == acc["used"] + sum(acc["dropped"].values())
+    html = (tmp_path / "o" / "index.html").read_text(encoding="utf-8")
+    assert "truncated row" in html and path.name in html
+    # a complete file (final newline, every field) loses no row to truncation
+    write(path, header, rows)
+    assert build(tmp_path, cat).returncode == 0
+    s = json.loads((tmp_path / "o" / "summary.json").read_text(encoding="utf-8"))
+    assert not any(r.startswith("truncated") for r in s["layers"]["crimes"]["dropped"])
+
+
+def test_a_header_only_file_is_a_warning_in_validate_and_named_in_the_profile(tmp_path):
+    header, rows = rows_of()
+    full = tmp_path / "2016-07-west-yorkshire-street.csv"
+    write(full, header, rows)
+    empty = tmp_path / "2017-07-west-yorkshire-street.csv"
+    write(empty, header, [])
+    cat = write_catalog(tmp_path, layers={"crimes": {"path": [str(full), str(empty)]}})
+    res = run_cli("validate", "--catalog", str(cat))
+    assert res.returncode == 0, res.stderr
+    assert f"warning: {empty}: 0 rows (only a header), in layer 'crimes'" in res.stderr
+    assert build(tmp_path, cat).returncode == 0
+    html = (tmp_path / "o" / "index.html").read_text(encoding="utf-8")
+    assert f"file with only a header (0 rows): {empty}" in html
+    # every file header-only: the build names the file, not the district
+    only = write_catalog(tmp_path, layers={"crimes": {"path": str(empty)}})
+    one_line(build(tmp_path, only), str(empty), "no rows: only a header")
+    one_line(run_cli("validate", "--catalog", str(only)), str(empty), "no rows")
+
+
+def test_the_encoding_hint_names_a_key_that_works(tmp_path):
+    path = tmp_path / "schools.csv"
+    src = write_catalog(tmp_path)  # to find the shipped schools file
+    import yaml
+
+    base = yaml.safe_load(src.read_text(encoding="utf-8"))
+    school = base["layers"]["schools"]
+    text = open(school["path"], "rb").read().decode("cp1252")
+    text = text.replace("School", "Schöol", 1)  # an accented name, saved as Windows-1252
+    path.write_bytes(text.encode("cp1252"))
+    cat = write_catalog(tmp_path, layers={"schools": {"path": str(path), "encoding": "utf-8"}})
+    msg = one_line(run_cli("validate", "--catalog", str(cat)), str(path), "not valid utf-8 text")
+    assert "encoding: cp1252" in msg and "beside its path" in msg
+    # follow the hint: the layer's own encoding key, beside path
+    fixed = write_catalog(tmp_path, layers={"schools": {"path": str(path), "encoding": "cp1252"}})
+    assert run_cli("validate", "--catalog", str(fixed)).returncode == 0
+    # and the place the old hint sent people, under options, is refused by the adapter
+    wrong = write_catalog(tmp_path, layers={"schools": {"path": str(path), "options": {"encoding": "cp1252"}}})
+    assert run_cli("validate", "--catalog", str(wrong)).returncode == 2
