@@ -166,3 +166,56 @@ def test_validate_honours_the_audience_and_states_the_marking():
     assert "OFFICIAL-SENSITIVE" in res.stderr and "withheld" in res.stdout
     pub = run_cli("validate", "--catalog", str(CATALOG), "--audience", "public")
     assert pub.returncode == 0 and "ocg_members" not in pub.stdout and "OFFICIAL" in pub.stderr
+
+
+def test_a_lookup_whose_msoa_is_the_lsoa_itself_stops_a_partner_build(tmp_path):
+    # a mis-mapped column: "MSOA Code" holding the LSOA code is no coarser than an LSOA
+    with open(LOOKUP, newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    calderdale = [r for r in rows if r["Local authority name"] == "Calderdale"]
+    for r in calderdale[:2]:
+        r["MSOA Code"], r["MSOA Name"] = r["LSOA Code"], r["LSOA Name"]
+    lookup = tmp_path / "lookup.csv"
+    with open(lookup, "w", newline="", encoding="utf-8") as f:
+        w = csv.DictWriter(f, list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+    cat = write_catalog(tmp_path, restricted=True, layers={"lsoa_lookup": {"path": str(lookup)}})
+    msg = one_line_error(build(tmp_path, cat), "lookup.csv", "the LSOA's own code")
+    assert f"2 of Calderdale's {len(calderdale)} LSOAs" in msg, msg
+
+
+def test_the_nesting_rule_is_needed(tmp_path):
+    """Without it, partners could difference the two nested layers: on the force's exact counts,
+    some neighbourhood has both counts at or above 5 (so both would be published) and a
+    difference from 1 to 4."""
+    from localprofile.build import build_profile
+
+    cat = write_catalog(tmp_path, restricted=True, layers={"ocg_nonprincipal": NON_PRINCIPAL},
+                        profile={"cell_size_m": 1000.0, "bandwidth_m": 1000.0})
+    prof = build_profile(cat, "Leeds", audience="force")
+    a = prof.context["ocg_members"].neighbourhood_counts
+    b = prof.context["ocg_nonprincipal"].neighbourhood_counts
+    assert any(x >= 5 and y >= 5 and 1 <= x - y <= 4 for x, y in zip(a, b))
+
+
+def test_no_restricted_free_text_in_any_partner_output(tmp_path):
+    """Description, vintage, licence and attribution of restricted layers: not in the partner's
+    HTML, summary.json or GeoPackage (text and bytes), unless partner_text is set."""
+    restricted = ("ocg_members", "cse_locations", "vulnerable_persons", "repeat_offenders")
+    layers = {n: {"description": f"DESC-{n}", "vintage": f"VINTAGE-{n}", "licence": f"LICENCE-{n}",
+                  "attribution": f"ATTRIB-{n}"} for n in restricted}
+    layers["cse_locations"]["partner_text"] = True
+    cat = write_catalog(tmp_path, restricted=True, layers=layers,
+                        profile={"cell_size_m": 1000.0, "bandwidth_m": 1000.0})
+    assert build(tmp_path, cat).returncode == 0
+    out = tmp_path / "out-partner"
+    blobs = {f: (out / f).read_bytes() for f in ("index.html", "summary.json", "results.gpkg")}
+    for n in restricted:
+        for word in ("DESC", "VINTAGE", "LICENCE", "ATTRIB"):
+            marker = f"{word}-{n}".encode()
+            shown = [f for f, b in blobs.items() if marker in b]
+            if n == "cse_locations":
+                assert "index.html" in shown, marker
+            else:
+                assert shown == [], (marker, shown)

@@ -95,10 +95,14 @@ def check_neighbourhood_unit(area: StudyArea, lookup_file: str) -> None:
     """Partners see restricted layers per neighbourhood (MSOA) only: every district LSOA needs
     one, or the build stops. Falling back to LSOAs would publish counts per LSOA."""
     msoa = area.lsoas["msoa_code"]
-    missing = int((msoa.isna() | (msoa.astype(str).str.strip() == "")).sum())
+    text = msoa.astype(str).str.strip()
+    # an "MSOA" that is the LSOA's own code (a mis-mapped column) is no coarser than the LSOA
+    own = (text == area.lsoas["lsoa_code"].astype(str)).to_numpy()
+    missing = int((msoa.isna() | (text == "") | own).sum())
     if missing:
         raise InputError(
-            f"{missing:,} of {area.name}'s {len(msoa):,} LSOAs have no MSOA code in the lookup: "
+            f"{missing:,} of {area.name}'s {len(msoa):,} LSOAs have no MSOA code in the lookup "
+            "(blank, or the LSOA's own code): "
             "partners see restricted layers only as counts per neighbourhood (MSOA), never per "
             "LSOA; use a lookup that gives every LSOA its MSOA (MSOA11CD or MSOA21CD)",
             file=lookup_file,
