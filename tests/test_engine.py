@@ -13,7 +13,7 @@ from scipy.spatial import cKDTree
 from localprofile.engine.gistar import classify, gi_star
 from localprofile.engine.permutation import adjust_p
 from localprofile.engine.grid import auto_cell_size, make_grid
-from localprofile.engine.kde import auto_bandwidth, quartic_kde, quartic_kernel
+from localprofile.engine.kde import auto_bandwidth, quartic_kde, quartic_kernel, sfhotspot_bandwidth
 
 
 def test_grid_is_aligned_and_buffered():
@@ -126,6 +126,15 @@ def test_automatic_choices_follow_their_rules():
     x = np.array([0.0, 0, 0, 0, 0])
     fallback = auto_bandwidth(x, x, cell_size=250)
     assert fallback.value == 500 and "too few" in fallback.why
+    # the map-point rule: twice the median nearest-neighbour spacing, against a brute-force count
+    rng = np.random.default_rng(5)
+    pts = np.round(rng.uniform(0, 3000, (400, 2)), -1)
+    d = np.hypot(*(pts[:, None] - pts[None]).transpose(2, 0, 1))
+    u = np.unique(pts, axis=0)
+    du = np.hypot(*(u[:, None] - u[None]).transpose(2, 0, 1))
+    np.fill_diagonal(du, np.inf)
+    assert d.shape[0] == 400
+    assert auto_bandwidth(pts[:, 0], pts[:, 1], 250).value == round(2 * np.median(du.min(axis=1)) / 10) * 10
     # the rule of thumb itself, against its definition with numpy
     rng = np.random.default_rng(3)
     px, py = rng.normal(0, 800, 1000), rng.gamma(2, 500, 1000)
@@ -134,7 +143,7 @@ def test_automatic_choices_follow_their_rules():
         iqr = np.subtract(*np.percentile(v, [75, 25]))
         return 4 * 1.06 * min(v.std(ddof=1), iqr / 1.34) * len(v) ** -0.2
 
-    assert auto_bandwidth(px, py, 100).value == pytest.approx((nrd(px) + nrd(py)) / 2, abs=0.05)
+    assert sfhotspot_bandwidth(px, py, 100).value == pytest.approx((nrd(px) + nrd(py)) / 2, abs=0.05)
 
 
 def test_crimes_are_assigned_by_code_then_by_point():
