@@ -59,9 +59,15 @@ def run(train: str = "2016-07", test: str = "2017-07") -> dict:
                 return float(hit_metrics(s, test_counts, grid.in_area, coverages=(0.05,))["pai"].iloc[0])
 
             bw_auto = auto.bandwidths[slug]
+            # the cell size re-examined: the automatic KDE scored on 250 m cells as well
+            fine = choose_scale(catalog.profile, placed, {slug: tr}, cell_size=250,
+                                bandwidth=max(max(FIXED), bw_auto), hexagons=False).grid
+            s250 = kde_surface(fine, placed.x[tr], placed.y[tr], bw_auto, catalog.profile.kernel)
+            pai_250 = float(hit_metrics(s250, fine.bin(placed.x[te], placed.y[te]), fine.in_area,
+                                        coverages=(0.05,))["pai"].iloc[0])
             rows.append({"district": district, "theme": slug, "cell_size_m": auto.cell_size,
                          "pai": {bw: pai(bw) for bw in FIXED}, "auto_bandwidth_m": bw_auto,
-                         "auto_pai": pai(bw_auto),
+                         "auto_pai": pai(bw_auto), "auto_pai_250m_cells": pai_250,
                          "auto_why": next(c.why for c in auto.choices if c.what.startswith("bandwidth"))})
     means = {bw: float(np.mean([r["pai"][bw] for r in rows])) for bw in FIXED}
     auto_mean = float(np.mean([r["auto_pai"] for r in rows]))
@@ -91,6 +97,9 @@ def main(argv=None) -> int:
     print(f"automatic / best fixed ({r['best_fixed']} m) mean PAI at 5%: {r['ratio']:.3f} "
           f"({verdict} 3%)")
     print(f"automatic rule: {r['rows'][0]['auto_why']}")
+    m250 = float(np.mean([row["auto_pai_250m_cells"] for row in r["rows"]]))
+    print(f"cell size: the automatic KDE's mean PAI at 5% is {r['auto_mean']:.2f} on the automatic "
+          f"cells and {m250:.2f} on 250 m cells (finer cells select a tighter 5%)")
     return 0
 
 
