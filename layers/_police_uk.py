@@ -18,7 +18,7 @@ import pandas as pd
 
 from ..sources import iter_tables
 from ..errors import InputError
-from ..validate import read_csv, select_columns
+from ..validate import read_csv, select_columns, truncated_reason
 
 if TYPE_CHECKING:
     from ..catalog import LayerSpec
@@ -76,7 +76,7 @@ def require_rows(df: pd.DataFrame, what: str) -> None:
 def truncated_reasons(df: pd.DataFrame) -> list[tuple[str, np.ndarray]]:
     """A drop reason per file that ends mid-row, naming the file (for the data-quality table)."""
     cut = df["truncated"].to_numpy(dtype=bool)
-    return [(f"truncated row: {label} ends mid-row (a download cut off?)", cut & (df["source"] == label).to_numpy())
+    return [(truncated_reason(label), cut & (df["source"] == label).to_numpy())
             for label in pd.unique(df.loc[cut, "source"])]
 
 

@@ -49,6 +49,7 @@ import shapely
 from ..account import LayerData, RecordAccount, repeats
 from ..geo import BNG, GB_LAT, GB_LON, lonlat_to_bng
 from ..points import swapped_lonlat
+from ..validate import empty_file_note
 from ._police_uk import SAME_FILE, read_police_uk_tables, require_rows, require_some_valid, truncated_reasons
 
 if TYPE_CHECKING:
@@ -137,5 +138,5 @@ def load(paths: list[Path], spec: LayerSpec, ctx: LoadContext | None = None) -> 
     if empty_files:  # header-only files among others: named in validate and the profile
         meta["empty_files"] = list(empty_files)
         for label in empty_files:
-            acc.notes[f"file with only a header (0 rows): {label}"] = 0
+            acc.notes[empty_file_note(label)] = 0
     return LayerData(gdf, acc, meta)

@@ -191,6 +191,39 @@ def read_csv(
     return df
 
 
+def truncated_reason(file) -> str:
+    """The drop reason of the short last row of a file cut off mid-row, naming the file (so the
+    data-quality section of the profile names it)."""
+    return f"truncated row: {file} ends mid-row (a download cut off?)"
+
+
+def empty_file_note(file) -> str:
+    """The record-account note naming a file with only a header, among files that give rows."""
+    return f"file with only a header (0 rows): {file}"
+
+
+def file_problems(frames: list[tuple[pd.DataFrame, str]]) -> tuple[list[tuple[str, np.ndarray]], list[str]]:
+    """For tables read by :func:`read_csv` and then concatenated in order: a drop reason and row
+    mask for each file that ends mid-row (its last row), and the files with only a header.
+
+    >>> import io
+    >>> a = read_csv(io.BytesIO(b"x,y\\n1,2\\n3"), file="a.csv")
+    >>> b = read_csv(io.BytesIO(b"x,y\\n"), file="b.csv")
+    >>> cut, empty = file_problems([(a, "a.csv"), (b, "b.csv")])
+    >>> [(r, m.tolist()) for r, m in cut], empty
+    ([('truncated row: a.csv ends mid-row (a download cut off?)', [False, True])], ['b.csv'])
+    """
+    sizes = np.array([len(f) for f, _ in frames], dtype=int)
+    ends = np.cumsum(sizes)
+    cut = []
+    for (frame, label), end in zip(frames, ends):  # one step per file, not per row
+        if frame.attrs.get("truncated"):
+            mask = np.zeros(int(ends[-1]) if len(ends) else 0, dtype=bool)
+            mask[end - 1] = True
+            cut.append((truncated_reason(label), mask))
+    return cut, [label for (frame, label) in frames if not len(frame)]
+
+
 def _short_last_row(text: str, width: int | None) -> bool:
     """Whether ``text`` ends without a newline in a row of fewer fields than the header."""
     if text.endswith(("\n", "\r")):
