@@ -145,3 +145,112 @@ def test_the_encoding_hint_names_a_key_that_works(tmp_path):
     # and the place the old hint sent people, under options, is refused by the adapter
     wrong = write_catalog(tmp_path, layers={"schools": {"path": str(path), "options": {"encoding": "cp1252"}}})
     assert run_cli("validate", "--catalog", str(wrong)).returncode == 2
+
+
+# --- the generic point adapter (every other CSV adapter shares read_csv and its checks) -------
+
+from conftest import DATA  # noqa: E402
+
+OCG = DATA / "restricted" / "SYNTHETIC_ocg_members.csv"
+
+
+def ocg_rows() -> tuple[list[str], list[list[str]]]:
+    rows = list(csv.reader(io.StringIO(OCG.read_text(encoding="utf-8"))))
+    return rows[0], rows[1:]
+
+
+def load_layer(cat_path, name):
+    from localprofile.catalog import load_catalog
+    from localprofile.layers import ADAPTERS
+    from localprofile.loading import LoadContext
+
+    cat = load_catalog(cat_path)
+    return ADAPTERS[cat.layers[name].adapter].load(cat.paths(name), cat.layers[name], LoadContext(cat))
+
+
+def test_a_truncated_point_file_drops_its_short_row_naming_the_file(tmp_path):
+    from localprofile.validate import truncated_reason
+
+    header, rows = ocg_rows()
+    cut = rows[-1][: header.index("Easting")]  # cut off after the postcode: it would be placed by it
+    path = tmp_path / "ocg.csv"
+    write(path, header, [*rows[:-1], cut], final_newline=False)
+    cat = write_catalog(tmp_path, layers={"ocg_members": {"path": str(path)}}, restricted=True)
+    acc = load_layer(cat, "ocg_members").account
+    assert acc.dropped[truncated_reason(path)] == 1
+    assert acc.read == len(rows) == acc.used + acc.n_dropped
+    # the same rows with a final newline: a complete file, nothing dropped as truncated
+    write(path, header, rows)
+    whole = load_layer(cat, "ocg_members").account
+    assert not any(r.startswith("truncated") for r in whole.dropped)
+    assert whole.used == acc.used + 1
+
+
+def test_a_header_only_point_file_is_a_warning_in_validate_and_stops_alone(tmp_path):
+    header, rows = ocg_rows()
+    full, empty = tmp_path / "ocg.csv", tmp_path / "ocg_2.csv"
+    write(full, header, rows)
+    write(empty, header, [])
+    cat = write_catalog(tmp_path, layers={"ocg_members": {"path": [str(full), str(empty)]}}, restricted=True)
+    res = run_cli("validate", "--catalog", str(cat), "--audience", "force")
+    assert res.returncode == 0, res.stderr
+    assert f"warning: {empty}: 0 rows (only a header), in layer 'ocg_members'" in res.stderr
+    assert f"file with only a header (0 rows): {empty}" in load_layer(cat, "ocg_members").account.notes
+    # the layer's only file is a header: one line naming it, exit 2
+    only = write_catalog(tmp_path, layers={"ocg_members": {"path": str(empty)}}, restricted=True)
+    one_line(run_cli("validate", "--catalog", str(only), "--audience", "force"), str(empty), "no rows: only a header")
+
+
+# --- every hint, followed, works ------------------------------------------------------------
+
+
+def test_the_point_adapter_hint_options_columns_works(tmp_path):
+    header, rows = ocg_rows()
+    renamed = ["PC" if h == "Postcode" else "E_BNG" if h == "Easting" else "N_BNG" if h == "Northing" else h
+               for h in header]
+    path = tmp_path / "sites.csv"
+    write(path, renamed, rows)
+    spec = {"adapter": "points", "path": str(path), "vintage": "v", "licence": "l", "attribution": "a",
+            "sensitivity": "open", "label": "Sites"}
+    cat = write_catalog(tmp_path, layers={"sites": spec})
+    msg = one_line(run_cli("validate", "--catalog", str(cat)), str(path), "options.columns")
+    assert "no location columns" in msg
+    fixed = write_catalog(tmp_path, layers={"sites": {**spec, "options": {"columns": {"easting": "E_BNG", "northing": "N_BNG"}}}})
+    res = run_cli("validate", "--catalog", str(fixed))
+    assert res.returncode == 0, res.stderr
+    assert load_layer(fixed, "sites").account.used == len(rows)
+
+
+def test_the_lsoa_table_hint_options_code_works(tmp_path):
+    src = DATA / "census" / "census2011_population_households_lsoa11_west_yorkshire.csv"
+    rows = list(csv.reader(io.StringIO(src.read_text(encoding="utf-8"))))
+    i = rows[0].index("LSOA Code")
+    table = [["Area", "Reports"], *[[r[i], str(n % 7)] for n, r in enumerate(rows[1:])]]
+    path = tmp_path / "reports.csv"
+    write(path, table[0], table[1:])
+    spec = {"adapter": "lsoa_table", "path": str(path), "vintage": "v", "licence": "l", "attribution": "a",
+            "sensitivity": "open", "label": "Reports"}
+    cat = write_catalog(tmp_path, layers={"reports": spec})
+    one_line(run_cli("validate", "--catalog", str(cat)), str(path), "missing column 'LSOA code'", "options.code")
+    fixed = write_catalog(tmp_path, layers={"reports": {**spec, "options": {"code": "Area"}}})
+    res = run_cli("validate", "--catalog", str(fixed))
+    assert res.returncode == 0, res.stderr
+    assert load_layer(fixed, "reports").account.used == len(table) - 1
+
+
+def test_the_census2021_hint_options_column_works(tmp_path):
+    src = DATA / "census" / "census2011_population_households_lsoa11_west_yorkshire.csv"
+    rows = list(csv.reader(io.StringIO(src.read_text(encoding="utf-8"))))
+    code, name, persons = rows[0].index("LSOA Code"), rows[0].index("LSOA Name"), rows[0].index("Persons")
+    header = ["date", "geography", "geography code", "Residents"]
+    body = [["2021", r[name], r[code], r[persons].replace(",", "")] for r in rows[1:]]
+    path = tmp_path / "census2021.csv"
+    write(path, header, body)
+    spec = {"adapter": "census2021_population", "path": str(path), "vintage": "v", "licence": "l",
+            "attribution": "a", "sensitivity": "open"}
+    cat = write_catalog(tmp_path, layers={"census_population": None, "census21": spec})
+    one_line(run_cli("validate", "--catalog", str(cat)), str(path), "total population", "options.column")
+    fixed = write_catalog(tmp_path, layers={"census_population": None, "census21": {**spec, "options": {"column": "Residents"}}})
+    res = run_cli("validate", "--catalog", str(fixed))
+    assert res.returncode == 0, res.stderr
+    assert load_layer(fixed, "census21").account.used == len(body)
