@@ -19,6 +19,7 @@ import pandas as pd
 from ..sources import iter_tables
 from ..errors import InputError
 from ..validate import read_csv, select_columns, truncated_reason
+from ..validate import require_some_valid as shared_require_some_valid
 
 if TYPE_CHECKING:
     from ..catalog import LayerSpec
@@ -82,17 +83,11 @@ def truncated_reasons(df: pd.DataFrame) -> list[tuple[str, np.ndarray]]:
 
 def require_some_valid(df: pd.DataFrame, valid: np.ndarray, column: str, what: str) -> None:
     """A file in which no row has a valid ``column`` is an error naming the file, the column and
-    an example value (``Month '07/2018' is not YYYY-MM``); some bad rows are counted drops."""
+    an example value (``Month '07/2018' is not YYYY-MM``); some bad rows are counted drops. A
+    truncated last row is neither an example nor a valid row."""
     counted = ~df["truncated"].to_numpy(dtype=bool)
-    good = pd.Series(valid & counted).groupby(df["source"].to_numpy()).any()
-    for label in good.index[~good.to_numpy()]:
-        values = df.loc[(df["source"] == label).to_numpy() & counted, column].dropna()
-        if not len(values):
-            raise InputError(f"{column_label(column)} is empty in every row", file=label,
-                             column=column_label(column))
-        raise InputError(f"{column_label(column)} '{values.iloc[0]}' is not {what} (nor is any other "
-                         "row's)", file=label, row=int(df.loc[values.index[0], "row"]),
-                         column=column_label(column))
+    shared_require_some_valid(df[column].where(counted), valid & counted, df["source"], df["row"],
+                              column=column_label(column), what=what)
 
 
 _LABELS = {"month": "Month", "crime_type": "Crime type", "date": "Date"}

@@ -224,6 +224,30 @@ def file_problems(frames: list[tuple[pd.DataFrame, str]]) -> tuple[list[tuple[st
     return cut, [label for (frame, label) in frames if not len(frame)]
 
 
+def require_some_valid(values: pd.Series, valid, files, rows, *, column: str, what: str) -> None:
+    """A file in which no row has a valid ``column`` is one error naming the file, the column and
+    the first value written (``Month '07/2018' is not YYYY-MM``): a whole column re-saved by Excel
+    or mapped to the wrong field, not rows to drop. A file where only some rows are bad is left to
+    the counted drops. ``values``, ``valid``, ``files`` (each row's file) and ``rows`` (each row's
+    spreadsheet row) run over the same rows; a missing value in ``values`` is no example.
+
+    >>> v = pd.Series(["07/2018", "08/2018", "2018-09"])
+    >>> ok = v.str.fullmatch(r"\\d{4}-\\d{2}").to_numpy()
+    >>> require_some_valid(v, ok, ["a.csv", "a.csv", "b.csv"], [2, 3, 2], column="Month", what="YYYY-MM")
+    Traceback (most recent call last):
+    localprofile.errors.InputError: a.csv: row 2: column 'Month': Month '07/2018' is not YYYY-MM (nor is any other row's)
+    """
+    values = values.reset_index(drop=True)
+    files = np.asarray(files, dtype=object)
+    good = pd.Series(np.asarray(valid, dtype=bool)).groupby(files).any()
+    for label in good.index[~good.to_numpy()]:
+        written = values[files == label].dropna()
+        if not len(written):
+            raise InputError(f"{column} is empty in every row", file=label, column=column)
+        raise InputError(f"{column} '{written.iloc[0]}' is not {what} (nor is any other row's)",
+                         file=label, row=int(np.asarray(rows)[written.index[0]]), column=column)
+
+
 def _short_last_row(text: str, width: int | None) -> bool:
     """Whether ``text`` ends without a newline in a row of fewer fields than the header."""
     if text.endswith(("\n", "\r")):

@@ -179,6 +179,10 @@ def test_a_truncated_point_file_drops_its_short_row_naming_the_file(tmp_path):
     acc = load_layer(cat, "ocg_members").account
     assert acc.dropped[truncated_reason(path)] == 1
     assert acc.read == len(rows) == acc.used + acc.n_dropped
+    # validate says so too: the analyst may want to download it again
+    res = run_cli("validate", "--catalog", str(cat), "--audience", "force")
+    assert res.returncode == 0, res.stderr
+    assert f"warning: {path} ends mid-row (a download cut off?): its last row is dropped, in layer 'ocg_members'" in res.stderr
     # the same rows with a final newline: a complete file, nothing dropped as truncated
     write(path, header, rows)
     whole = load_layer(cat, "ocg_members").account
@@ -254,3 +258,70 @@ def test_the_census2021_hint_options_column_works(tmp_path):
     res = run_cli("validate", "--catalog", str(fixed))
     assert res.returncode == 0, res.stderr
     assert load_layer(fixed, "census21").account.used == len(body)
+
+
+# --- an LSOA table (lsoa_table) built from the shipped Census file -----------------------------
+
+
+def reports_table():
+    src = DATA / "census" / "census2011_population_households_lsoa11_west_yorkshire.csv"
+    rows = list(csv.reader(io.StringIO(src.read_text(encoding="utf-8"))))
+    i = rows[0].index("LSOA Code")
+    return ["LSOA11CD", "Reports"], [[r[i], str(n % 7)] for n, r in enumerate(rows[1:])]
+
+
+def reports_catalog(tmp_path, path):
+    spec = {"adapter": "lsoa_table", "path": str(path), "vintage": "v", "licence": "l", "attribution": "a",
+            "sensitivity": "open", "label": "Reports"}
+    return write_catalog(tmp_path, layers={"reports": spec})
+
+
+def test_an_lsoa_table_with_no_lsoa_code_names_file_column_and_value(tmp_path):
+    header, rows = reports_table()
+    bad = [[f"LSOA {r[0][3:]}", r[1]] for r in rows]  # codes written without their E01 prefix
+    path = tmp_path / "reports.csv"
+    write(path, header, bad)
+    cat = reports_catalog(tmp_path, path)
+    one_line(run_cli("validate", "--catalog", str(cat)), str(path), "column 'LSOA11CD'", "row 2",
+             f"LSOA11CD '{bad[0][0]}' is not an LSOA code")
+    # only some rows bad: a counted drop, and the account adds up
+    write(path, header, [*bad[:5], *rows[5:]])
+    acc = load_layer(cat, "reports").account
+    assert acc.dropped["LSOA code malformed (not E01 or W01 and 6 digits)"] == 5
+    assert acc.read == len(rows) == acc.used + acc.n_dropped
+
+
+def test_an_lsoa_table_cut_off_mid_row_or_with_only_a_header(tmp_path):
+    from localprofile.validate import truncated_reason
+
+    header, rows = reports_table()
+    path = tmp_path / "reports.csv"
+    write(path, header, [*rows[:-1], rows[-1][:1]], final_newline=False)  # the last row lost its count
+    cat = reports_catalog(tmp_path, path)
+    acc = load_layer(cat, "reports").account
+    assert acc.dropped[truncated_reason(path)] == 1
+    assert acc.used == len(rows) - 1 and acc.read == acc.used + acc.n_dropped
+    write(path, header, [])
+    one_line(run_cli("validate", "--catalog", str(cat)), str(path), "no rows: only a header")
+
+
+def test_a_census2021_file_of_another_geography_names_file_column_and_value(tmp_path):
+    src = DATA / "census" / "census2011_population_households_lsoa11_west_yorkshire.csv"
+    rows = list(csv.reader(io.StringIO(src.read_text(encoding="utf-8"))))
+    msoa, name, persons = rows[0].index("MSOA Code"), rows[0].index("MSOA Name"), rows[0].index("Persons")
+    header = ["date", "geography", "geography code", "Residence type: Total; measures: Value"]
+    body = [["2021", r[name], r[msoa], r[persons].replace(",", "")] for r in rows[1:]]  # an MSOA download
+    path = tmp_path / "census2021.csv"
+    write(path, header, body)
+    spec = {"adapter": "census2021_population", "path": str(path), "vintage": "v", "licence": "l",
+            "attribution": "a", "sensitivity": "open"}
+    cat = write_catalog(tmp_path, layers={"census_population": None, "census21": spec})
+    one_line(run_cli("validate", "--catalog", str(cat)), str(path), "column 'geography code'", "row 2",
+             f"geography code '{body[0][2]}' is not an LSOA code")
+    # an LSOA file with a few other geographies (a district total row, say) keeps them as drops
+    lsoa = rows[0].index("LSOA Code")
+    body = [["2021", r[name], r[lsoa], r[persons].replace(",", "")] for r in rows[1:]]
+    write(path, header, [["2021", "Leeds", "E08000035", "751485"], *body])
+    acc = load_layer(cat, "census21").account
+    assert acc.dropped["not an LSOA (another geography in the file)"] == 1
+    assert acc.read == len(body) + 1 == acc.used + acc.n_dropped
