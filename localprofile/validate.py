@@ -164,9 +164,9 @@ def read_csv(
         raise InputError(f"unknown encoding '{encoding}'", file=file) from None
     if not text.strip():
         raise InputError("file is empty", file=file)
-    try:
-        df = pd.read_csv(
-            io.StringIO(text),
+    def parse(t: str) -> pd.DataFrame:
+        return pd.read_csv(
+            io.StringIO(t),
             dtype=str,
             keep_default_na=False,
             na_values=[""],
@@ -176,18 +176,37 @@ def read_csv(
             skip_blank_lines=False,
             usecols=usecols,
         )
+
+    cut_in_quotes = False
+    try:
+        df = parse(text)
     except pd.errors.ParserError as exc:
         msg = str(exc).strip().splitlines()[-1]
-        m = re.search(r"line (\d+)", msg)
-        raise InputError(
-            f"not a well-formed CSV ({msg})", file=file, row=int(m.group(1)) if m else None
-        ) from None
+        df = None
+        # A download cut off inside a quoted last field ("On or near Br): the rows before it
+        # are whole, and the cut row is kept, empty, to be dropped as a truncated row.
+        if "EOF inside string" in msg and header is not None and not text.endswith(("\n", "\r")):
+            head = text[: text.rfind("\n") + 1]
+            try:
+                df = parse(head) if head.count("\n") > header else None
+            except pd.errors.ParserError:
+                df = None
+            if df is not None:
+                df = pd.concat([df, pd.DataFrame([[pd.NA] * df.shape[1]], columns=df.columns)],
+                               ignore_index=True)
+                cut_in_quotes = True
+        if df is None:
+            m = re.search(r"line (\d+)", msg)
+            raise InputError(
+                f"not a well-formed CSV ({msg})", file=file, row=int(m.group(1)) if m else None
+            ) from None
     # Text, trimmed; a cell of only spaces is as missing as an empty one.
     for col in df.columns:
         df[col] = df[col].astype("string").str.strip().replace("", pd.NA)
     # A download cut off mid-row: no final newline, and the last row shorter than the header
     # (pandas pads it with missing values, so it would pass for a complete row).
-    df.attrs["truncated"] = bool(len(df)) and header is not None and _short_last_row(text, df.shape[1] if usecols is None else None)
+    df.attrs["truncated"] = cut_in_quotes or (
+        bool(len(df)) and header is not None and _short_last_row(text, df.shape[1] if usecols is None else None))
     return df
 
 

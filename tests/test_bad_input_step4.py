@@ -325,3 +325,22 @@ def test_a_census2021_file_of_another_geography_names_file_column_and_value(tmp_
     acc = load_layer(cat, "census21").account
     assert acc.dropped["not an LSOA (another geography in the file)"] == 1
     assert acc.read == len(body) + 1 == acc.used + acc.n_dropped
+
+
+def test_a_police_file_cut_inside_a_quoted_field_is_a_truncated_row_not_a_malformed_csv(tmp_path):
+    from localprofile.catalog import load_catalog
+    from localprofile.layers import police_uk_street
+    from localprofile.validate import truncated_reason
+
+    header, rows = rows_of()
+    loc = header.index("Location")
+    path = tmp_path / "2016-07-west-yorkshire-street.csv"
+    write(path, header, rows[:-1])
+    last = rows[-1]
+    head = ",".join(f'"{v}"' if "," in v else v for v in last[:loc])
+    with open(path, "a", encoding="utf-8") as f:
+        f.write(f'{head},"{last[loc][:8]}')  # cut off inside the quoted Location: "On or ne
+    cat = load_catalog(crimes_catalog(tmp_path, path))
+    acc = police_uk_street.load(cat.paths("crimes"), cat.layers["crimes"]).account
+    assert acc.dropped[truncated_reason(path)] == 1
+    assert acc.read == len(rows) == acc.used + acc.n_dropped
