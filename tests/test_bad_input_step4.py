@@ -344,3 +344,33 @@ def test_a_police_file_cut_inside_a_quoted_field_is_a_truncated_row_not_a_malfor
     acc = police_uk_street.load(cat.paths("crimes"), cat.layers["crimes"]).account
     assert acc.dropped[truncated_reason(path)] == 1
     assert acc.read == len(rows) == acc.used + acc.n_dropped
+
+
+# --- the other police.uk readers (no shipped files: the one-row cases of the adapter table) -----
+
+
+def test_stop_search_and_outcomes_name_header_only_files_and_all_bad_months(tmp_path):
+    from test_adapter_bad_inputs import CASES
+
+    from localprofile.catalog import LayerSpec
+    from localprofile.errors import InputError
+    from localprofile.layers import ADAPTERS
+
+    for adapter, kind in (("police_uk_stop_search", "stop-and-search"), ("police_uk_outcomes", "outcomes")):
+        text = CASES[adapter][0]
+        full, empty = tmp_path / f"2017-07-west-yorkshire-{kind}.csv", tmp_path / f"2017-08-west-yorkshire-{kind}.csv"
+        full.write_text(text, encoding="utf-8")
+        empty.write_text(text.splitlines()[0] + "\n", encoding="utf-8")
+        spec = LayerSpec(adapter=adapter, path=str(full), vintage="v", licence="l", attribution="a", sensitivity="open")
+        data = ADAPTERS[adapter].load([full, empty], spec)
+        assert data.meta["empty_files"] == [str(empty)]
+        assert f"file with only a header (0 rows): {empty}" in data.account.notes
+        if adapter == "police_uk_outcomes":
+            full.write_text(text.replace("2017-07", "07/2017"), encoding="utf-8")
+            try:
+                ADAPTERS[adapter].load([full], spec)
+            except InputError as exc:
+                msg = str(exc)
+            else:
+                raise AssertionError("a file of no valid Month loaded")
+            assert str(full) in msg and "column 'Month'" in msg and "Month '07/2017' is not YYYY-MM" in msg
