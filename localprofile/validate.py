@@ -116,8 +116,10 @@ def read_columns(
         n = _norm(column)
         return any(_matches(c, n) for c in cands)
 
-    return select_columns(read_csv(source, file=file, encoding=encoding, usecols=keep), wanted,
-                          file=file, hint=hint)
+    parsed = read_csv(source, file=file, encoding=encoding, usecols=keep)
+    out = select_columns(parsed, wanted, file=file, hint=hint)
+    out.attrs.update(parsed.attrs)  # whether the file ends mid-row
+    return out
 
 
 def _decode(raw: bytes, encoding: str) -> str:

@@ -374,3 +374,21 @@ def test_stop_search_and_outcomes_name_header_only_files_and_all_bad_months(tmp_
             else:
                 raise AssertionError("a file of no valid Month loaded")
             assert str(full) in msg and "column 'Month'" in msg and "Month '07/2017' is not YYYY-MM" in msg
+
+
+def test_a_truncated_or_header_only_schools_file(tmp_path):
+    from localprofile.validate import truncated_reason
+
+    src = DATA / "schools" / "edubase_2017_west_yorkshire_extract.csv"
+    rows = list(csv.reader(io.StringIO(src.read_bytes().decode("cp1252"))))
+    header, body = rows[0], rows[1:]
+    path = tmp_path / "schools.csv"
+    cut = body[-1][: header.index("Type of establishment")]  # after the postcode: placeable by it
+    write(path, header, [*body[:-1], cut], final_newline=False)
+    cat = write_catalog(tmp_path, layers={"schools": {"path": str(path)}})
+    acc = load_layer(cat, "schools").account
+    assert acc.dropped[truncated_reason(path)] == 1
+    assert acc.read == len(body) == acc.used + acc.n_dropped
+    # only a header: one line naming the file (it used to end in an IndexError)
+    write(path, header, [])
+    one_line(run_cli("validate", "--catalog", str(cat)), str(path), "no rows: only a header")
