@@ -76,8 +76,10 @@ def require_rows(df: pd.DataFrame, what: str) -> None:
 
 def name_empty_files(empty: list[str], acc, meta: dict) -> dict:
     """Header-only files among files that give rows: listed in ``meta`` (``validate`` warns of
-    them) and as notes of the record account (the profile's data-quality section names them)."""
-    if empty:
+    them) and as notes of the record account (the profile's data-quality section names them).
+    A layer whose every file is only a header (an optional layer: stop and search, outcomes) is
+    an empty layer; ``validate`` warns of its 0 rows, naming the files."""
+    if empty and acc.read:
         meta["empty_files"] = list(empty)
         for label in empty:
             acc.notes[empty_file_note(label)] = 0
