@@ -18,7 +18,8 @@ import pandas as pd
 
 from ..sources import iter_tables
 from ..errors import InputError
-from ..validate import read_csv, select_columns
+from ..validate import empty_file_note, read_csv, select_columns, truncated_reason
+from ..validate import require_some_valid as shared_require_some_valid
 
 if TYPE_CHECKING:
     from ..catalog import LayerSpec
@@ -73,26 +74,32 @@ def require_rows(df: pd.DataFrame, what: str) -> None:
         raise InputError(f"no rows: only a header{others}; a profile needs {what}", file=empty[0])
 
 
+def name_empty_files(empty: list[str], acc, meta: dict) -> dict:
+    """Header-only files among files that give rows: listed in ``meta`` (``validate`` warns of
+    them) and as notes of the record account (the profile's data-quality section names them).
+    A layer whose every file is only a header (an optional layer: stop and search, outcomes) is
+    an empty layer; ``validate`` warns of its 0 rows, naming the files."""
+    if empty and acc.read:
+        meta["empty_files"] = list(empty)
+        for label in empty:
+            acc.notes[empty_file_note(label)] = 0
+    return meta
+
+
 def truncated_reasons(df: pd.DataFrame) -> list[tuple[str, np.ndarray]]:
     """A drop reason per file that ends mid-row, naming the file (for the data-quality table)."""
     cut = df["truncated"].to_numpy(dtype=bool)
-    return [(f"truncated row: {label} ends mid-row (a download cut off?)", cut & (df["source"] == label).to_numpy())
+    return [(truncated_reason(label), cut & (df["source"] == label).to_numpy())
             for label in pd.unique(df.loc[cut, "source"])]
 
 
 def require_some_valid(df: pd.DataFrame, valid: np.ndarray, column: str, what: str) -> None:
     """A file in which no row has a valid ``column`` is an error naming the file, the column and
-    an example value (``Month '07/2018' is not YYYY-MM``); some bad rows are counted drops."""
+    an example value (``Month '07/2018' is not YYYY-MM``); some bad rows are counted drops. A
+    truncated last row is neither an example nor a valid row."""
     counted = ~df["truncated"].to_numpy(dtype=bool)
-    good = pd.Series(valid & counted).groupby(df["source"].to_numpy()).any()
-    for label in good.index[~good.to_numpy()]:
-        values = df.loc[(df["source"] == label).to_numpy() & counted, column].dropna()
-        if not len(values):
-            raise InputError(f"{column_label(column)} is empty in every row", file=label,
-                             column=column_label(column))
-        raise InputError(f"{column_label(column)} '{values.iloc[0]}' is not {what} (nor is any other "
-                         "row's)", file=label, row=int(df.loc[values.index[0], "row"]),
-                         column=column_label(column))
+    shared_require_some_valid(df[column].where(counted), valid & counted, df["source"], df["row"],
+                              column=column_label(column), what=what)
 
 
 _LABELS = {"month": "Month", "crime_type": "Crime type", "date": "Date"}

@@ -33,7 +33,7 @@ from pydantic import BaseModel, ConfigDict
 
 from ..account import LayerData, RecordAccount, repeats
 from ..errors import InputError
-from ..validate import find_column, read_csv, to_number
+from ..validate import find_column, read_csv, require_some_valid, to_number
 
 if TYPE_CHECKING:
     from ..catalog import LayerSpec
@@ -61,6 +61,10 @@ def load(paths: list[Path], spec: LayerSpec, ctx: LoadContext | None = None) -> 
                            what="geography code", hint="a Nomis bulk CSV has date, geography, geography code")
         col = find_column(raw.columns, [opts.column] if opts.column else _TOTAL, file=path,
                           what=opts.column or "total population", hint="name it with options.column")
+        # no row of an LSOA (an MSOA or district download, say): one line, not a layer of drops
+        require_some_valid(raw[code], raw[code].fillna("").str.fullmatch(r"[EW]01\d{6}").to_numpy(dtype=bool),
+                           np.full(len(raw), str(path), dtype=object), np.arange(2, len(raw) + 2),
+                           column=code, what="an LSOA code (E01 or W01 and 6 digits)")
         pop = to_number(raw[col], file=path, column=col, allow_missing=True)
         if (pop < 0).any():
             r = int(np.flatnonzero(pop < 0)[0])

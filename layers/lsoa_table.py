@@ -65,7 +65,7 @@ from pydantic import BaseModel, ConfigDict
 from ..account import LayerData, RecordAccount, repeats
 from ..errors import InputError
 from ..sources import iter_tables
-from ..validate import find_column, read_csv, to_number
+from ..validate import empty_file_note, file_problems, find_column, read_csv, require_some_valid, to_number
 
 if TYPE_CHECKING:
     from ..catalog import LayerSpec
@@ -88,6 +88,14 @@ class Options(BaseModel):
     labels: dict[str, str] = {}
 
 
+def _last_row(n: int, truncated: bool | None) -> np.ndarray:
+    """A mask of the last of ``n`` rows when its file ends mid-row."""
+    mask = np.zeros(n, dtype=bool)
+    if truncated and n:
+        mask[-1] = True
+    return mask
+
+
 def _numeric(values: pd.Series) -> bool:
     """Whether ``values`` has a filled cell and every filled cell is a number."""
     text = values.dropna().astype("string").str.replace(",", "", regex=False)
@@ -107,12 +115,22 @@ def load(paths: list[Path], spec: LayerSpec, ctx: LoadContext | None = None) -> 
             hint="" if opts.code else "name the code column in options.code",
         )
         parts.append((table.label, df.rename(columns={code: _CODE})))
+        # no row with an LSOA code (another geography, or the wrong column): one line, not a
+        # layer of drops; a truncated last row is no example
+        whole = df[code].astype("string").where(~_last_row(len(df), df.attrs.get("truncated")))
+        require_some_valid(whole, whole.str.upper().str.fullmatch(CODE_PATTERN).fillna(False).to_numpy(dtype=bool),
+                           np.full(len(df), table.label, dtype=object), np.arange(2, len(df) + 2),
+                           column=code, what="an LSOA code (E01 or W01 and 6 digits)")
     label = parts[0][0]
+    truncated, empty = file_problems([(p, f) for f, p in parts])
     df = pd.concat([p for _, p in parts], ignore_index=True)
+    if not len(df):
+        raise InputError("no rows: only a header; an LSOA table needs at least one row", file=label)
     file_of_row = np.repeat(np.arange(len(parts)), [len(p) for _, p in parts])
     acc = RecordAccount(read=len(df))
     codes = df[_CODE].astype("string").str.upper()
     keep = acc.partition([
+        *truncated,
         ("blank row", df.isna().all(axis=1)),
         ("no LSOA code", codes.isna()),
         ("LSOA code malformed (not E01 or W01 and 6 digits)", ~codes.fillna("").str.fullmatch(CODE_PATTERN)),
@@ -157,7 +175,12 @@ def load(paths: list[Path], spec: LayerSpec, ctx: LoadContext | None = None) -> 
     frame["lsoa_code"] = frame["lsoa_code"].astype("string")
     acc.check(spec.adapter)
     left_out = [c for c in others if c not in fields]
-    return LayerData(frame, acc, {"fields": fields, "labels": labels, "left_out": left_out})
+    meta = {"fields": fields, "labels": labels, "left_out": left_out}
+    if empty:  # header-only files among others: named in validate and the profile
+        meta["empty_files"] = empty
+        for f in empty:
+            acc.notes[empty_file_note(f)] = 0
+    return LayerData(frame, acc, meta)
 
 
 def join_to_lsoas(frame: pd.DataFrame, lsoa_codes: pd.Index) -> tuple[pd.DataFrame, dict[str, int]]:

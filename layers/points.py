@@ -39,7 +39,7 @@ from ..errors import InputError
 from ..geo import BNG, BNG_EXTENT
 from ..points import Located, locate, point_frame
 from ..sources import iter_tables
-from ..validate import find_column, read_csv, require_file
+from ..validate import empty_file_note, file_problems, find_column, read_csv, require_file
 
 if TYPE_CHECKING:
     from ..catalog import LayerSpec
@@ -109,7 +109,11 @@ def load(paths: list[Path], spec: LayerSpec, ctx: LoadContext | None = None) -> 
                 from_geo.append(np.zeros(len(df), dtype=bool))
     label = frames[0][1]
     cols = set().union(*(f.columns for f, _ in frames))
+    truncated, empty = file_problems(frames)
     df = pd.concat([f for f, _ in frames], ignore_index=True)
+    if not len(df):  # no file gives a row: stop, naming the file, rather than map nothing
+        more = f" (and {len(empty) - 1} more file{'s' if len(empty) > 2 else ''} like it)" if len(empty) > 1 else ""
+        raise InputError(f"no rows: only a header{more}; a point layer needs at least one row", file=label)
     geom = np.concatenate(geoms)
     geo_row = np.concatenate(from_geo)
 
@@ -156,6 +160,7 @@ def load(paths: list[Path], spec: LayerSpec, ctx: LoadContext | None = None) -> 
         selected &= df[find_column(cols, [col], file=label, what=col)].isin(values).to_numpy()
     ids = df[mapped["id"]] if mapped["id"] else None
     keep = acc.partition([
+        *truncated,
         ("not selected by options.include", ~selected),
         ("no geometry", geo_row & ~usable),
         ("outside Great Britain", geo_row & usable & ~on_grid),
@@ -168,4 +173,9 @@ def load(paths: list[Path], spec: LayerSpec, ctx: LoadContext | None = None) -> 
     values.update({f: df[find_column(cols, [f], file=label, what=f)] for f in opts.fields})
     frame = point_frame(values, loc, keep)
     acc.check(spec.adapter)
-    return LayerData(frame, acc, {"columns": {k: v for k, v in mapped.items() if v}})
+    meta = {"columns": {k: v for k, v in mapped.items() if v}}
+    if empty:  # header-only files among others: named in validate and the profile
+        meta["empty_files"] = empty
+        for f in empty:
+            acc.notes[empty_file_note(f)] = 0
+    return LayerData(frame, acc, meta)

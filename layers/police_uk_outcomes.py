@@ -54,7 +54,7 @@ from typing import TYPE_CHECKING
 
 from ..account import LayerData, RecordAccount, repeats
 from ..points import locate, point_frame
-from ._police_uk import SAME_FILE, read_police_uk_tables, require_some_valid, truncated_reasons
+from ._police_uk import SAME_FILE, name_empty_files, read_police_uk_tables, require_some_valid, truncated_reasons
 
 if TYPE_CHECKING:
     from ..catalog import LayerSpec
@@ -87,6 +87,7 @@ _MONTH = r"\d{4}-(0[1-9]|1[0-2])"
 def load(paths: list[Path], spec: LayerSpec, ctx: LoadContext | None = None) -> LayerData:
     """Read every police.uk outcomes CSV under ``paths`` into one point layer."""
     df, files = read_police_uk_tables(paths, spec, MEMBER_PATTERN, COLUMNS, HINT)
+    empty_files = df.attrs.get("empty_files", [])
     require_some_valid(df, df["month"].fillna("").str.fullmatch(_MONTH).to_numpy(dtype=bool), "month", "YYYY-MM")
     truncated = truncated_reasons(df)
     df.pop("truncated")
@@ -115,4 +116,5 @@ def load(paths: list[Path], spec: LayerSpec, ctx: LoadContext | None = None) -> 
     frame = point_frame(values, loc, keep)
     acc.check(spec.adapter)
     months = sorted(frame["month"].dropna().unique().tolist())
-    return LayerData(frame, acc, {"months": months, "files": files})
+    return LayerData(frame, acc, name_empty_files(empty_files, acc,
+                                                  {"months": months, "files": files}))

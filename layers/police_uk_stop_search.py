@@ -64,7 +64,7 @@ import pandas as pd
 
 from ..account import LayerData, RecordAccount
 from ..points import locate, point_frame
-from ._police_uk import SAME_FILE, read_police_uk_tables, require_some_valid, truncated_reasons
+from ._police_uk import SAME_FILE, name_empty_files, read_police_uk_tables, require_some_valid, truncated_reasons
 
 if TYPE_CHECKING:
     from ..catalog import LayerSpec
@@ -98,6 +98,7 @@ HINT = (
 def load(paths: list[Path], spec: LayerSpec, ctx: LoadContext | None = None) -> LayerData:
     """Read every police.uk stop-and-search CSV under ``paths`` into one point layer."""
     df, files = read_police_uk_tables(paths, spec, MEMBER_PATTERN, COLUMNS, HINT)
+    empty_files = df.attrs.get("empty_files", [])
     when = pd.to_datetime(df["date"].astype("string").str.slice(0, 10), format="%Y-%m-%d", errors="coerce")
     require_some_valid(df, when.notna().to_numpy(), "date", "a date (YYYY-MM-DD...)")
     truncated = truncated_reasons(df)
@@ -134,4 +135,5 @@ def load(paths: list[Path], spec: LayerSpec, ctx: LoadContext | None = None) -> 
     frame = point_frame(values, loc, keep)
     acc.check(spec.adapter)
     months = sorted(frame["month"].dropna().unique().tolist())
-    return LayerData(frame, acc, {"months": months, "files": files})
+    return LayerData(frame, acc, name_empty_files(empty_files, acc,
+                                                  {"months": months, "files": files}))

@@ -49,7 +49,7 @@ import shapely
 from ..account import LayerData, RecordAccount, repeats
 from ..geo import BNG, GB_LAT, GB_LON, lonlat_to_bng
 from ..points import swapped_lonlat
-from ._police_uk import SAME_FILE, read_police_uk_tables, require_rows, require_some_valid, truncated_reasons
+from ._police_uk import SAME_FILE, name_empty_files, read_police_uk_tables, require_rows, require_some_valid, truncated_reasons
 
 if TYPE_CHECKING:
     from ..catalog import LayerSpec
@@ -133,9 +133,4 @@ def load(paths: list[Path], spec: LayerSpec, ctx: LoadContext | None = None) -> 
     gdf = gpd.GeoDataFrame(df, geometry=gpd.GeoSeries(geoms, crs=BNG))
     acc.check(spec.adapter)
     months = sorted(gdf["month"].dropna().unique().tolist())
-    meta = {"months": months, "files": files}
-    if empty_files:  # header-only files among others: named in validate and the profile
-        meta["empty_files"] = list(empty_files)
-        for label in empty_files:
-            acc.notes[f"file with only a header (0 rows): {label}"] = 0
-    return LayerData(gdf, acc, meta)
+    return LayerData(gdf, acc, name_empty_files(empty_files, acc, {"months": months, "files": files}))

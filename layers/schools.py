@@ -34,7 +34,7 @@ from ..account import LayerData, RecordAccount, repeats
 from ..errors import InputError
 from ..points import locate, point_frame
 from ..sources import iter_tables
-from ..validate import read_columns
+from ..validate import empty_file_note, file_problems, read_columns
 
 if TYPE_CHECKING:
     from ..catalog import LayerSpec
@@ -64,16 +64,18 @@ HINT = "a GIAS or EduBase schools file has URN, EstablishmentName and Easting/No
 
 def load(paths: list[Path], spec: LayerSpec, ctx: LoadContext | None = None) -> LayerData:
     """Read GIAS/EduBase CSVs (loose or zipped) into one point per open establishment."""
-    parts = []
-    for t in iter_tables(paths, r".+\.csv"):
-        parts.append(read_columns(io.BytesIO(t.read_bytes()), COLUMNS, file=t.label,
-                                  encoding=spec.encoding, hint=HINT).assign(source=t.label))
-    df = pd.concat(parts, ignore_index=True)
+    tables = [(read_columns(io.BytesIO(t.read_bytes()), COLUMNS, file=t.label, encoding=spec.encoding,
+                            hint=HINT), t.label) for t in iter_tables(paths, r".+\.csv")]
+    truncated, empty = file_problems(tables)
+    label = tables[0][1]
+    df = pd.concat([f.assign(source=lab) for f, lab in tables], ignore_index=True)
+    if not len(df):
+        raise InputError("no rows: only a header; a schools layer needs at least one row", file=label)
     acc = RecordAccount(read=len(df))
     has_xy = df["easting"].notna().any()
     if not has_xy and df["postcode"].isna().all():
         raise InputError(
-            "no Easting/Northing or Postcode values to place the schools", file=parts[0]["source"].iloc[0],
+            "no Easting/Northing or Postcode values to place the schools", file=label,
             column="Postcode",
         )
     loc = locate(
@@ -81,12 +83,13 @@ def load(paths: list[Path], spec: LayerSpec, ctx: LoadContext | None = None) -> 
         easting="easting" if has_xy else None,
         northing="northing" if has_xy else None,
         postcode="postcode" if df["postcode"].notna().any() else None,
-        file=parts[0]["source"].iloc[0] if parts else paths[0],
+        file=label,
         ctx=ctx,
         layer="schools",
     )
     closed = df["status"].fillna("").str.lower().str.startswith("closed").to_numpy()
     keep = acc.partition([
+        *truncated,
         ("no URN", df["urn"].isna()),
         ("closed establishment", closed & (not spec.opts().include_closed)),
         *loc.reasons,
@@ -99,4 +102,9 @@ def load(paths: list[Path], spec: LayerSpec, ctx: LoadContext | None = None) -> 
         loc, keep,
     )
     acc.check(spec.adapter)
-    return LayerData(frame, acc)
+    meta = {}
+    if empty:  # header-only files among others: named in validate and the profile
+        meta["empty_files"] = empty
+        for f in empty:
+            acc.notes[empty_file_note(f)] = 0
+    return LayerData(frame, acc, meta)

@@ -317,11 +317,15 @@ def validate(
 
 
 def validation_warnings(summaries) -> list[str]:
-    """Layers or files without a row: valid, but the analyst should know before building."""
+    """Layers or files without a row, and files cut off mid-row: valid, but the analyst should
+    know (and perhaps download again) before building."""
     warnings = []
     for name, s in summaries.items():
         for f in s.meta.get("empty_files", []):
             warnings.append(f"{f}: 0 rows (only a header), in layer '{name}'")
+        for reason, n in s.account.dropped.items():
+            if reason.startswith("truncated row: "):
+                warnings.append(f"{reason.removeprefix('truncated row: ')}: its last row is dropped, in layer '{name}'")
         if s.account.read == 0:
             warnings.append(f"layer '{name}': 0 rows in {', '.join(s.files)}")
     return warnings

@@ -116,8 +116,10 @@ def read_columns(
         n = _norm(column)
         return any(_matches(c, n) for c in cands)
 
-    return select_columns(read_csv(source, file=file, encoding=encoding, usecols=keep), wanted,
-                          file=file, hint=hint)
+    parsed = read_csv(source, file=file, encoding=encoding, usecols=keep)
+    out = select_columns(parsed, wanted, file=file, hint=hint)
+    out.attrs.update(parsed.attrs)  # whether the file ends mid-row
+    return out
 
 
 def _decode(raw: bytes, encoding: str) -> str:
@@ -164,9 +166,9 @@ def read_csv(
         raise InputError(f"unknown encoding '{encoding}'", file=file) from None
     if not text.strip():
         raise InputError("file is empty", file=file)
-    try:
-        df = pd.read_csv(
-            io.StringIO(text),
+    def parse(t: str) -> pd.DataFrame:
+        return pd.read_csv(
+            io.StringIO(t),
             dtype=str,
             keep_default_na=False,
             na_values=[""],
@@ -176,19 +178,95 @@ def read_csv(
             skip_blank_lines=False,
             usecols=usecols,
         )
+
+    cut_in_quotes = False
+    try:
+        df = parse(text)
     except pd.errors.ParserError as exc:
         msg = str(exc).strip().splitlines()[-1]
-        m = re.search(r"line (\d+)", msg)
-        raise InputError(
-            f"not a well-formed CSV ({msg})", file=file, row=int(m.group(1)) if m else None
-        ) from None
+        df = None
+        # A download cut off inside a quoted last field ("On or near Br): the rows before it
+        # are whole, and the cut row is kept, empty, to be dropped as a truncated row.
+        if "EOF inside string" in msg and header is not None and not text.endswith(("\n", "\r")):
+            head = text[: text.rfind("\n") + 1]
+            try:
+                df = parse(head) if head.count("\n") > header else None
+            except pd.errors.ParserError:
+                df = None
+            if df is not None:
+                df = pd.concat([df, pd.DataFrame([[pd.NA] * df.shape[1]], columns=df.columns)],
+                               ignore_index=True)
+                cut_in_quotes = True
+        if df is None:
+            m = re.search(r"line (\d+)", msg)
+            raise InputError(
+                f"not a well-formed CSV ({msg})", file=file, row=int(m.group(1)) if m else None
+            ) from None
     # Text, trimmed; a cell of only spaces is as missing as an empty one.
     for col in df.columns:
         df[col] = df[col].astype("string").str.strip().replace("", pd.NA)
     # A download cut off mid-row: no final newline, and the last row shorter than the header
     # (pandas pads it with missing values, so it would pass for a complete row).
-    df.attrs["truncated"] = bool(len(df)) and header is not None and _short_last_row(text, df.shape[1] if usecols is None else None)
+    df.attrs["truncated"] = cut_in_quotes or (
+        bool(len(df)) and header is not None and _short_last_row(text, df.shape[1] if usecols is None else None))
     return df
+
+
+def truncated_reason(file) -> str:
+    """The drop reason of the short last row of a file cut off mid-row, naming the file (so the
+    data-quality section of the profile names it)."""
+    return f"truncated row: {file} ends mid-row (a download cut off?)"
+
+
+def empty_file_note(file) -> str:
+    """The record-account note naming a file with only a header, among files that give rows."""
+    return f"file with only a header (0 rows): {file}"
+
+
+def file_problems(frames: list[tuple[pd.DataFrame, str]]) -> tuple[list[tuple[str, np.ndarray]], list[str]]:
+    """For tables read by :func:`read_csv` and then concatenated in order: a drop reason and row
+    mask for each file that ends mid-row (its last row), and the files with only a header.
+
+    >>> import io
+    >>> a = read_csv(io.BytesIO(b"x,y\\n1,2\\n3"), file="a.csv")
+    >>> b = read_csv(io.BytesIO(b"x,y\\n"), file="b.csv")
+    >>> cut, empty = file_problems([(a, "a.csv"), (b, "b.csv")])
+    >>> [(r, m.tolist()) for r, m in cut], empty
+    ([('truncated row: a.csv ends mid-row (a download cut off?)', [False, True])], ['b.csv'])
+    """
+    sizes = np.array([len(f) for f, _ in frames], dtype=int)
+    ends = np.cumsum(sizes)
+    cut = []
+    for (frame, label), end in zip(frames, ends):  # one step per file, not per row
+        if frame.attrs.get("truncated"):
+            mask = np.zeros(int(ends[-1]) if len(ends) else 0, dtype=bool)
+            mask[end - 1] = True
+            cut.append((truncated_reason(label), mask))
+    return cut, [label for (frame, label) in frames if not len(frame)]
+
+
+def require_some_valid(values: pd.Series, valid, files, rows, *, column: str, what: str) -> None:
+    """A file in which no row has a valid ``column`` is one error naming the file, the column and
+    the first value written (``Month '07/2018' is not YYYY-MM``): a whole column re-saved by Excel
+    or mapped to the wrong field, not rows to drop. A file where only some rows are bad is left to
+    the counted drops. ``values``, ``valid``, ``files`` (each row's file) and ``rows`` (each row's
+    spreadsheet row) run over the same rows; a missing value in ``values`` is no example.
+
+    >>> v = pd.Series(["07/2018", "08/2018", "2018-09"])
+    >>> ok = v.str.fullmatch(r"\\d{4}-\\d{2}").to_numpy()
+    >>> require_some_valid(v, ok, ["a.csv", "a.csv", "b.csv"], [2, 3, 2], column="Month", what="YYYY-MM")
+    Traceback (most recent call last):
+    localprofile.errors.InputError: a.csv: row 2: column 'Month': Month '07/2018' is not YYYY-MM (nor is any other row's)
+    """
+    values = values.reset_index(drop=True)
+    files = np.asarray(files, dtype=object)
+    good = pd.Series(np.asarray(valid, dtype=bool)).groupby(files).any()
+    for label in good.index[~good.to_numpy()]:
+        written = values[files == label].dropna()
+        if not len(written):
+            raise InputError(f"{column} is empty in every row", file=label, column=column)
+        raise InputError(f"{column} '{written.iloc[0]}' is not {what} (nor is any other row's)",
+                         file=label, row=int(np.asarray(rows)[written.index[0]]), column=column)
 
 
 def _short_last_row(text: str, width: int | None) -> bool:
