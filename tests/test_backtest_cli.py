@@ -88,11 +88,11 @@ def test_the_backtest_grid_is_the_profiles(result, tmp_path):
         assert res.returncode == 0, res.stderr
         return json.loads(res.stdout)
 
-    # the automatic bandwidth of a Gaussian is the rule's divided by 4, as in the profile, and
+    # the automatic bandwidth of a Gaussian is the rule's radius divided by 2 sqrt 2, as in the profile, and
     # the buffer reaches the 4 standard deviations at which the kernel is cut
     auto = run(tmp_path / "g", kernel="gaussian")
     assert auto["kernel"] == "gaussian"
-    assert auto["bandwidth_m"] == pytest.approx(result["bandwidth_m"] / 4, abs=0.06)
+    assert auto["bandwidth_m"] == pytest.approx(result["bandwidth_m"] / (2 * math.sqrt(2)), abs=0.06)
     cs = auto["cell_size_m"]
     assert auto["grid"]["buffer_m"] == math.ceil(4 * auto["bandwidth_m"] / cs) * cs
     # at one given bandwidth, only the kernel differs, and so do the KDE method's hits

@@ -173,7 +173,7 @@ def leeds_gi(leeds):
 def test_gi_star_permutation_p_matches_esda_within_monte_carlo_error(leeds_gi):
     grid, _, ours, ref = leeds_gi
     act = grid.active
-    assert act.sum() > 3000 and np.isfinite(ours.p_sim[act]).all()
+    assert act.sum() > 2500 and np.isfinite(ours.p_sim[act]).all()
     assert np.isnan(ours.p_sim[~act]).all() and np.isnan(ours.z_sim[~act]).all()
     share, worst = _mc_agreement(ours.p_sim[act], ref.p_sim, P_REF, P_REF)
     assert share <= 0.01 and worst <= 5, (share, worst)

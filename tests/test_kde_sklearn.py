@@ -54,7 +54,7 @@ def test_the_catalog_chooses_the_kernel(tmp_path):
     s = json.loads((tmp_path / "o" / "summary.json").read_text())
     bw = s["themes"]["all_crime"]["bandwidth_m"]
     c = next(c for c in s["choices"] if c["what"] == "bandwidth (m), all_crime")
-    assert "divided by 4 for the Gaussian" in c["why"]
+    assert "divided by 2 sqrt 2 for the Gaussian" in c["why"]
     assert s["grid"]["buffer_m"] >= 4 * max(t["bandwidth_m"] for t in s["themes"].values())
     assert "Gaussian kernel" in (tmp_path / "o" / "index.html").read_text() and bw > 0
     import rasterio

@@ -123,8 +123,9 @@ def test_surfaces_are_clipped_to_the_district_unless_asked(demo_out, tmp_path):
     import rasterio
 
     g = gpd.read_file(demo_out / "results.gpkg", layer="grid_all_crime")
-    with rasterio.open(demo_out / "kde_all_crime.tif") as src:
-        assert int(np.isfinite(src.read(1)).sum()) == int(g["in_study_area"].astype(bool).sum())
+    with rasterio.open(demo_out / "kde_all_crime.tif") as src:  # the finer KDE raster: k x k a cell
+        k = round(float(src.tags()["gi_star_cell_size_m"]) / src.res[0])
+        assert int(np.isfinite(src.read(1)).sum()) == k * k * int(g["in_study_area"].astype(bool).sum())
     # the Gi* z and the counts are surfaces too, cell for cell the grid layer's
     r, c = g["row"].to_numpy(), g["col"].to_numpy()
     for name, column in (("gi_z_all_crime.tif", "gi_z"), ("count_all_crime.tif", "count")):
@@ -137,7 +138,8 @@ def test_surfaces_are_clipped_to_the_district_unless_asked(demo_out, tmp_path):
     assert res.returncode == 0, res.stderr
     g2 = gpd.read_file(tmp_path / "o" / "results.gpkg", layer="grid_all_crime")
     with rasterio.open(tmp_path / "o" / "kde_all_crime.tif") as src:
-        assert int(np.isfinite(src.read(1)).sum()) == len(g2)  # every cell that entered the analysis
+        k = round(float(src.tags()["gi_star_cell_size_m"]) / src.res[0])
+        assert int(np.isfinite(src.read(1)).sum()) == k * k * len(g2)  # every cell that entered the analysis
 
 
 def test_emerging_hotspots_refuse_months_with_a_gap(tmp_path):

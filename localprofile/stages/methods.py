@@ -24,10 +24,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-import shapely
+from rasterio.features import rasterize
 
 from ..catalog import Catalog
 from ..engine.choices import Choice
+from ..engine.kde import block_mean, fine_grid
 from ..engine.emerging import ARCGIS_MIN_STEPS, TooFewTimeSteps
 from ..engine.lisa import queen_weights
 from ..engine.permutation import ADJUST_NAMES
@@ -99,18 +100,23 @@ def plan_methods(catalog: Catalog, placed: PlacedCrimes, scale: Scale, base: Lso
                "spaced time steps; load every month of the period")
     choices.append(Choice(
         "emerging hotspots", f"{len(months)} monthly time steps" if steps else "not computed", why))
-    # Residents, for rate surfaces: each LSOA's population at a point inside it (all loaded LSOAs,
-    # so the buffer sees its residents too), smoothed with each theme's kernel like its crimes.
-    # At a bandwidth of several cells where in its LSOA the point sits hardly matters.
+    # Residents, for rate surfaces: each LSOA's population spread evenly over its polygon (all
+    # loaded LSOAs, so the buffer sees its residents too), per Gi* cell, then smoothed with each
+    # theme's kernel like its crimes. (A point per LSOA would leave most cells without residents
+    # at the street-scale bandwidths the KDE now uses.) The polygons are burnt in on a raster 4
+    # times finer than the grid, by rasterio, so a cell split between LSOAs gets its share.
     pop_all = frame["population"].set_index("lsoa_code")["population"]
     res_b = placed.boundaries[placed.boundaries["lsoa_code"].isin(pop_all.index)]
-    res_xy = shapely.get_coordinates(shapely.point_on_surface(res_b.geometry.to_numpy()))
-    res_w = pop_all.reindex(res_b["lsoa_code"]).to_numpy(float)
-    residents_binned = scale.grid.linear_bin(res_xy[:, 0], res_xy[:, 1], weights=res_w)
+    density = pop_all.reindex(res_b["lsoa_code"]).to_numpy(float) / res_b.geometry.area.to_numpy()
+    fine = fine_grid(scale.grid, 4)
+    per_m2 = rasterize(zip(res_b.geometry.to_numpy(), density), out_shape=fine.shape,
+                       transform=fine.transform, fill=0.0, dtype="float64")
+    residents_binned = block_mean(per_m2, 4) * scale.cell_size**2
     choices.append(Choice(
         "rate surfaces: fewest residents per km²", settings.rate_min_residents_km2,
         "crimes per 1,000 residents are left blank where fewer residents than this live "
-        "(smoothed like the crimes): a rate over almost no one is noise, not risk",
+        "(each LSOA's residents spread over its polygon, smoothed like the crimes): a rate over "
+        "almost no one is noise, not risk",
     ))
     return Methods(months, split, steps, harm_w, lisa_sel, lisa_w, residents_binned, choices)
 

@@ -80,7 +80,7 @@ def analyse_theme(slug: str, theme: Theme, mask: np.ndarray, settings, placed: P
     choices.append(Choice(
         "KDE raster cell (m)", cs / factor,
         f"the KDE is evaluated on its own raster, {factor} x {factor} cells to each {cs:g} m Gi* "
-        f"cell (at least 4, and at most half the {bw:,.0f} m bandwidth), so that a bandwidth "
+        f"cell (at least 4, and at most a quarter of the {bw:,.0f} m bandwidth), so that a bandwidth "
         "below the cell size still shapes the surface; kde_<theme>.tif is that raster, and its "
         "mean over each Gi* cell is the KDE in the grid layers, maps and backtests",
     ))
@@ -104,7 +104,8 @@ def analyse_theme(slug: str, theme: Theme, mask: np.ndarray, settings, placed: P
         hg = grid.bin(x[pts], y[pts], weights=harm_w[pts])
         harm = HarmResult(
             float(harm_w[sel].sum()), hl, hg,
-            quartic_kde(grid.linear_bin(x[pts], y[pts], weights=harm_w[pts]), cs, bw, settings.kernel),
+            block_mean(kde_raster(grid, x[pts], y[pts], bw, settings.kernel, weights=harm_w[pts],
+                                  factor=factor)[0], factor),
             *_gi(hg, grid, settings),
         )
         if hex_result is not None:  # harm Gi* on the hexagons the profile shows
@@ -217,9 +218,10 @@ def dual_result(d, themes, masks, located, x, y, grid, bandwidths, catalog) -> D
                              key="profile.dual_kde")
     bw = max(bandwidths[d.numerator], bandwidths[d.denominator])
 
-    def kde(slug):
+    def kde(slug):  # on the KDE raster, averaged per Gi* cell, as each theme's own KDE
         pts = masks[slug] & located
-        return quartic_kde(grid.linear_bin(x[pts], y[pts]), grid.cell_size, bw, catalog.profile.kernel)
+        fine, f = kde_raster(grid, x[pts], y[pts], bw, catalog.profile.kernel)
+        return block_mean(fine, f)
 
     return DualResult(d.numerator, d.denominator, d.kind, d.min_denominator, bw,
                       dual_surface(kde(d.numerator), kde(d.denominator), d.kind, d.min_denominator))
