@@ -68,6 +68,16 @@ def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
     return subprocess.CompletedProcess(["localprofile", *args], code, result.stdout, stderr)
 
 
+def one_line_error(res, *needles: str) -> str:
+    """``res`` failed as bad input should: exit code 2, one line on stderr holding every needle,
+    no traceback. Returns that line."""
+    assert res.returncode == 2, (res.returncode, res.stdout[-300:], res.stderr)
+    assert res.stderr.count("\n") == 1 and "Traceback" not in res.stderr, res.stderr
+    for n in needles:
+        assert n in res.stderr, (n, res.stderr)
+    return res.stderr
+
+
 AUDIENCES = ["force", "partner", "public"]
 
 

@@ -7,26 +7,17 @@ from __future__ import annotations
 
 import csv
 import json
-import shutil
 from pathlib import Path
 
 import pytest
 import yaml
-from conftest import CATALOG, DATA, run_cli, write_catalog
+from conftest import CATALOG, DATA, one_line_error, run_cli, write_catalog
 
 LOOKUP = DATA / "lookups" / "lsoa11_msoa_lad_west_yorkshire.csv"
 OCG = yaml.safe_load(CATALOG.read_text(encoding="utf-8"))["layers"]["ocg_members"]
 OCG_FILE = DATA / "restricted" / "SYNTHETIC_ocg_members.csv"
 NON_PRINCIPAL = {**OCG, "path": str(OCG_FILE), "label": "OCG members (non-principal)",
                  "options": {**OCG["options"], "include": {"Role": ["Significant member", "Peripheral member"]}}}
-
-
-def one_line_error(res, *needles):
-    assert res.returncode == 2, (res.returncode, res.stdout[-300:], res.stderr)
-    assert res.stderr.count("\n") == 1 and "Traceback" not in res.stderr, res.stderr
-    for n in needles:
-        assert n in res.stderr, (n, res.stderr)
-    return res.stderr
 
 
 def build(tmp_path, cat, audience="partner", district="Calderdale"):

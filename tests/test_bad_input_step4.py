@@ -7,7 +7,7 @@ import csv
 import io
 import json
 
-from conftest import police_csv_text, run_cli, write_catalog
+from conftest import one_line_error, police_csv_text, run_cli, write_catalog
 
 
 def rows_of(month="2016-07") -> tuple[list[str], list[list[str]]]:
@@ -20,14 +20,6 @@ def write(path, header, rows, *, final_newline=True) -> None:
     csv.writer(buf, lineterminator="\n").writerows([header, *rows])
     text = buf.getvalue()
     path.write_text(text if final_newline else text.rstrip("\n"), encoding="utf-8")
-
-
-def one_line(res, *needles):
-    assert res.returncode == 2, (res.returncode, res.stdout[-300:], res.stderr)
-    assert res.stderr.count("\n") == 1 and "Traceback" not in res.stderr, res.stderr
-    for n in needles:
-        assert n in res.stderr, (n, res.stderr)
-    return res.stderr
 
 
 def crimes_catalog(tmp_path, path):
@@ -47,7 +39,7 @@ def test_a_month_column_resaved_by_excel_names_file_column_and_value(tmp_path):
     write(path, header, rows)
     cat = crimes_catalog(tmp_path, path)
     for res in (run_cli("validate", "--catalog", str(cat)), build(tmp_path, cat)):
-        msg = one_line(res, str(path), "column 'Month'", "Month '07/2016' is not YYYY-MM", "row 2")
+        msg = one_line_error(res, str(path), "column 'Month'", "Month '07/2016' is not YYYY-MM", "row 2")
         assert "lies in" not in msg  # not blamed on the district
     # the fix the message points to: the month as YYYY-MM again
     for r in rows:
@@ -81,7 +73,7 @@ def test_coordinates_swapped_throughout_a_police_file_stop_with_one_line(tmp_pat
     write(path, header, rows)
     cat = crimes_catalog(tmp_path, path)
     for res in (run_cli("validate", "--catalog", str(cat)), build(tmp_path, cat)):
-        one_line(res, str(path), "column 'Longitude'", "look swapped", "holds latitudes")
+        one_line_error(res, str(path), "column 'Longitude'", "look swapped", "holds latitudes")
 
 
 def test_a_truncated_download_drops_its_short_row_and_names_the_file(tmp_path):
@@ -122,8 +114,8 @@ def test_a_header_only_file_is_a_warning_in_validate_and_named_in_the_profile(tm
     assert f"file with only a header (0 rows): {empty}" in html
     # every file header-only: the build names the file, not the district
     only = write_catalog(tmp_path, layers={"crimes": {"path": str(empty)}})
-    one_line(build(tmp_path, only), str(empty), "no rows: only a header")
-    one_line(run_cli("validate", "--catalog", str(only)), str(empty), "no rows")
+    one_line_error(build(tmp_path, only), str(empty), "no rows: only a header")
+    one_line_error(run_cli("validate", "--catalog", str(only)), str(empty), "no rows")
 
 
 def test_the_encoding_hint_names_a_key_that_works(tmp_path):
@@ -137,7 +129,7 @@ def test_the_encoding_hint_names_a_key_that_works(tmp_path):
     text = text.replace("School", "Schöol", 1)  # an accented name, saved as Windows-1252
     path.write_bytes(text.encode("cp1252"))
     cat = write_catalog(tmp_path, layers={"schools": {"path": str(path), "encoding": "utf-8"}})
-    msg = one_line(run_cli("validate", "--catalog", str(cat)), str(path), "not valid utf-8 text")
+    msg = one_line_error(run_cli("validate", "--catalog", str(cat)), str(path), "not valid utf-8 text")
     assert "encoding: cp1252" in msg and "beside its path" in msg
     # follow the hint: the layer's own encoding key, beside path
     fixed = write_catalog(tmp_path, layers={"schools": {"path": str(path), "encoding": "cp1252"}})
@@ -202,7 +194,7 @@ def test_a_header_only_point_file_is_a_warning_in_validate_and_stops_alone(tmp_p
     assert f"file with only a header (0 rows): {empty}" in load_layer(cat, "ocg_members").account.notes
     # the layer's only file is a header: one line naming it, exit 2
     only = write_catalog(tmp_path, layers={"ocg_members": {"path": str(empty)}}, restricted=True)
-    one_line(run_cli("validate", "--catalog", str(only), "--audience", "force"), str(empty), "no rows: only a header")
+    one_line_error(run_cli("validate", "--catalog", str(only), "--audience", "force"), str(empty), "no rows: only a header")
 
 
 # --- every hint, followed, works ------------------------------------------------------------
@@ -217,7 +209,7 @@ def test_the_point_adapter_hint_options_columns_works(tmp_path):
     spec = {"adapter": "points", "path": str(path), "vintage": "v", "licence": "l", "attribution": "a",
             "sensitivity": "open", "label": "Sites"}
     cat = write_catalog(tmp_path, layers={"sites": spec})
-    msg = one_line(run_cli("validate", "--catalog", str(cat)), str(path), "options.columns")
+    msg = one_line_error(run_cli("validate", "--catalog", str(cat)), str(path), "options.columns")
     assert "no location columns" in msg
     fixed = write_catalog(tmp_path, layers={"sites": {**spec, "options": {"columns": {"easting": "E_BNG", "northing": "N_BNG"}}}})
     res = run_cli("validate", "--catalog", str(fixed))
@@ -235,7 +227,7 @@ def test_the_lsoa_table_hint_options_code_works(tmp_path):
     spec = {"adapter": "lsoa_table", "path": str(path), "vintage": "v", "licence": "l", "attribution": "a",
             "sensitivity": "open", "label": "Reports"}
     cat = write_catalog(tmp_path, layers={"reports": spec})
-    one_line(run_cli("validate", "--catalog", str(cat)), str(path), "missing column 'LSOA code'", "options.code")
+    one_line_error(run_cli("validate", "--catalog", str(cat)), str(path), "missing column 'LSOA code'", "options.code")
     fixed = write_catalog(tmp_path, layers={"reports": {**spec, "options": {"code": "Area"}}})
     res = run_cli("validate", "--catalog", str(fixed))
     assert res.returncode == 0, res.stderr
@@ -253,7 +245,7 @@ def test_the_census2021_hint_options_column_works(tmp_path):
     spec = {"adapter": "census2021_population", "path": str(path), "vintage": "v", "licence": "l",
             "attribution": "a", "sensitivity": "open"}
     cat = write_catalog(tmp_path, layers={"census_population": None, "census21": spec})
-    one_line(run_cli("validate", "--catalog", str(cat)), str(path), "total population", "options.column")
+    one_line_error(run_cli("validate", "--catalog", str(cat)), str(path), "total population", "options.column")
     fixed = write_catalog(tmp_path, layers={"census_population": None, "census21": {**spec, "options": {"column": "Residents"}}})
     res = run_cli("validate", "--catalog", str(fixed))
     assert res.returncode == 0, res.stderr
@@ -282,7 +274,7 @@ def test_an_lsoa_table_with_no_lsoa_code_names_file_column_and_value(tmp_path):
     path = tmp_path / "reports.csv"
     write(path, header, bad)
     cat = reports_catalog(tmp_path, path)
-    one_line(run_cli("validate", "--catalog", str(cat)), str(path), "column 'LSOA11CD'", "row 2",
+    one_line_error(run_cli("validate", "--catalog", str(cat)), str(path), "column 'LSOA11CD'", "row 2",
              f"LSOA11CD '{bad[0][0]}' is not an LSOA code")
     # only some rows bad: a counted drop, and the account adds up
     write(path, header, [*bad[:5], *rows[5:]])
@@ -302,7 +294,7 @@ def test_an_lsoa_table_cut_off_mid_row_or_with_only_a_header(tmp_path):
     assert acc.dropped[truncated_reason(path)] == 1
     assert acc.used == len(rows) - 1 and acc.read == acc.used + acc.n_dropped
     write(path, header, [])
-    one_line(run_cli("validate", "--catalog", str(cat)), str(path), "no rows: only a header")
+    one_line_error(run_cli("validate", "--catalog", str(cat)), str(path), "no rows: only a header")
 
 
 def test_a_census2021_file_of_another_geography_names_file_column_and_value(tmp_path):
@@ -316,7 +308,7 @@ def test_a_census2021_file_of_another_geography_names_file_column_and_value(tmp_
     spec = {"adapter": "census2021_population", "path": str(path), "vintage": "v", "licence": "l",
             "attribution": "a", "sensitivity": "open"}
     cat = write_catalog(tmp_path, layers={"census_population": None, "census21": spec})
-    one_line(run_cli("validate", "--catalog", str(cat)), str(path), "column 'geography code'", "row 2",
+    one_line_error(run_cli("validate", "--catalog", str(cat)), str(path), "column 'geography code'", "row 2",
              f"geography code '{body[0][2]}' is not an LSOA code")
     # an LSOA file with a few other geographies (a district total row, say) keeps them as drops
     lsoa = rows[0].index("LSOA Code")
@@ -391,4 +383,4 @@ def test_a_truncated_or_header_only_schools_file(tmp_path):
     assert acc.read == len(body) == acc.used + acc.n_dropped
     # only a header: one line naming the file (it used to end in an IndexError)
     write(path, header, [])
-    one_line(run_cli("validate", "--catalog", str(cat)), str(path), "no rows: only a header")
+    one_line_error(run_cli("validate", "--catalog", str(cat)), str(path), "no rows: only a header")
