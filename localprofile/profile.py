@@ -110,6 +110,40 @@ class ThemeResult:
         return int(((self.hex.hotspot if self.hex else self.hotspot) == "cold").sum())
 
     @property
+    def emerging_counts(self) -> dict[str, dict[str, int]] | None:
+        """Cells per emerging hot spot pattern (``arcgis``) and sfhotspot class (``sfhotspot``),
+        on the cells the profile shows, most cells first (None when not computed)."""
+        arcgis, sf = self.shown_emerging
+        if arcgis is None:
+            return None
+
+        def tally(labels):
+            names, n = np.unique(np.asarray(labels).astype(str), return_counts=True)
+            order = np.lexsort((names, -n))
+            return {str(names[i]): int(n[i]) for i in order}
+
+        return {"arcgis": tally(arcgis), "sfhotspot": tally(sf)}
+
+    @property
+    def lisa_counts(self) -> dict[str, int] | None:
+        """LSOAs per LISA cluster label (None when LISA was not computed)."""
+        if self.lisa is None:
+            return None
+        return {str(k): int(v) for k, v in pd.Series(self.lisa, dtype=object).dropna().value_counts().items()}
+
+    @property
+    def repeat_summary(self) -> dict | None:
+        """Repeat locations in figures: how many, their crimes, the largest."""
+        if self.repeats is None:
+            return None
+        r = self.repeats
+        return {
+            "clusters": len(r),
+            "crimes_in_clusters": int(r["crimes"].sum()) if len(r) else 0,
+            "largest": None if not len(r) else {"crimes": int(r["crimes"].iloc[0]), "top_location": r["location_1"].iloc[0]},
+        }
+
+    @property
     def shown_emerging(self) -> tuple[np.ndarray | None, np.ndarray | None]:
         """Emerging hot spot patterns and sfhotspot classes of the cells the profile shows:
         hexagons when it uses them, else squares (None, None when not computed)."""
@@ -192,4 +226,13 @@ class Profile:
     @property
     def period(self) -> tuple[str, str]:
         return (self.months[0], self.months[-1]) if self.months else ("", "")
+
+    @property
+    def change_periods(self) -> tuple[list[str], list[str]] | None:
+        """The loaded months before and from the change's split (None: no change computed)."""
+        first = next(iter(self.themes.values()), None)
+        if first is None or not first.change:
+            return None
+        split = first.change["from"]
+        return [m for m in self.months if m < split], [m for m in self.months if m >= split]
 

@@ -13,7 +13,6 @@ from pathlib import Path
 
 import jinja2
 import numpy as np
-import pandas as pd
 from markupsafe import Markup
 
 from ..engine.permutation import ADJUST_NAMES
@@ -72,16 +71,6 @@ def months_text(months: list[str]) -> str:
     return f"{len(months)} months ({', '.join(months)})"
 
 
-def _change_periods(profile: Profile) -> tuple[str, str] | None:
-    """The earlier and later periods of the change between periods, in words."""
-    first = next(iter(profile.themes.values()), None)
-    if first is None or not first.change:
-        return None
-    split = first.change["from"]
-    return (months_text([m for m in profile.months if m < split]),
-            months_text([m for m in profile.months if m >= split]))
-
-
 def render_html(profile: Profile) -> str:
     """The complete HTML document of ``profile``: the same text every time (each map numbers
     its elements; anything else drawn here is numbered too)."""
@@ -99,16 +88,14 @@ def _render_html(profile: Profile) -> str:
         context_map=ctx_map,
         all_maps=[*maps.values(), *([ctx_map] if ctx_map else [])],
         audience_text=AUDIENCE_TEXT.get(profile.audience, ""),
-        emerging_counts={
-            slug: sorted(pd.Series(t.shown_emerging[0].astype(str)).value_counts().items(), key=lambda kv: -kv[1])
-            for slug, t in profile.themes.items() if t.shown_emerging[0] is not None
-        },
+        emerging_counts={slug: list(t.emerging_counts["arcgis"].items())
+                         for slug, t in profile.themes.items() if t.emerging_counts is not None},
         adjust_name=ADJUST_NAMES[profile.settings.p_adjust],
         synthetic_layers=[l.spec.label or n for n, l in profile.layers.items() if l.spec.synthetic],
         pct=_pct,
         num=_num,
         months_text=months_text(profile.months),
-        change_periods=_change_periods(profile),
+        change_periods=None if profile.change_periods is None else tuple(map(months_text, profile.change_periods)),
         catalog_name=Path(profile.catalog_file).name,
         leaflet_js=Markup(js),
         leaflet_css=Markup(css),

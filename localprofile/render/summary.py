@@ -23,7 +23,6 @@ import math
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from ..profile import Profile
 
@@ -59,22 +58,11 @@ def summary_dict(profile: Profile) -> dict[str, Any]:
             "kde_units": "crimes per km²",
             "deprivation": t.deprivation,
             "monthly": t.monthly,
-            "repeat_locations": None if t.repeats is None else {
-                "clusters": len(t.repeats),
-                "crimes_in_clusters": int(t.repeats["crimes"].sum()) if len(t.repeats) else 0,
-                "largest": None if not len(t.repeats) else {
-                    "crimes": int(t.repeats["crimes"].iloc[0]),
-                    "top_location": t.repeats["location_1"].iloc[0],
-                },
-            },
+            "repeat_locations": t.repeat_summary,
             "change": t.change,
-            "lisa": None if t.lisa is None else {
-                str(k): int(v) for k, v in pd.Series(t.lisa, dtype=object).dropna().value_counts().items()},
-            "emerging_hotspots": None if t.shown_emerging[0] is None else {
-                "cells": "hexagons" if t.hex is not None else "squares",
-                "arcgis": {str(k): int(v) for k, v in zip(*np.unique(t.shown_emerging[0].astype(str), return_counts=True))},
-                "sfhotspot": {str(k): int(v) for k, v in zip(*np.unique(t.shown_emerging[1].astype(str), return_counts=True))},
-            },
+            "lisa": t.lisa_counts,
+            "emerging_hotspots": None if t.emerging_counts is None else {
+                "cells": "hexagons" if t.hex is not None else "squares", **t.emerging_counts},
             "harm": None if t.harm is None else {"total": t.harm.total, "hotspot_cells": t.harm.hot_cells},
         }
     g = profile.grid
