@@ -31,6 +31,30 @@ def demo_catalog_path() -> Path:
     )
 
 
+@functools.lru_cache(maxsize=8)
+def demo_stages(district: str = DEMO_DISTRICT, audience: str = "public", core_only: bool = False):
+    """The shipped demo through the first build stages, for runnable examples (cached):
+    ``(catalog, inputs, placed)`` for ``district`` as ``audience`` sees it; ``core_only`` reads
+    only the layers every profile needs (crimes, boundaries, lookup, tables).
+
+    >>> catalog, inputs, placed = demo_stages("Leeds")
+    >>> placed.area.code, int(placed.in_district.sum())
+    ('E08000035', 18914)
+    """
+    from .catalog import load_catalog
+    from .stages.audience import audience_policy
+    from .stages.inputs import load_inputs
+    from .stages.place import place_crimes
+
+    catalog = load_catalog(demo_catalog_path())
+    roles = catalog.roles()
+    needed = set(roles.values()) | set(catalog.with_role("lsoa_vintage_lookup"))
+    skip = set(catalog.layers) - needed if core_only else set()
+    inputs = load_inputs(catalog, audience_policy(catalog, audience), skip=skip)
+    placed = place_crimes(catalog, roles, inputs.loaded, district, inputs.lookup_file)
+    return catalog, inputs, placed
+
+
 @dataclass(frozen=True)
 class DemoGrid:
     """A theme's located crimes in a district of the shipped data, on the profile's grid: for
@@ -63,18 +87,10 @@ def demo_grid(district: str = DEMO_DISTRICT, theme: str = "all_crime", cell_size
     >>> g.grid.shape, int(g.counts[g.grid.in_area].sum())
     ((60, 72), 339)
     """
-    from .catalog import load_catalog
-    from .stages.audience import audience_policy
-    from .stages.inputs import load_inputs
-    from .stages.place import place_crimes
     from .stages.scale import choose_scale
     from .themes import resolve_themes
 
-    catalog = load_catalog(demo_catalog_path())
-    roles = catalog.roles()
-    needed = set(roles.values()) | set(catalog.with_role("lsoa_vintage_lookup"))
-    inputs = load_inputs(catalog, audience_policy(catalog, "force"), skip=set(catalog.layers) - needed)
-    placed = place_crimes(catalog, roles, inputs.loaded, district, inputs.lookup_file)
+    catalog, _, placed = demo_stages(district, "force", core_only=True)
     mask = resolve_themes(catalog.themes, catalog.source)[theme].mask(placed.crimes["crime_type"]) & placed.located
     scale = choose_scale(catalog.profile, placed, {theme: mask}, cell_size=cell_size, bandwidth=1000,
                          hexagons=False)
@@ -91,19 +107,11 @@ def demo_lsoa_rates(district: str = DEMO_DISTRICT, theme: str = "all_crime") -> 
     >>> len(polygons) == len(rates) == 482
     True
     """
-    from .catalog import load_catalog
     from .engine.aggregate import count_by_lsoa, rate_per_1000
-    from .stages.audience import audience_policy
-    from .stages.inputs import load_inputs
     from .stages.lsoa_base import lsoa_base
-    from .stages.place import place_crimes
     from .themes import resolve_themes
 
-    catalog = load_catalog(demo_catalog_path())
-    roles = catalog.roles()
-    needed = set(roles.values()) | set(catalog.with_role("lsoa_vintage_lookup"))
-    inputs = load_inputs(catalog, audience_policy(catalog, "force"), skip=set(catalog.layers) - needed)
-    placed = place_crimes(catalog, roles, inputs.loaded, district, inputs.lookup_file)
+    catalog, inputs, placed = demo_stages(district, "force", core_only=True)
     base = lsoa_base(placed.area, inputs.frame)
     mask = resolve_themes(catalog.themes, catalog.source)[theme].mask(placed.crimes["crime_type"])
     sel = mask & placed.in_district

@@ -32,7 +32,7 @@ import zipfile
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path, PurePosixPath
 from typing import Annotated, Any, Literal
@@ -45,6 +45,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from . import __version__
 from .console import err, out
 from .errors import InputError
+from .reproducible import source_datetime
 
 Progress = Callable[[str], None]
 
@@ -241,7 +242,10 @@ def sha256_file(path: Path) -> str:
 
 
 def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
+    """When a file was downloaded, for the cache's manifest: SOURCE_DATE_EPOCH when set (a
+    reproducible fetch), else the clock (a download happens at a time; no profile output
+    carries it)."""
+    return (source_datetime() or datetime.now(UTC)).isoformat(timespec="seconds")
 
 
 def _tmp_name(path: Path) -> Path:
@@ -545,7 +549,10 @@ def run_fetch(out_dir: Path, *, force: str, months: str | list[str], district: s
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     cache = Cache(out_dir, progress)
-    values = {"month": months[-1], "date": date.today().strftime("%Y%m%d")}
+    # {date}: GIAS publishes one extract a day, named by its date, so the day's file is today's
+    # (SOURCE_DATE_EPOCH, when set, names the day instead)
+    day = source_datetime() or datetime.now(UTC)
+    values = {"month": months[-1], "date": day.strftime("%Y%m%d")}
     text_values = {**values, "months": _months_text(months), "force": force}
 
     # The lookup and boundaries first: an unknown district then fails before the big downloads.

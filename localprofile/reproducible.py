@@ -35,6 +35,29 @@ from .errors import InputError
 ENV = "SOURCE_DATE_EPOCH"
 
 
+def source_datetime(environ: Mapping[str, str] | None = None) -> datetime | None:
+    """``SOURCE_DATE_EPOCH`` as a UTC datetime, or None when it is not set (an error naming it
+    when it is not a whole number of seconds).
+
+    >>> source_datetime({"SOURCE_DATE_EPOCH": "0"}).isoformat()
+    '1970-01-01T00:00:00+00:00'
+    >>> source_datetime({}) is None
+    True
+    """
+    environ = os.environ if environ is None else environ
+    raw = environ.get(ENV)
+    if raw is None or raw.strip() == "":
+        return None
+    try:
+        seconds = int(raw.strip())
+    except ValueError:
+        seconds = -1
+    if seconds < 0:
+        raise InputError(f"{ENV} must be a whole number of seconds since 1970-01-01 UTC, not '{raw}'",
+                         key=ENV)
+    return datetime.fromtimestamp(seconds, timezone.utc)
+
+
 def generation_date(months: Sequence[str], environ: Mapping[str, str] | None = None) -> Choice:
     """The date a profile says it was generated, as a :class:`Choice` (``value`` is the text).
 
@@ -51,18 +74,10 @@ def generation_date(months: Sequence[str], environ: Mapping[str, str] | None = N
         ``value`` is "YYYY-MM-DD HH:MM UTC" from ``SOURCE_DATE_EPOCH``, else "YYYY-MM-DD", the
         last day of the latest month in ``months`` (an empty string when there is none).
     """
-    environ = os.environ if environ is None else environ
-    raw = environ.get(ENV)
-    if raw is not None and raw.strip() != "":
-        try:
-            seconds = int(raw.strip())
-        except ValueError:
-            seconds = -1
-        if seconds < 0:
-            raise InputError(f"{ENV} must be a whole number of seconds since 1970-01-01 UTC, not '{raw}'",
-                             key=ENV)
-        when = datetime.fromtimestamp(seconds, timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-        return Choice("generation date", when, f"from {ENV}={seconds}")
+    when = source_datetime(environ)
+    if when is not None:
+        return Choice("generation date", when.strftime("%Y-%m-%d %H:%M UTC"),
+                      f"from {ENV}={int(when.timestamp())}")
     if not months:
         return Choice("generation date", "", f"no month of data loaded and {ENV} is not set")
     last = max(months)

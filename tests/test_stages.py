@@ -8,7 +8,6 @@ import csv
 from collections import Counter
 from pathlib import Path
 
-import numpy as np
 import pytest
 from conftest import CATALOG, DATA, ROOT, lookup_rows, read_police_rows, run_cli, write_catalog
 

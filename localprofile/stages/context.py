@@ -1,17 +1,12 @@
 """Stage 8, context layers: point layers (schools, partner data, restricted force layers as the
 audience may see them) counted per LSOA and neighbourhood, LSOA tables joined, rasters summed.
 
->>> from localprofile.catalog import load_catalog
->>> from localprofile.demo import demo_catalog_path
+>>> from localprofile.demo import demo_stages
 >>> from localprofile.stages.audience import audience_policy
->>> from localprofile.stages.inputs import load_inputs
->>> from localprofile.stages.place import place_crimes
 >>> from localprofile.stages.scale import choose_scale
 >>> from localprofile.stages.lsoa_base import lsoa_base
->>> cat = load_catalog(demo_catalog_path())
+>>> cat, i, p = demo_stages("Leeds", "partner")   # the shipped data, as partners may read it
 >>> pol = audience_policy(cat, "partner")
->>> i = load_inputs(cat, pol)
->>> p = place_crimes(cat, i.roles, i.loaded, "Leeds", i.lookup_file)
 >>> s = choose_scale(cat.profile, p, {"all_crime": p.located}, cell_size=500, bandwidth=800)
 >>> c = context_layers(cat, pol, i, p, lsoa_base(p.area, i.frame), s)
 >>> c.layers["ocg_members"].detail, any(k.startswith("context__ocg") for k in c.columns)

@@ -1,14 +1,9 @@
 """Stage 5, the LSOA base: the district's LSOAs with their population and deprivation, the
 frame every theme's LSOA columns are added to.
 
->>> from localprofile.catalog import load_catalog
->>> from localprofile.demo import demo_catalog_path
->>> from localprofile.stages.audience import audience_policy
->>> from localprofile.stages.inputs import load_inputs
->>> from localprofile.stages.place import place_crimes
->>> cat = load_catalog(demo_catalog_path())
->>> i = load_inputs(cat, audience_policy(cat, "public"))
->>> b = lsoa_base(place_crimes(cat, i.roles, i.loaded, "Leeds", i.lookup_file).area, i.frame)
+>>> from localprofile.demo import demo_stages
+>>> cat, i, p = demo_stages("Leeds")            # the shipped data, placed
+>>> b = lsoa_base(p.area, i.frame)
 >>> len(b.lsoa), int(b.residents), int(b.with_pop.sum())
 (482, 751485, 482)
 """

@@ -2,16 +2,10 @@
 and inference, harm weights, LISA's weights, the change periods, emerging hot spots' time steps,
 and the residents behind rate surfaces - each recorded as a choice.
 
->>> from localprofile.catalog import load_catalog
->>> from localprofile.demo import demo_catalog_path
->>> from localprofile.stages.audience import audience_policy
->>> from localprofile.stages.inputs import load_inputs
->>> from localprofile.stages.place import place_crimes
+>>> from localprofile.demo import demo_stages
 >>> from localprofile.stages.scale import choose_scale
 >>> from localprofile.stages.lsoa_base import lsoa_base
->>> cat = load_catalog(demo_catalog_path())
->>> i = load_inputs(cat, audience_policy(cat, "public"))
->>> p = place_crimes(cat, i.roles, i.loaded, "Leeds", i.lookup_file)
+>>> cat, i, p = demo_stages("Leeds")            # the shipped data, placed
 >>> s = choose_scale(cat.profile, p, {"all_crime": p.located}, cell_size=500, bandwidth=800)
 >>> m = plan_methods(cat, p, s, lsoa_base(p.area, i.frame), i.frame)
 >>> m.months, m.split, m.steps

@@ -2,14 +2,8 @@
 grid (squares, and hexagons when the catalog asks) - the one place ``build`` and ``backtest``
 take them from.
 
->>> from localprofile.catalog import load_catalog
->>> from localprofile.demo import demo_catalog_path
->>> from localprofile.stages.audience import audience_policy
->>> from localprofile.stages.inputs import load_inputs
->>> from localprofile.stages.place import place_crimes
->>> cat = load_catalog(demo_catalog_path())
->>> i = load_inputs(cat, audience_policy(cat, "public"))
->>> p = place_crimes(cat, i.roles, i.loaded, "Leeds", i.lookup_file)
+>>> from localprofile.demo import demo_stages
+>>> cat, i, p = demo_stages("Leeds")            # the shipped data, placed
 >>> s = choose_scale(cat.profile, p, {"all_crime": p.located}, cell_size=500, bandwidth=800)
 >>> s.cell_size, s.bandwidths, s.buffer, s.grid.shape
 (500.0, {'all_crime': 800.0}, 1000.0, (60, 72))
@@ -26,6 +20,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..engine.checks import EngineInputError, check_positive
 from ..engine.choices import Choice
 from ..engine.grid import MAX_CELLS, Grid, GridTooLarge, auto_cell_size, make_grid
 from ..engine.hexgrid import HexGrid, make_hexgrid
@@ -52,9 +47,10 @@ def check_length(value: float | None, name: str) -> float | None:
     """A length in metres given by the user: None (choose it), or a finite number above 0."""
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
-        raise InputError(f"{name} must be a number of metres above 0, not {value!r}", key=name)
-    return float(value)
+    try:
+        return check_positive(value, name)  # the engine's own check, reported as the user's option
+    except EngineInputError:
+        raise InputError(f"{name} must be a number of metres above 0, not {value!r}", key=name) from None
 
 
 def choose_cell_size(settings, given: float | None, area: StudyArea, x, y, sel: np.ndarray) -> Choice:

@@ -2,18 +2,12 @@
 surfaces, Gi* hot and cold spots (squares and hexagons), emerging hot spots, LISA clusters and
 repeat locations; and two themes' dual KDE.
 
->>> from localprofile.catalog import load_catalog
->>> from localprofile.demo import demo_catalog_path
->>> from localprofile.stages.audience import audience_policy
->>> from localprofile.stages.inputs import load_inputs
->>> from localprofile.stages.place import place_crimes
+>>> from localprofile.demo import demo_stages
 >>> from localprofile.stages.scale import choose_scale
 >>> from localprofile.stages.lsoa_base import lsoa_base
 >>> from localprofile.stages.methods import plan_methods
 >>> from localprofile.themes import resolve_themes
->>> cat = load_catalog(demo_catalog_path())
->>> i = load_inputs(cat, audience_policy(cat, "public"))
->>> p = place_crimes(cat, i.roles, i.loaded, "Leeds", i.lookup_file)
+>>> cat, i, p = demo_stages("Leeds")            # the shipped data, placed
 >>> drugs = resolve_themes(cat.themes, cat.source)["drugs"]
 >>> mask = drugs.mask(p.crimes["crime_type"])
 >>> s = choose_scale(cat.profile, p, {"drugs": mask}, cell_size=500, bandwidth=800)
