@@ -18,7 +18,7 @@ import pandas as pd
 
 from ..sources import iter_tables
 from ..errors import InputError
-from ..validate import empty_file_note, read_csv, select_columns, truncated_reason
+from ..validate import read_csv, select_columns, truncated_reason
 from ..validate import require_some_valid as shared_require_some_valid
 
 if TYPE_CHECKING:
@@ -72,18 +72,6 @@ def require_rows(df: pd.DataFrame, what: str) -> None:
     if len(df) == 0 and empty:
         others = f" (and {len(empty) - 1} more file{'s' if len(empty) > 2 else ''} like it)" if len(empty) > 1 else ""
         raise InputError(f"no rows: only a header{others}; a profile needs {what}", file=empty[0])
-
-
-def name_empty_files(empty: list[str], acc, meta: dict) -> dict:
-    """Header-only files among files that give rows: listed in ``meta`` (``validate`` warns of
-    them) and as notes of the record account (the profile's data-quality section names them).
-    A layer whose every file is only a header (an optional layer: stop and search, outcomes) is
-    an empty layer; ``validate`` warns of its 0 rows, naming the files."""
-    if empty and acc.read:
-        meta["empty_files"] = list(empty)
-        for label in empty:
-            acc.notes[empty_file_note(label)] = 0
-    return meta
 
 
 def truncated_reasons(df: pd.DataFrame) -> list[tuple[str, np.ndarray]]:

@@ -34,7 +34,8 @@ import pandas as pd
 
 from ..account import LayerData, RecordAccount, repeats
 from ..errors import InputError
-from ..validate import find_column, read_csv, to_number
+from ..validate import (LSOA_CODE, LSOA_CODE_WHAT, combine_files, find_column, name_empty_files, read_csv,
+                        require_pattern, to_number, whole_rows)
 
 if TYPE_CHECKING:
     from ..catalog import LayerSpec
@@ -55,8 +56,10 @@ def load(paths: list[Path], spec: LayerSpec, ctx: LoadContext | None = None) -> 
         # header=None keeps repeated header names as they are written ("Persons" x 3).
         raw = read_csv(path, file=path, encoding=spec.encoding, header=None)
         header = [("" if pd.isna(h) else str(h)) for h in raw.iloc[0]]
+        whole = whole_rows(raw)[1:]  # the short last row of a cut-off file is dropped, not checked
         body = raw.iloc[1:].reset_index(drop=True)
         body.columns = range(len(header))
+        body.loc[~whole] = pd.NA
         by_name = {h: i for i, h in reversed(list(enumerate(header)))}  # first occurrence wins
 
         def col(cands: list[str], what: str, required: bool = True) -> int | None:
@@ -65,7 +68,9 @@ def load(paths: list[Path], spec: LayerSpec, ctx: LoadContext | None = None) -> 
 
         code_i = col(_CODE, "LSOA code")
         pop_i = col(_POP, "population (Persons / All usual residents)")
+        require_pattern(body[code_i], LSOA_CODE, file=path, column=header[code_i], what=LSOA_CODE_WHAT, whole=whole)
         out = pd.DataFrame({"lsoa_code": body[code_i]})
+        out.attrs["truncated"] = not whole.all()
         out["population"] = to_number(body[pop_i], file=path, column=header[pop_i], allow_missing=True)
         for name, cands in (("households", ["Households"]), ("hectares", ["Hectares"])):
             i = col(cands, name, required=False)
@@ -78,15 +83,18 @@ def load(paths: list[Path], spec: LayerSpec, ctx: LoadContext | None = None) -> 
         if negative.any():
             r = int(np.flatnonzero(negative.to_numpy())[0])
             raise InputError("population cannot be negative", file=path, row=r + 2, column=header[pop_i])
-        parts.append(out)
-    df = pd.concat(parts, ignore_index=True)
+        parts.append((str(path), out))
+    df, truncated, empty = combine_files(parts, needs="a population table needs a row per LSOA")
     acc = RecordAccount(read=len(df))
     keep = acc.partition([
+        *truncated,
         ("no LSOA code", df["lsoa_code"].isna()),
+        ("LSOA code malformed (not E01 or W01 and 6 digits)",
+         ~df["lsoa_code"].str.upper().str.fullmatch(LSOA_CODE).fillna(False).to_numpy(dtype=bool)),
         ("no population figure", df["population"].isna()),
         ("duplicate LSOA code", lambda kept: repeats(df["lsoa_code"], kept)),
     ])
     df = df.loc[keep].reset_index(drop=True)
     df["population"] = df["population"].round().astype("int64")
     acc.check(spec.adapter)
-    return LayerData(df, acc, {"vintage": "2011"})
+    return LayerData(df, acc, name_empty_files(empty, acc, {"vintage": "2011"}))

@@ -33,7 +33,8 @@ from pydantic import BaseModel, ConfigDict
 
 from ..account import LayerData, RecordAccount, repeats
 from ..errors import InputError
-from ..validate import find_column, read_csv, require_some_valid, to_number
+from ..validate import (LSOA_CODE, LSOA_CODE_WHAT, combine_files, find_column, name_empty_files, read_csv,
+                        require_pattern, to_number, whole_rows)
 
 if TYPE_CHECKING:
     from ..catalog import LayerSpec
@@ -62,18 +63,20 @@ def load(paths: list[Path], spec: LayerSpec, ctx: LoadContext | None = None) -> 
         col = find_column(raw.columns, [opts.column] if opts.column else _TOTAL, file=path,
                           what=opts.column or "total population", hint="name it with options.column")
         # no row of an LSOA (an MSOA or district download, say): one line, not a layer of drops
-        require_some_valid(raw[code], raw[code].fillna("").str.fullmatch(r"[EW]01\d{6}").to_numpy(dtype=bool),
-                           np.full(len(raw), str(path), dtype=object), np.arange(2, len(raw) + 2),
-                           column=code, what="an LSOA code (E01 or W01 and 6 digits)")
+        whole = whole_rows(raw)  # the short last row of a cut-off file is dropped, not checked
+        require_pattern(raw[code], LSOA_CODE, file=path, column=code, what=LSOA_CODE_WHAT, whole=whole)
+        raw.loc[~whole] = pd.NA
         pop = to_number(raw[col], file=path, column=col, allow_missing=True)
         if (pop < 0).any():
             r = int(np.flatnonzero(pop < 0)[0])
             raise InputError("population cannot be negative", file=path, row=r + 2, column=col)
-        parts.append(pd.DataFrame({"lsoa_code": raw[code], "population": pop,
-                                   "households": np.nan, "hectares": np.nan}))
-    df = pd.concat(parts, ignore_index=True)
+        part = pd.DataFrame({"lsoa_code": raw[code], "population": pop, "households": np.nan, "hectares": np.nan})
+        part.attrs["truncated"] = not whole.all()
+        parts.append((str(path), part))
+    df, truncated, empty = combine_files(parts, needs="a population table needs a row per LSOA")
     acc = RecordAccount(read=len(df))
     keep = acc.partition([
+        *truncated,
         ("no LSOA code", df["lsoa_code"].isna()),
         ("not an LSOA (another geography in the file)", ~df["lsoa_code"].fillna("").str.fullmatch(r"[EW]01\d{6}")),
         ("no population figure", df["population"].isna()),
@@ -82,4 +85,4 @@ def load(paths: list[Path], spec: LayerSpec, ctx: LoadContext | None = None) -> 
     df = df.loc[keep].reset_index(drop=True)
     df["population"] = df["population"].round().astype("int64")
     acc.check(spec.adapter)
-    return LayerData(df, acc, {"vintage": "2021", "column": col})
+    return LayerData(df, acc, name_empty_files(empty, acc, {"vintage": "2021", "column": col}))

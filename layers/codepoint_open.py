@@ -43,7 +43,8 @@ from ..errors import InputError
 from ..geo import BNG, BNG_EXTENT
 from ..geocode import normalise_postcode
 from ..sources import iter_tables
-from ..validate import read_csv
+from ..validate import combine_files, name_empty_files, read_csv, whole_rows
+from .ons_postcode_directory import require_postcodes
 
 if TYPE_CHECKING:
     from ..catalog import LayerSpec
@@ -65,18 +66,22 @@ def _read(table, encoding: str) -> pd.DataFrame:
         raise InputError(
             f"expected the {len(NAMES)} Code-Point Open columns, found {raw.shape[1]}", file=table.label
         )
-    if str(raw.iloc[0, 0]).strip().lower() == "postcode":  # a header row
-        raw = raw.iloc[1:]
+    header = str(raw.iloc[0, 0]).strip().lower() == "postcode"  # a header row
+    whole = whole_rows(raw)
+    if header:
+        raw, whole = raw.iloc[1:], whole[1:]
     raw.columns = NAMES
+    require_postcodes(raw["Postcode"], table.label, "Postcode", whole,
+                      first_row=2 if header else 1)
     raw["source"] = table.label
     return raw
 
 
 def load(paths: list[Path], spec: LayerSpec, ctx: LoadContext | None = None) -> LayerData:
     """Read Code-Point Open CSVs (files, folders or the OS zip) into one row per postcode."""
-    df = pd.concat(
-        [_read(t, spec.encoding) for t in iter_tables(paths, r".+\.csv")], ignore_index=True
-    )
+    df, truncated, empty = combine_files(
+        [(t.label, _read(t, spec.encoding)) for t in iter_tables(paths, r".+\.csv")],
+        needs="Code-Point Open needs a row per postcode")
     acc = RecordAccount(read=len(df))
     postcode = normalise_postcode(df["Postcode"])
     e = pd.to_numeric(df["Eastings"], errors="coerce").to_numpy(dtype=float)
@@ -84,6 +89,7 @@ def load(paths: list[Path], spec: LayerSpec, ctx: LoadContext | None = None) -> 
     quality = pd.to_numeric(df["Positional_quality_indicator"], errors="coerce")
     on_grid = (e >= BNG_EXTENT[0]) & (e <= BNG_EXTENT[2]) & (n >= BNG_EXTENT[1]) & (n <= BNG_EXTENT[3])
     keep = acc.partition([
+        *truncated,
         ("postcode malformed", postcode.isna()),
         ("no coordinates (positional quality 90)", (quality == 90).to_numpy()),
         ("easting/northing not numbers or off the National Grid", ~on_grid),
@@ -103,4 +109,4 @@ def load(paths: list[Path], spec: LayerSpec, ctx: LoadContext | None = None) -> 
         crs=BNG,
     )
     acc.check(spec.adapter)
-    return LayerData(out, acc)
+    return LayerData(out, acc, name_empty_files(empty, acc, {}))

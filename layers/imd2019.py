@@ -36,7 +36,8 @@ import pandas as pd
 
 from ..account import LayerData, RecordAccount, repeats
 from ..errors import InputError
-from ..validate import find_column, read_csv, to_number
+from ..validate import (LSOA_CODE, LSOA_CODE_WHAT, combine_files, find_column, name_empty_files, read_csv,
+                        require_pattern, to_number, whole_rows)
 
 if TYPE_CHECKING:
     from ..catalog import LayerSpec
@@ -79,6 +80,10 @@ def load_indices(
     for path in paths:
         raw = read_csv(path, file=path, encoding=spec.encoding)
         code = find_column(raw.columns, code_columns, file=path, what="LSOA code")
+        whole = whole_rows(raw)  # the short last row of a cut-off file is dropped, not checked
+        # no row with an LSOA code (another geography, or the wrong column): one line
+        require_pattern(raw[code], LSOA_CODE, file=path, column=code, what=LSOA_CODE_WHAT, whole=whole)
+        raw.loc[~whole] = pd.NA
         out = pd.DataFrame({"lsoa_code": raw[code]})
         for field, (stem, f7) in _FIELDS.items():
             required = field == "imd"
@@ -110,14 +115,18 @@ def load_indices(
         out["imd_score"] = (
             to_number(raw[score], file=path, column=score, allow_missing=True) if score else np.nan
         )
-        parts.append(out)
-    df = pd.concat(parts, ignore_index=True)
+        out.attrs.update(raw.attrs)
+        parts.append((str(path), out))
+    df, truncated, empty = combine_files(parts, needs=f"{edition} needs a row per LSOA")
     acc = RecordAccount(read=len(df))
     keep = acc.partition([
+        *truncated,
         ("no LSOA code", df["lsoa_code"].isna()),
+        ("LSOA code malformed (not E01 or W01 and 6 digits)",
+         ~df["lsoa_code"].astype("string").str.upper().str.fullmatch(LSOA_CODE).fillna(False).to_numpy(dtype=bool)),
         ("no IMD rank or decile", df["imd_rank"].isna() | df["imd_decile"].isna()),
         ("duplicate LSOA code", lambda kept: repeats(df["lsoa_code"], kept)),
     ])
     df = df.loc[keep].reset_index(drop=True)
     acc.check(spec.adapter)
-    return LayerData(df, acc, {"vintage": vintage})
+    return LayerData(df, acc, name_empty_files(empty, acc, {"vintage": vintage}))

@@ -27,7 +27,8 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from ..account import LayerData, RecordAccount, repeats
-from ..validate import read_csv, select_columns
+from ..validate import (LSOA_CODE, LSOA_CODE_WHAT, combine_files, name_empty_files, read_columns,
+                        require_pattern, whole_rows)
 
 if TYPE_CHECKING:
     from ..catalog import LayerSpec
@@ -46,16 +47,21 @@ HINT = "the ONS LSOA 2011 to 2021 lookup has LSOA11CD, LSOA21CD and CHGIND"
 
 def load(paths: list[Path], spec: LayerSpec, ctx: LoadContext | None = None) -> LayerData:
     """Read the 2011 -> 2021 LSOA lookup CSV(s)."""
-    df = pd.concat(
-        [select_columns(read_csv(p, file=p, encoding=spec.encoding), COLUMNS, file=p, hint=HINT) for p in paths],
-        ignore_index=True,
-    )
+    parts = []
+    for p in paths:
+        part = read_columns(p, COLUMNS, file=p, encoding=spec.encoding, hint=HINT)
+        for col in ("lsoa11_code", "lsoa21_code"):
+            require_pattern(part[col], LSOA_CODE, file=p, column=part.attrs["headers"][col],
+                            what=LSOA_CODE_WHAT, whole=whole_rows(part))
+        parts.append((str(p), part))
+    df, truncated, empty = combine_files(parts, needs="the 2011 to 2021 lookup needs a row per LSOA")
     df["change"] = df["change"].str.upper()
     acc = RecordAccount(read=len(df))
     keep = acc.partition([
+        *truncated,
         ("missing LSOA 2011 or 2021 code", df["lsoa11_code"].isna() | df["lsoa21_code"].isna()),
         ("change indicator not U, S, M or X", ~df["change"].isin(["U", "S", "M", "X"])),
         ("repeated pair", lambda kept: repeats(df["lsoa11_code"] + ">" + df["lsoa21_code"], kept)),
     ])
     acc.check(spec.adapter)
-    return LayerData(df[keep].reset_index(drop=True), acc)
+    return LayerData(df[keep].reset_index(drop=True), acc, name_empty_files(empty, acc, {}))

@@ -38,7 +38,8 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from ..account import LayerData, RecordAccount, repeats
-from ..validate import read_columns
+from ..validate import (LAD_CODE, LAD_CODE_WHAT, LSOA_CODE, LSOA_CODE_WHAT, combine_files, name_empty_files,
+                        read_columns, require_pattern, whole_rows)
 
 if TYPE_CHECKING:
     from ..catalog import LayerSpec
@@ -63,18 +64,26 @@ HINT = "an LSOA lookup needs an LSOA code and a local authority code and name, e
 
 def load(paths: list[Path], spec: LayerSpec, ctx: LoadContext | None = None) -> LayerData:
     """Read the lookup CSV(s) in ``paths`` into one row per LSOA."""
-    df = pd.concat(
-        [read_columns(p, COLUMNS, file=p, encoding=spec.encoding, hint=HINT) for p in paths],
-        ignore_index=True,
-    )
+    parts = []
+    for p in paths:
+        part = read_columns(p, COLUMNS, file=p, encoding=spec.encoding, hint=HINT)
+        # the LSOA or district column of another geography, or mapped to the wrong field: one line
+        for col, pattern, what in (("lsoa_code", LSOA_CODE, LSOA_CODE_WHAT), ("lad_code", LAD_CODE, LAD_CODE_WHAT)):
+            require_pattern(part[col], pattern, file=p, column=part.attrs["headers"][col], what=what,
+                            whole=whole_rows(part))
+        parts.append((str(p), part))
+    df, truncated, empty = combine_files(parts, needs="a lookup needs a row per LSOA")
     acc = RecordAccount(read=len(df))
     complete = df[["lsoa_code", "lad_code", "lad_name"]].notna().all(axis=1)
     first_lad = df[complete].drop_duplicates("lsoa_code").set_index("lsoa_code")["lad_code"]
     agrees = (df["lad_code"] == df["lsoa_code"].map(first_lad)).fillna(False).to_numpy()
     keep = acc.partition([
+        *truncated,
         ("missing LSOA code, district code or district name", ~complete),
+        ("LSOA code malformed (not E01 or W01 and 6 digits)",
+         ~df["lsoa_code"].str.upper().str.fullmatch(LSOA_CODE).fillna(False).to_numpy(dtype=bool)),
         ("repeated LSOA row", lambda kept: repeats(df["lsoa_code"], kept) & agrees),
         ("LSOA listed under a second district (first kept)", lambda kept: repeats(df["lsoa_code"], kept)),
     ])
     acc.check(spec.adapter)
-    return LayerData(df[keep].reset_index(drop=True), acc)
+    return LayerData(df[keep].reset_index(drop=True), acc, name_empty_files(empty, acc, {}))

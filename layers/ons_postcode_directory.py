@@ -38,7 +38,7 @@ import pandas as pd
 from ..account import LayerData, RecordAccount, repeats
 from ..geocode import normalise_postcode
 from ..sources import iter_tables
-from ..validate import read_columns
+from ..validate import combine_files, name_empty_files, read_columns, require_some_valid, whole_rows
 
 if TYPE_CHECKING:
     from ..catalog import LayerSpec
@@ -59,17 +59,16 @@ HINT = "an ONS postcode file has pcds (or pcd), and usually doterm and lsoa11cd"
 
 def load(paths: list[Path], spec: LayerSpec, ctx: LoadContext | None = None) -> LayerData:
     """Read ONS postcode directory CSV(s), loose or zipped, into one row per postcode."""
-    df = pd.concat(
-        [
-            read_columns(io.BytesIO(t.read_bytes()), COLUMNS, file=t.label, encoding=spec.encoding,
-                         hint=HINT)
-            for t in iter_tables(paths, r".+\.csv")
-        ],
-        ignore_index=True,
-    )
+    parts = []
+    for t in iter_tables(paths, r".+\.csv"):
+        part = read_columns(io.BytesIO(t.read_bytes()), COLUMNS, file=t.label, encoding=spec.encoding, hint=HINT)
+        require_postcodes(part["postcode"], t.label, part.attrs["headers"]["postcode"], whole_rows(part))
+        parts.append((t.label, part))
+    df, truncated, empty = combine_files(parts, needs="a postcode file needs a row per postcode")
     acc = RecordAccount(read=len(df))
     postcode = normalise_postcode(df["postcode"])
     keep = acc.partition([
+        *truncated,
         ("postcode malformed", postcode.isna()),
         ("duplicate postcode", lambda kept: repeats(postcode, kept)),
     ])
@@ -89,4 +88,18 @@ def load(paths: list[Path], spec: LayerSpec, ctx: LoadContext | None = None) -> 
     )
     acc.note("no coordinates in this file (LSOA and termination only)", int((keep & no_xy).sum()))
     acc.check(spec.adapter)
-    return LayerData(out, acc)
+    return LayerData(out, acc, name_empty_files(empty, acc, {}))
+
+
+def require_postcodes(values: pd.Series, file: str, column: str, whole: np.ndarray, first_row: int = 2) -> None:
+    """A file in which no whole row has a postcode (the wrong column, say) is one error naming the
+    file, the column and the first value; some malformed postcodes are counted drops.
+
+    >>> require_postcodes(pd.Series(["E00176110", "E00176111"]), "pc.csv", "pcds", np.ones(2, bool))
+    Traceback (most recent call last):
+    localprofile.errors.InputError: pc.csv: row 2: column 'pcds': pcds 'E00176110' is not a postcode (nor is any other row's)
+    """
+    values = values.reset_index(drop=True)
+    require_some_valid(values.where(whole), normalise_postcode(values).notna().to_numpy() & whole,
+                       np.full(len(values), file, dtype=object), np.arange(first_row, len(values) + first_row),
+                       column=column, what="a postcode")

@@ -54,7 +54,8 @@ from typing import TYPE_CHECKING
 
 from ..account import LayerData, RecordAccount, repeats
 from ..points import locate, point_frame
-from ._police_uk import SAME_FILE, name_empty_files, read_police_uk_tables, require_some_valid, truncated_reasons
+from ..validate import name_empty_files
+from ._police_uk import SAME_FILE, read_police_uk_tables, require_some_valid, truncated_reasons
 
 if TYPE_CHECKING:
     from ..catalog import LayerSpec

@@ -49,7 +49,8 @@ import shapely
 from ..account import LayerData, RecordAccount, repeats
 from ..geo import BNG, GB_LAT, GB_LON, lonlat_to_bng
 from ..points import swapped_lonlat
-from ._police_uk import SAME_FILE, name_empty_files, read_police_uk_tables, require_rows, require_some_valid, truncated_reasons
+from ..validate import name_empty_files
+from ._police_uk import SAME_FILE, read_police_uk_tables, require_rows, require_some_valid, truncated_reasons
 
 if TYPE_CHECKING:
     from ..catalog import LayerSpec

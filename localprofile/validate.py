@@ -84,12 +84,16 @@ def select_columns(
     hint: str = "",
 ) -> pd.DataFrame:
     """The columns ``wanted`` ({name: (accepted headers, required)}) as text, renamed to their
-    normalised names; an optional column that is absent comes back all missing."""
-    out = {}
+    normalised names; an optional column that is absent comes back all missing. The headers
+    found are kept in ``attrs["headers"]`` ({name: header}), for messages naming the column."""
+    out, headers = {}, {}
     for name, (cands, required) in wanted.items():
         col = find_column(raw.columns, cands, file=file, what=cands[0], required=required, hint=hint)
         out[name] = raw[col] if col else pd.Series(pd.NA, index=raw.index, dtype="string")
-    return pd.DataFrame(out, index=raw.index)
+        headers[name] = col
+    frame = pd.DataFrame(out, index=raw.index)
+    frame.attrs["headers"] = headers
+    return frame
 
 
 def read_columns(
@@ -118,7 +122,7 @@ def read_columns(
 
     parsed = read_csv(source, file=file, encoding=encoding, usecols=keep)
     out = select_columns(parsed, wanted, file=file, hint=hint)
-    out.attrs.update(parsed.attrs)  # whether the file ends mid-row
+    out.attrs["truncated"] = parsed.attrs["truncated"]  # whether the file ends mid-row
     return out
 
 
@@ -187,10 +191,10 @@ def read_csv(
         df = None
         # A download cut off inside a quoted last field ("On or near Br): the rows before it
         # are whole, and the cut row is kept, empty, to be dropped as a truncated row.
-        if "EOF inside string" in msg and header is not None and not text.endswith(("\n", "\r")):
+        if "EOF inside string" in msg and not text.endswith(("\n", "\r")):
             head = text[: text.rfind("\n") + 1]
             try:
-                df = parse(head) if head.count("\n") > header else None
+                df = parse(head) if head.count("\n") > (header or 0) else None
             except pd.errors.ParserError:
                 df = None
             if df is not None:
@@ -206,9 +210,10 @@ def read_csv(
     for col in df.columns:
         df[col] = df[col].astype("string").str.strip().replace("", pd.NA)
     # A download cut off mid-row: no final newline, and the last row shorter than the header
-    # (pandas pads it with missing values, so it would pass for a complete row).
+    # (or, without a header, than the first row; pandas pads it with missing values, so it
+    # would pass for a complete row).
     df.attrs["truncated"] = cut_in_quotes or (
-        bool(len(df)) and header is not None and _short_last_row(text, df.shape[1] if usecols is None else None))
+        bool(len(df)) and _short_last_row(text, df.shape[1] if usecols is None else None))
     return df
 
 
@@ -221,6 +226,78 @@ def truncated_reason(file) -> str:
 def empty_file_note(file) -> str:
     """The record-account note naming a file with only a header, among files that give rows."""
     return f"file with only a header (0 rows): {file}"
+
+
+LSOA_CODE = r"[EW]01\d{6}"  # an LSOA code, 2011 or 2021: E01 (England) or W01 (Wales), 6 digits
+LSOA_CODE_WHAT = "an LSOA code (E01 or W01 and 6 digits)"
+LAD_CODE = r"[EW]0[6-9]\d{6}"  # a local authority district: E06-E09 (England), W06 (Wales)
+LAD_CODE_WHAT = "a district code (E06 to E09 or W06 and 6 digits)"
+
+
+def whole_rows(frame: pd.DataFrame) -> np.ndarray:
+    """Which rows of a table read by :func:`read_csv` are whole: all but the short last row of a
+    file cut off mid-row (dropped as "truncated row", and no example of a bad value).
+
+    >>> import io
+    >>> whole_rows(read_csv(io.BytesIO(b"x,y\\n1,2\\n3"), file="a.csv")).tolist()
+    [True, False]
+    """
+    whole = np.ones(len(frame), dtype=bool)
+    if frame.attrs.get("truncated") and len(frame):
+        whole[-1] = False
+    return whole
+
+
+def require_pattern(values: pd.Series, pattern: str, *, file, column: str, what: str,
+                    whole: np.ndarray | None = None, first_row: int = 2) -> np.ndarray:
+    """Which of one file's ``values`` match ``pattern`` (case-insensitive); if none of its whole
+    rows does, one error naming the file, the column and the first value written (see
+    :func:`require_some_valid`). ``first_row`` is the spreadsheet row of the first value.
+
+    >>> require_pattern(pd.Series(["E01011698", "x"]), LSOA_CODE, file="f.csv", column="c", what="a code").tolist()
+    [True, False]
+    >>> require_pattern(pd.Series(["Leeds 001A"]), LSOA_CODE, file="f.csv", column="LSOA Code", what=LSOA_CODE_WHAT)
+    Traceback (most recent call last):
+    localprofile.errors.InputError: f.csv: row 2: column 'LSOA Code': LSOA Code 'Leeds 001A' is not an LSOA code (E01 or W01 and 6 digits) (nor is any other row's)
+    """
+    values = values.reset_index(drop=True).astype("string")
+    ok = values.str.upper().str.fullmatch(pattern).fillna(False).to_numpy(dtype=bool)
+    whole = np.ones(len(values), dtype=bool) if whole is None else whole
+    require_some_valid(values.where(whole), ok & whole, np.full(len(values), str(file), dtype=object),
+                       np.arange(first_row, len(values) + first_row), column=column, what=what)
+    return ok
+
+
+def combine_files(parts: list[tuple[str, pd.DataFrame]], *, needs: str
+                  ) -> tuple[pd.DataFrame, list[tuple[str, np.ndarray]], list[str]]:
+    """The tables read from each file (``(label, frame)``, in order) as one frame, with a drop
+    reason and row mask per file that ends mid-row and the files with only a header (see
+    :func:`file_problems`). When no file has a row, one error naming the first file and what the
+    layer ``needs``.
+
+    >>> import io
+    >>> combine_files([("a.csv", read_csv(io.BytesIO(b"x\\n"), file="a.csv"))], needs="a lookup needs rows")
+    Traceback (most recent call last):
+    localprofile.errors.InputError: a.csv: no rows: only a header; a lookup needs rows
+    """
+    cut, empty = file_problems([(frame, label) for label, frame in parts])
+    df = pd.concat([frame for _, frame in parts], ignore_index=True)
+    if not len(df):
+        more = f" (and {len(empty) - 1} more file{'s' if len(empty) > 2 else ''} like it)" if len(empty) > 1 else ""
+        raise InputError(f"no rows: only a header{more}; {needs}", file=parts[0][0])
+    return df, cut, empty
+
+
+def name_empty_files(empty: list[str], acc, meta: dict) -> dict:
+    """Header-only files among files that give rows: listed in ``meta`` (``validate`` warns of
+    them) and as notes of the record account (the profile's data-quality section names them).
+    A layer whose every file is only a header (an optional layer: stop and search, outcomes) is
+    an empty layer; ``validate`` warns of its 0 rows, naming the files."""
+    if empty and acc.read:
+        meta["empty_files"] = list(empty)
+        for label in empty:
+            acc.notes[empty_file_note(label)] = 0
+    return meta
 
 
 def file_problems(frames: list[tuple[pd.DataFrame, str]]) -> tuple[list[tuple[str, np.ndarray]], list[str]]:
