@@ -6,12 +6,17 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from localprofile.engine.backtest import backtest
 from localprofile.engine.checks import EngineInputError
+from localprofile.engine.dual import dual_surface
+from localprofile.engine.emerging import emerging_hotspots
 from localprofile.engine.gistar import gi_star
 from localprofile.engine.hexgrid import gi_star_hex
-from localprofile.engine.lisa import local_moran
+from localprofile.engine.lisa import local_moran, queen_weights
 from localprofile.engine.permutation import adjust_p, gi_star_permutation
+from localprofile.engine.repeat_locations import repeat_locations
 from localprofile.engine.trend import change
+from localprofile.engine.zonal import onto_grid, zonal_by_polygons
 
 COUNTS = np.arange(25.0).reshape(5, 5)
 ACTIVE = np.ones((5, 5), bool)
@@ -56,7 +61,9 @@ def test_local_moran_and_change_name_their_parameters():
         adjust_p(np.array([0.1]), method="fdr")
 
 
-ENTRY_POINTS = [gi_star, gi_star_hex, gi_star_permutation, local_moran, adjust_p, change]
+ENTRY_POINTS = [gi_star, gi_star_hex, gi_star_permutation, local_moran, adjust_p, change,
+                backtest, repeat_locations, zonal_by_polygons, onto_grid, emerging_hotspots,
+                dual_surface, queen_weights]
 
 
 @pytest.mark.parametrize("verb", ENTRY_POINTS, ids=lambda f: f.__name__)

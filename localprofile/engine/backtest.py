@@ -310,6 +310,50 @@ def backtest(
     ``bandwidth`` is the KDE's (``kernel`` its kernel, as the profile's ``profile.kernel``; default: the profile's rule, :func:`.kde.auto_bandwidth`, on the
     training crimes in the study area's cells); the prospective method keeps Bowers et al.'s.
 
+    Parameters
+    ----------
+    train_xy : (n, 2) array of eastings and northings (EPSG:27700 metres)
+        The training crimes; rows with a NaN coordinate are ignored.
+    train_months : (n,) array of str
+        Each training crime's month, ``YYYY-MM`` (the prospective method's time weights).
+    test_xy : (m, 2) array of eastings and northings
+        The crimes the surfaces are scored against.
+    grid : Grid
+        The cells that are ranked (those ``in_area``) and counted in.
+    coverages : sequence of float in (0, 1], default (0.01, 0.05, 0.10)
+        Shares of the study area's cells selected, highest score first.
+    bandwidth : float, optional
+        The KDE's bandwidth in metres; default the profile's rule on the training crimes.
+    end_month : str, optional
+        The close of the training period, ``YYYY-MM``; default the latest training month.
+    prospective_bandwidth : float, default 400
+        Metres within which the prospective method's crimes count (Bowers et al.).
+    prospective_window : int, default 2
+        Months before ``end_month`` within which the prospective method's crimes count.
+    kernel : {"quartic", "epanechnikov", "gaussian"}, default "quartic"
+        The KDE's kernel.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per method and coverage: ``method`` then the columns of :func:`hit_metrics`
+        (``cells``, ``hits``, ``hit_rate``, ``pai``, ``pei``, ``rri`` ...); the choices made, with
+        their reasons, in ``.attrs["choices"]``.
+
+    Examples
+    --------
+    >>> from localprofile.demo import demo_grid
+    >>> g = demo_grid("Leeds", theme="all_crime")     # shipped data: train July 2016, test July 2017
+    >>> train, test = g.months == "2016-07", g.months == "2017-07"
+    >>> t = backtest(np.column_stack([g.x[train], g.y[train]]), g.months[train],
+    ...              np.column_stack([g.x[test], g.y[test]]), g.grid, coverages=(0.05,))
+    >>> int(t["cells"][0]), int(t["test_crimes"][0])   # 5% of 2,204 cells; test crimes in Leeds's cells
+    (111, 9664)
+    >>> t.set_index("method")["pai"].round(1).to_dict()
+    {'count': 8.5, 'kde': 8.5, 'gistar': 7.7, 'prospective': 8.4}
+
+    On made-up crimes, a tight cluster over uniform noise, every method beats a random choice:
+
     >>> import shapely
     >>> from .grid import make_grid
     >>> g = make_grid(shapely.box(0, 0, 2000, 2000), cell_size=100, buffer=200)

@@ -22,7 +22,36 @@ Kind = Literal["ratio", "log_ratio", "difference"]
 
 
 def dual_surface(numerator: np.ndarray, denominator: np.ndarray, kind: Kind, min_denominator: float = 0.0) -> np.ndarray:
-    """Compare two surfaces cell by cell; ratios need ``denominator >= min_denominator`` (> 0)."""
+    """Compare two surfaces cell by cell; ratios need ``denominator >= min_denominator`` (> 0).
+
+    Parameters
+    ----------
+    numerator, denominator : arrays of the same shape
+        The two surfaces (KDEs in crimes per km², say) on one grid.
+    kind : {"ratio", "log_ratio", "difference"}
+        ``numerator / denominator``, its natural log, or ``numerator - denominator``.
+    min_denominator : float, default 0
+        Ratios and log ratios are NaN where ``denominator`` is below this (or not above 0).
+
+    Returns
+    -------
+    float array of the surfaces' shape
+        The comparison per cell; a log ratio is also NaN where ``numerator`` is 0.
+
+    Examples
+    --------
+    >>> from localprofile.demo import demo_grid
+    >>> from localprofile.engine.kde import block_mean, kde_raster
+    >>> def kde(g):                                      # crimes per km², per 500 m cell
+    ...     fine, f = kde_raster(g.grid, g.x, g.y, 1000)
+    ...     return block_mean(fine, f)
+    >>> drugs, crime = demo_grid("Leeds", theme="drugs"), demo_grid("Leeds", theme="all_crime")
+    >>> share = dual_surface(kde(drugs), kde(crime), "ratio", min_denominator=50)[crime.grid.in_area]
+    >>> share.size, int(np.isfinite(share).sum())      # Leeds's cells; those with 50+ crimes per km²
+    (2204, 478)
+    >>> round(100 * float(np.nanmedian(share)), 1), round(100 * float(np.nanmax(share)), 1)   # % drugs
+    (1.5, 24.7)
+    """
     num, den = np.asarray(numerator, float), np.asarray(denominator, float)
     if kind == "difference":
         return num - den

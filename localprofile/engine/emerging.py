@@ -158,7 +158,46 @@ def emerging_hotspots(z, p, alpha: float = 0.05, trend_alpha: float | None = Non
     spot bins start at 90% confidence (``alpha=0.10``); the default 0.05 matches the profile's
     Gi* threshold.
 
+    Parameters
+    ----------
+    z, p : (steps, ...) float arrays of the same shape
+        Each time step's Gi* z-scores and p-values (or BH q-values) per cell, time first; at
+        least 10 steps. NaN is neither hot nor cold.
+    alpha : float, default 0.05
+        A cell is hot (cold) at a step where ``p < alpha`` and ``z > 0`` (``z < 0``).
+    trend_alpha : float, optional
+        The Mann-Kendall trend of the z-scores is significant below this; default ``alpha``.
+
+    Returns
+    -------
+    EmergingHotspots
+        ``pattern`` (one of :data:`HOT_PATTERNS`, :data:`COLD_PATTERNS`, "No Pattern Detected",
+        or "no data" where z is NaN at every step), ``trend`` (the Mann-Kendall test), and
+        ``hot_steps`` and ``cold_steps`` per cell.
+
+    Examples
+    --------
+    The shipped data hold two months, fewer than the 10 steps needed: five steps of July 2016's
+    Gi* and then five of July 2017's make the cube, so a Leeds cell hot only in 2017 is a
+    Consecutive Hot Spot, and one hot in both an Intensifying or Diminishing one as its z rose
+    or fell.
+
     >>> import numpy as np
+    >>> from collections import Counter
+    >>> from localprofile.demo import demo_grid
+    >>> from localprofile.engine.gistar import gi_star
+    >>> from localprofile.engine.permutation import adjust_p
+    >>> g = demo_grid("Leeds", theme="all_crime")
+    >>> zs, qs = [], []
+    >>> for month in ["2016-07"] * 5 + ["2017-07"] * 5:
+    ...     here = g.months == month
+    ...     z, p = gi_star(g.grid.bin(g.x[here], g.y[here]), g.active)
+    ...     zs.append(z[g.grid.in_area]); qs.append(adjust_p(p, g.grid.in_area)[g.grid.in_area])
+    >>> eh = emerging_hotspots(np.array(zs), np.array(qs))
+    >>> eh.pattern.shape, sorted(Counter(eh.pattern).items())
+    ((2204,), [('Consecutive Hot Spot', 24), ('Diminishing Hot Spot', 68),
+               ('Intensifying Hot Spot', 59), ('No Pattern Detected', 2053)])
+
     >>> from scipy import stats
     >>> z = np.array([-3.0, 0, 0, 0, 0, 0, 0, 0, 0, 3])   # one cell: cold once, hot now
     >>> emerging_hotspots(z, 2 * stats.norm.sf(np.abs(z))).pattern.tolist()

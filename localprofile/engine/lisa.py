@@ -54,6 +54,29 @@ def queen_weights(polygons, *, row_standardised: bool = True) -> sparse.csr_arra
     same neighbour sets as ``libpysal.weights.Queen.from_dataframe`` (which matches shared
     vertices), without making libpysal a dependency.
 
+    Parameters
+    ----------
+    polygons : GeoSeries, list or array of shapely geometries
+        The areas (LSOAs, say), in one CRS.
+    row_standardised : bool, default True
+        Rows summing to 1 (each neighbour weighted 1 / the area's neighbours); else binary.
+
+    Returns
+    -------
+    scipy.sparse.csr_array, (n, n)
+        The weights, row i holding area i's neighbours; an empty row for an area without any.
+
+    Examples
+    --------
+    >>> from localprofile.demo import demo_lsoa_rates
+    >>> polygons, _ = demo_lsoa_rates("Leeds", "all_crime")   # shipped data, 482 LSOAs
+    >>> W = queen_weights(polygons)
+    >>> k = np.diff(W.indptr)                                   # neighbours per LSOA
+    >>> W.shape, W.nnz, int(k.min()), int(k.max()), round(float(k.mean()), 2)
+    ((482, 482), 2764, 1, 14, 5.73)
+    >>> bool(np.allclose(W.sum(axis=1), 1)), float(queen_weights(polygons, row_standardised=False).max())
+    (True, 1.0)
+
     >>> W = queen_weights([shapely.box(0, 0, 1, 1), shapely.box(1, 1, 2, 2), shapely.box(5, 5, 6, 6)])
     >>> W.toarray().tolist()
     [[0.0, 1.0, 0.0], [1.0, 0.0, 0.0], [0.0, 0.0, 0.0]]

@@ -212,7 +212,52 @@ def repeat_locations(
 ) -> gpd.GeoDataFrame:
     """Clusters of the crimes at ``xy`` (EPSG:27700 metres, NaN rows ignored), largest first;
     ``locations`` (police.uk "On or near ..." text, one per row of ``xy``) give the top locations.
-    The choices, with reasons, are in ``.attrs["choices"]``."""
+    The choices, with reasons, are in ``.attrs["choices"]``.
+
+    Parameters
+    ----------
+    xy : (n, 2) array of eastings and northings (EPSG:27700 metres)
+        The crimes; rows with a NaN coordinate are ignored.
+    locations : (n,) sequence of str, optional
+        police.uk's "On or near ..." text of each crime, for the top locations.
+    eps : float, default 100
+        DBSCAN's neighbourhood radius in metres (``method="dbscan"``).
+    min_samples : float, default 5
+        The fewest crimes at a repeat location (``map_point``), or DBSCAN's ``min_samples``.
+    method : {"map_point", "dbscan", "hdbscan"}, default "map_point"
+        Identical coordinates, or one of the area methods (see the module docstring).
+    min_cluster_size : int, default 10
+        HDBSCAN's ``min_cluster_size``.
+    max_copies : int, optional
+        The most copies of a point HDBSCAN sees; default ``min_cluster_size``.
+    merge : float, default 0
+        Join map points within this many metres (``map_point``; at most 100 m across).
+    hull_buffer : float, default 5
+        Metres by which a hull of one point, or of points in a line, is buffered.
+    top : int, default 3
+        How many of the most frequent locations each cluster names.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        One row per repeat location (EPSG:27700), the most crimes first: ``cluster``, ``crimes``,
+        ``points``, ``location_1`` and ``location_1_crimes`` ... and the hull as geometry; the
+        choices made, with their reasons, in ``.attrs["choices"]``.
+
+    Examples
+    --------
+    >>> from localprofile.demo import demo_stages
+    >>> _, _, placed = demo_stages("Leeds", "force", core_only=True)   # the shipped months
+    >>> own = placed.in_district & placed.located
+    >>> rl = repeat_locations(np.column_stack([placed.x[own], placed.y[own]]),
+    ...                       placed.crimes.loc[own, "location"].to_numpy())
+    >>> int(own.sum()), len(rl), int(rl["crimes"].sum())   # crimes; points with 5+; theirs
+    (18914, 1037, 9244)
+    >>> rl["crimes"].head(3).tolist(), rl["location_1"].head(3).tolist()
+    ([79, 71, 70], ['On or near Heathcroft Rise', 'On or near Nightclub', 'On or near Prison'])
+    >>> repeat_locations(np.zeros((4, 2))).empty             # 4 crimes at one point: fewer than 5
+    True
+    """
     xy = np.asarray(xy, float).reshape(-1, 2)
     labels = cluster_labels(xy, eps=eps, min_samples=min_samples, method=method,
                             min_cluster_size=min_cluster_size, max_copies=max_copies, merge=merge)

@@ -159,6 +159,35 @@ def zonal_by_polygons(
     up; means by ``Resampling.average``). The finer cells share a source cell that straddles
     a boundary between the polygons on either side, instead of giving all of it to one.
 
+    Parameters
+    ----------
+    raster : Raster
+        The cells, in any CRS.
+    polygons : GeoSeries, GeoDataFrame or array of shapely polygons
+        The areas (LSOAs, say), in EPSG:27700.
+    statistic : {"sum", "mean"}, optional
+        Sum or mean of the cells in each polygon; default the raster's own ``statistic``.
+    oversample : int, default 2
+        For a raster in another CRS: the British National Grid cells are this many times finer
+        than the raster's.
+
+    Returns
+    -------
+    (len(polygons),) float array
+        The statistic per polygon, in its order; NaN where the polygon holds no valid cell centre.
+
+    Examples
+    --------
+    >>> from localprofile.demo import demo_grid, demo_lsoa_rates
+    >>> g = demo_grid("Leeds", theme="all_crime")        # the shipped months on 500 m cells
+    >>> crimes = Raster(g.counts, g.grid.transform, "EPSG:27700", statistic="sum")
+    >>> polygons, _ = demo_lsoa_rates("Leeds", "all_crime")
+    >>> per_lsoa = zonal_by_polygons(crimes, polygons)
+    >>> len(per_lsoa), int(np.isnan(per_lsoa).sum())     # LSOAs; those holding no cell centre
+    (482, 44)
+    >>> int(np.nansum(per_lsoa)), int(g.counts[g.grid.in_area].sum())   # cells centred in Leeds
+    (18895, 18895)
+
     >>> from affine import Affine
     >>> import shapely
     >>> r = Raster(np.arange(16.0).reshape(4, 4), Affine(10, 0, 0, 0, -10, 40), "EPSG:27700",
@@ -230,7 +259,38 @@ def onto_grid(
     same ground; means use ``Resampling.average`` of the valid cells. Grid cells that no valid
     raster cell reaches are NaN.
 
+    Parameters
+    ----------
+    raster : Raster
+        The cells, in any CRS.
+    grid_transform : affine.Affine
+        The analysis grid's transform in EPSG:27700 (``Grid.transform``).
+    grid_shape : (rows, cols)
+        The analysis grid's shape (``Grid.shape``).
+    statistic : {"sum", "mean"}, optional
+        How cells are combined; default the raster's own ``statistic``.
+
+    Returns
+    -------
+    (rows, cols) float array
+        The raster on the grid; NaN where no valid raster cell reaches.
+
+    Examples
+    --------
     >>> from affine import Affine
+    >>> from localprofile.demo import demo_grid
+    >>> from localprofile.engine.kde import block_mean, fine_grid, kde_raster
+    >>> g = demo_grid("Leeds", theme="all_crime")        # the shipped months on 500 m cells
+    >>> kde, f = kde_raster(g.grid, g.x, g.y, 1000)      # crimes per km² on 125 m cells
+    >>> density = Raster(kde, fine_grid(g.grid, f).transform, "EPSG:27700", statistic="mean")
+    >>> on = onto_grid(density, g.grid.transform, g.grid.shape)
+    >>> kde.shape, on.shape, bool(np.allclose(on, block_mean(kde, f)))   # the mean of each cell's 4 x 4
+    ((240, 288), (60, 72), True)
+    >>> crimes = Raster(g.counts, g.grid.transform, "EPSG:27700", statistic="sum")
+    >>> km = onto_grid(crimes, g.grid.transform * Affine.scale(2), (30, 36))   # onto 1 km cells
+    >>> int(km.sum()), int(g.counts.sum())                # no crime lost or made up
+    (36011, 36011)
+
     >>> r = Raster(np.ones((4, 4)), Affine(100, 0, 0, 0, -100, 400), "EPSG:27700")
     >>> onto_grid(r, Affine(200, 0, 0, 0, -200, 400), (2, 2), "sum").tolist()
     [[4.0, 4.0], [4.0, 4.0]]
