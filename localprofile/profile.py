@@ -99,6 +99,9 @@ class ThemeResult:
     hex: HexResult | None = None  # Gi* on hexagons, when the profile's grid shape is hexagon
     kde_fine: np.ndarray | None = None  # the KDE raster, kde_factor times finer than the grid
     kde_factor: int = 1
+    # the top map points (cell, location, crimes, x, y) of each Gi* hot or cold cell the profile
+    # shows (hexagons when it uses them), for the cells' tooltips
+    cell_locations: pd.DataFrame | None = None
 
     @property
     def hot_cells(self) -> int:

@@ -216,3 +216,38 @@ def test_the_locations_table_groups_by_map_point(leeds):
     by_name = Counter(loc for loc in locations if isinstance(loc, str))
     for name in shared:
         assert max(n for loc, n, _, _ in top if loc == name) < by_name[name]
+
+
+def test_hot_cell_tooltips_list_the_cells_own_map_points():
+    """Each hot or cold cell's tooltip lists its busiest map points with their counts, counted
+    here independently: the located crimes (inside Leeds or not) whose point lies inside that
+    cell's polygon."""
+    from localprofile.build import build_profile
+    from localprofile.catalog import load_catalog
+    from localprofile.demo import demo_catalog_path
+    from localprofile.loading import load_layers
+
+    catalog = load_catalog(demo_catalog_path())
+    crimes = load_layers(catalog, skip={n for n in catalog.layers if n != "crimes"})["crimes"].frame
+    crimes = crimes[crimes.geometry.notna() & crimes["location"].notna()]
+    xy, locations = shapely.get_coordinates(crimes.geometry.to_numpy()), crimes["location"].to_numpy()
+    profile = build_profile(demo_catalog_path(), "Leeds", audience="public")
+    result = profile.themes["all_crime"]
+    g, classes = (profile.hexgrid, result.hex.hotspot) if result.hex is not None else (profile.grid, result.hotspot)
+    shown = np.flatnonzero(classes.ravel() != "none")
+    places = result.cell_locations
+    assert set(places["cell"]) <= set(shown) and len(set(places["cell"])) > 20
+    polygons = np.asarray(g.cells()).ravel()
+    cells = places["cell"].drop_duplicates().to_numpy()
+    for cell in cells[:: max(1, len(cells) // 12)]:
+        inside = shapely.contains_xy(polygons[cell], xy[:, 0], xy[:, 1])
+        by_point = Counter((loc, x, y) for loc, (x, y) in zip(locations[inside], xy[inside].tolist()))
+        expected = sorted(by_point.items(), key=lambda kv: (-kv[1], kv[0][0], kv[0][1], kv[0][2]))[:3]
+        got = places[places["cell"] == cell]
+        assert [(r.location, r.crimes) for r in got.itertuples()] == [(k[0], v) for k, v in expected]
+
+
+def test_the_hot_cell_tooltip_in_the_page_names_map_points(demo_out):
+    html = (demo_out / "index.html").read_text(encoding="utf-8")
+    assert "busiest map points" in html
+    assert '"where": "On or near ' in html

@@ -66,6 +66,29 @@ def top_locations(locations: pd.Series, x=None, y=None, n: int = 10) -> list[tup
     return [(str(r.location), int(r.crimes), float(r.x), float(r.y)) for r in counts.itertuples()]
 
 
+def cell_locations(cell, locations, x, y, cells, n: int = 3) -> pd.DataFrame:
+    """The ``n`` police.uk map points with the most crimes in each of ``cells`` (flat cell
+    indices): one row per map point (``cell``, ``location``, ``crimes``, ``x``, ``y``), by cell,
+    most crimes first (ties by name, then coordinates). ``cell`` gives each crime's flat cell
+    index (-1 off the grid), as :meth:`Grid.cell_index` does. A map point is its text *and* its
+    coordinates, as in :func:`top_locations`: two supermarkets in one cell are two lines.
+
+    >>> loc = ["On or near Briggate"] * 3 + ["On or near Supermarket"] * 2 + ["On or near Park"]
+    >>> cell_locations([7, 7, 7, 7, 7, 2], loc, [1, 1, 1, 2, 3, 5], [1, 1, 1, 2, 3, 5], cells=[7], n=2)
+       cell                location  crimes    x    y
+    0     7     On or near Briggate       3  1.0  1.0
+    1     7  On or near Supermarket       1  2.0  2.0
+    """
+    f = pd.DataFrame({"cell": np.asarray(cell, np.int64), "location": pd.Series(locations, dtype=object).to_numpy(),
+                      "x": np.asarray(x, float), "y": np.asarray(y, float)})
+    f = f[f["cell"].isin(np.asarray(cells, np.int64)) & f["location"].notna()
+          & np.isfinite(f["x"]) & np.isfinite(f["y"])]
+    counts = f.groupby(["cell", "location", "x", "y"], sort=False).size().rename("crimes").reset_index()
+    counts = counts.sort_values(["cell", "crimes", "location", "x", "y"], ascending=[True, False, True, True, True])
+    out = counts.groupby("cell", sort=False).head(n).reset_index(drop=True)
+    return out[["cell", "location", "crimes", "x", "y"]]
+
+
 def decile_counts(counts: pd.Series, decile: pd.Series) -> list[int]:
     """Crimes in the district's LSOAs by IMD decile 1..10."""
     dec = decile.reindex(counts.index)

@@ -93,15 +93,23 @@ class Grid:
         """Cell-centre eastings and northings, each of shape (rows, cols)."""
         return _centres(self.x0, self.y1, self.cell_size, self.nx, self.ny)
 
+    def cell_index(self, x, y) -> np.ndarray:
+        """The row-major (flat) index of the cell holding each point; -1 off the grid."""
+        x, y = np.asarray(x, float), np.asarray(y, float)
+        with np.errstate(invalid="ignore"):
+            col = np.floor((x - self.x0) / self.cell_size)
+            row = np.floor((self.y1 - y) / self.cell_size)
+        ok = (col >= 0) & (col < self.nx) & (row >= 0) & (row < self.ny)
+        flat = np.full(ok.shape, -1, dtype=np.int64)
+        flat[ok] = row[ok].astype(np.int64) * self.nx + col[ok].astype(np.int64)
+        return flat
+
     def bin(self, x, y, weights=None) -> np.ndarray:
         """Count points (or sum ``weights``) per cell; points off the grid are ignored."""
-        x, y = np.asarray(x, float), np.asarray(y, float)
-        col = np.floor((x - self.x0) / self.cell_size).astype(np.int64)
-        row = np.floor((self.y1 - y) / self.cell_size).astype(np.int64)
-        ok = (col >= 0) & (col < self.nx) & (row >= 0) & (row < self.ny)
+        flat = self.cell_index(x, y)
+        ok = flat >= 0
         w = None if weights is None else np.asarray(weights, float)[ok]
-        flat = np.bincount(row[ok] * self.nx + col[ok], weights=w, minlength=self.nx * self.ny)
-        return flat.reshape(self.shape).astype(float)
+        return np.bincount(flat[ok], weights=w, minlength=self.nx * self.ny).reshape(self.shape).astype(float)
 
     def linear_bin(self, x, y, weights=None) -> np.ndarray:
         """Linear binning (Wand 1994): each point's unit weight is shared among the four nearest

@@ -61,13 +61,18 @@ class HexGrid:
         rows, cols = np.mgrid[0 : self.ny, 0 : self.nx]
         return self.x0 + self.width * (cols + 0.5 * (rows % 2)), self.y1 - 1.5 * self.radius * rows
 
-    def bin(self, x, y, weights=None) -> np.ndarray:
-        """Count points (or sum ``weights``) per hexagon; points off the grid are ignored."""
+    def cell_index(self, x, y) -> np.ndarray:
+        """The row-major (flat) index of the hexagon holding each point; -1 off the grid."""
         row, col = self.locate(x, y)
         ok = (row >= 0) & (row < self.ny) & (col >= 0) & (col < self.nx)
+        return np.where(ok, row * self.nx + col, -1)
+
+    def bin(self, x, y, weights=None) -> np.ndarray:
+        """Count points (or sum ``weights``) per hexagon; points off the grid are ignored."""
+        flat = self.cell_index(x, y)
+        ok = flat >= 0
         w = None if weights is None else np.asarray(weights, float)[ok]
-        flat = np.bincount(row[ok] * self.nx + col[ok], weights=w, minlength=self.nx * self.ny)
-        return flat.reshape(self.shape).astype(float)
+        return np.bincount(flat[ok], weights=w, minlength=self.nx * self.ny).reshape(self.shape).astype(float)
 
     def locate(self, x, y) -> tuple[np.ndarray, np.ndarray]:
         """(row, col) of the hexagon holding each point (cube rounding)."""

@@ -279,6 +279,15 @@ def _finish(m: OfflineMap, district: gpd.GeoDataFrame, legend: dict) -> Rendered
     )
 
 
+def _cell_places(places: pd.DataFrame | None, cells: np.ndarray) -> list[str]:
+    """Each of ``cells``' (flat indices) top map points as "On or near Briggate (23); ...",
+    escaped; "" for a cell without a named point."""
+    if places is None or not len(places):
+        return [""] * len(cells)
+    text = pd.Series(_escaped(places["location"]), index=places.index) + " (" + places["crimes"].astype(str) + ")"
+    return text.groupby(places["cell"].to_numpy(), sort=False).agg("; ".join).reindex(cells).fillna("").tolist()
+
+
 def _hot_cold_layer(cells: gpd.GeoDataFrame, name: str, aliases: list[str], style: dict,
                     show: bool = True) -> folium.GeoJson:
     """Gi* hot and cold cells (``hotspot`` first, then the tooltip's columns), filled red or
@@ -441,11 +450,12 @@ def theme_map(profile: Profile, slug: str) -> RenderedMap:
                 "crimes": gi.count[sig].astype(int),
                 "gi_z": np.round(gi.gi_z[sig], 2),
                 "gi_q": [f"{v:.2g}" for v in gi.gi_q[sig]],
+                "where": _cell_places(result.cell_locations, np.flatnonzero(sig.ravel())),
             },
             geometry=g.cells(sig),
             crs=BNG,
         )
-        _hot_cold_layer(cells, "Gi* hot and cold cells", ["Gi*", "crimes in cell", "z", "q"],
+        _hot_cold_layer(cells, "Gi* hot and cold cells", ["Gi*", "crimes in cell", "z", "q", "busiest map points"],
                         {"weight": 0.5, "fillOpacity": 0.55}).add_to(m)
 
     legend = {

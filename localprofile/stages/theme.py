@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from ..engine.aggregate import count_by_lsoa, decile_counts, deprivation_shares, rate_per_1000, top_locations
+from ..engine.aggregate import cell_locations, count_by_lsoa, decile_counts, deprivation_shares, rate_per_1000, top_locations
 from ..engine.choices import Choice
 from ..engine.dual import dual_surface
 from ..engine.emerging import emerging_hotspots, sfhotspot_classify
@@ -144,6 +144,10 @@ def analyse_theme(slug: str, theme: Theme, mask: np.ndarray, settings, placed: P
     repeats = repeat_locations(np.column_stack([x[own], y[own]]), crimes.loc[own, "location"].to_numpy(),
                                method=settings.repeat_method, merge=settings.repeat_merge_m)
     choices.extend(repeats.attrs.get("choices", []))
+    # the named map points of each hot or cold cell shown: "On or near Briggate (23)" in its tooltip
+    shown, shown_class = (hexgrid, hex_result.hotspot) if hex_result is not None else (grid, hot)
+    places = cell_locations(shown.cell_index(x[pts], y[pts]), crimes.loc[pts, "location"].to_numpy(),
+                            x[pts], y[pts], np.flatnonzero(shown_class.ravel() != "none"))
     residents = base.residents
     result = ThemeResult(
         theme=theme,
@@ -172,6 +176,7 @@ def analyse_theme(slug: str, theme: Theme, mask: np.ndarray, settings, placed: P
         emerging_sfhotspot=emerging_sf,
         lisa=lisa_labels,
         hex=hex_result,
+        cell_locations=places,
     )
     return ThemeAnalysis(result, cols, [Choice(f"{c.what}, {slug}", c.value, c.why) for c in choices])
 
