@@ -26,6 +26,7 @@ from .stages.context import context_layers
 from .stages.inputs import layer_summaries, load_inputs
 from .stages.lsoa_base import lsoa_base
 from .stages.methods import plan_methods
+from .stages.overlay import priority_neighbourhoods
 from .stages.place import place_crimes
 from .stages.scale import choose_cell_size, choose_scale
 from .stages.theme import analyse_theme, dual_result
@@ -69,9 +70,12 @@ def build_profile(
             progress(f"theme {slug}")
         analyses[slug] = analyse_theme(slug, theme, masks[slug], settings, placed, scale, base, methods)
     context = context_layers(catalog, policy, inputs, placed, base, scale, progress)
+    if progress:
+        progress("priority neighbourhoods")
+    overlay = priority_neighbourhoods(catalog, policy, base, scale, analyses, context)
     duals = [dual_result(d, themes, masks, placed.located, placed.x, placed.y, scale.grid,
                          scale.bandwidths, catalog) for d in settings.dual_kde]
     table, bt_choices = profile_backtest(test_months, placed.crimes, masks, placed.located, placed.x,
                                          placed.y, scale.grid, scale.bandwidths, catalog)
     return assemble_profile(catalog, policy, inputs, placed, scale, base, methods, analyses, masks,
-                            context, duals, table, bt_choices)
+                            context, overlay, duals, table, bt_choices)

@@ -48,6 +48,11 @@ class LayerSpec(_Strict):
     # a restricted layer's free text (description, vintage, licence, attribution) reaches partner
     # outputs only when this says so; otherwise partners see its label and "force data"
     partner_text: bool = False
+    # a point layer's part in the priority-neighbourhood overlay: counted per neighbourhood as a
+    # threat (OCG members' addresses, CSE locations), or, within overlay.near_hot_cells_m of hot
+    # cells, as a vulnerability (vulnerable persons, care homes); schools are a vulnerability
+    # unless this says otherwise ("none" leaves a layer out)
+    overlay: Literal["threat", "vulnerability", "none"] | None = None
     options: dict[str, Any] = {}
 
     @field_validator("adapter")
@@ -102,6 +107,22 @@ class DualSpec(_Strict):
     min_denominator: float = Field(0.0, ge=0)  # crimes per km²; ratios blank below it
 
 
+class OverlaySettings(_Strict):
+    """Priority neighbourhoods (threat x vulnerability): see :mod:`localprofile.engine.overlay`."""
+
+    # the unit ranked: lsoa or msoa; None: LSOAs for the force, MSOAs for partners and the public
+    unit: Literal["lsoa", "msoa"] | None = None
+    normalise: Literal["rank", "zscore"] = "rank"
+    # the themes whose volume, hotspot cells, repeat locations and trend are threat indicators
+    # (None: soc_indicators and anti_social_behaviour, where the themes have them)
+    themes: list[str] | None = None
+    # vulnerability point layers (schools, care homes) count within this distance of hot cells
+    near_hot_cells_m: float = Field(400.0, gt=0)
+    # indicator name -> weight (default 1 each); 0 leaves an indicator out
+    weights: dict[str, float] = {}
+    top: int = Field(10, ge=1)  # the table's length and the sensitivity line's top N
+
+
 class ProfileSettings(_Strict):
     """Profile-wide settings; every ``None`` means "choose automatically and say why"."""
 
@@ -152,6 +173,7 @@ class ProfileSettings(_Strict):
     repeat_method: Literal["map_point", "dbscan", "hdbscan"] = "map_point"
     repeat_merge_m: float = Field(0.0, ge=0, le=50)
     change_from: str | None = Field(None, pattern=r"^\d{4}-(0[1-9]|1[0-2])$")
+    overlay: OverlaySettings = OverlaySettings()
 
     @field_validator("suppress_below", mode="before")
     @classmethod

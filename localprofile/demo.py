@@ -55,6 +55,20 @@ def demo_stages(district: str = DEMO_DISTRICT, audience: str = "public", core_on
     return catalog, inputs, placed
 
 
+@functools.lru_cache(maxsize=4)
+def demo_overlay(district: str = DEMO_DISTRICT, audience: str = "public"):
+    """The priority neighbourhoods of ``district`` as ``audience`` sees them, from a build of the
+    shipped demo (cached).
+
+    >>> o = demo_overlay("Leeds", "force")
+    >>> o.unit, len(o.table)
+    ('LSOA', 482)
+    """
+    from .build import build_profile
+
+    return build_profile(demo_catalog_path(), district, audience=audience).overlay
+
+
 @dataclass(frozen=True)
 class DemoGrid:
     """A theme's located crimes in a district of the shipped data, on the profile's grid: for

@@ -206,6 +206,7 @@ class Profile:
     rasters: dict[str, RasterResult]
     duals: list[DualResult]
     neighbourhoods: Neighbourhoods
+    overlay: Any  # priority neighbourhoods (localprofile.stages.overlay.Overlay)
     settings: ProfileSettings
     catalog_file: str
     district: StudyArea

@@ -150,6 +150,10 @@ def _write_geopackage(profile: Profile, path: Path) -> None:
             table[col] = [str(v) for v in c.neighbourhood_counts] if c.detail != "points" else c.neighbourhood_counts
         write(gpd.GeoDataFrame(table, geometry=list(hoods.geometry), crs=BNG), "neighbourhoods",
               "context layers counted by neighbourhood (MSOA)")
+    o = profile.overlay
+    if o is not None:
+        write(o.table, "priority_neighbourhoods",
+              f"priority neighbourhoods ({o.unit}): rank, threat and vulnerability scores, class, drivers")
     for name, c in profile.context.items():
         if c.points is not None:
             suffix = "_synthetic" if c.synthetic else ""

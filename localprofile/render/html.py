@@ -17,7 +17,7 @@ from markupsafe import Markup
 
 from ..engine.permutation import ADJUST_NAMES
 from ..profile import Profile
-from .maps import context_map, deterministic_ids, leaflet_assets, theme_map
+from .maps import context_map, deterministic_ids, leaflet_assets, priority_map, theme_map
 
 LEAFLET_VERSION = "1.9.4"
 
@@ -82,11 +82,13 @@ def _render_html(profile: Profile) -> str:
     js, css = leaflet_assets()
     maps = {slug: theme_map(profile, slug) for slug in profile.themes}
     ctx_map = context_map(profile)
+    prio_map = priority_map(profile)
     return _ENV.get_template("profile.html.j2").render(
         p=profile,
         maps=maps,
         context_map=ctx_map,
-        all_maps=[*maps.values(), *([ctx_map] if ctx_map else [])],
+        priority_map=prio_map,
+        all_maps=[*maps.values(), *([prio_map] if prio_map else []), *([ctx_map] if ctx_map else [])],
         audience_text=AUDIENCE_TEXT.get(profile.audience, ""),
         emerging_counts={slug: list(t.emerging_counts["arcgis"].items())
                          for slug, t in profile.themes.items() if t.emerging_counts is not None},

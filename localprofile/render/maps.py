@@ -483,6 +483,47 @@ def _escaped(values: pd.Series) -> list[str]:
     return [html.escape(str(v)) if pd.notna(v) else "" for v in values]
 
 
+# 3 x 3 bivariate palette (Joshua Stevens' blue-red scheme): threat low/medium/high across,
+# vulnerability low/medium/high up; "high threat, high vulnerability" the darkest.
+BIVARIATE = {
+    ("low", "low"): "#e8e8e8", ("medium", "low"): "#e4acac", ("high", "low"): "#c85a5a",
+    ("low", "medium"): "#b0d5df", ("medium", "medium"): "#ad9ea5", ("high", "medium"): "#985356",
+    ("low", "high"): "#64acbe", ("medium", "high"): "#627f8c", ("high", "high"): "#574249",
+}
+
+
+@_numbered_ids(lambda profile: "priority")
+def priority_map(profile: Profile) -> RenderedMap | None:
+    """The priority neighbourhoods, filled by their bivariate class (threat x vulnerability), the
+    top ones outlined. None when the profile has no overlay."""
+    o = profile.overlay
+    if o is None or not len(o.table):
+        return None
+    m, district = _base_map(profile)
+    t = o.table[o.table.geometry.notna()]
+    gdf = _geojson_ready(gpd.GeoDataFrame(
+        {"name": _escaped(t["name"]), "rank": t["rank"].astype(int), "class": t["bivariate"].astype(str),
+         "why": _escaped(t["why"]),
+         "fill": [BIVARIATE[(a, b)] for a, b in zip(t["threat_class"], t["vulnerability_class"])],
+         "top": (t["rank"] <= o.top).to_numpy()},
+        geometry=t.geometry.to_numpy(), crs=BNG))
+    folium.GeoJson(
+        gdf,
+        name=f"Priority neighbourhoods ({o.unit}): threat x vulnerability",
+        style_function=lambda f: {
+            "fillColor": f["properties"]["fill"], "fillOpacity": 0.8,
+            "color": "#000" if f["properties"]["top"] else "#777",
+            "weight": 2.5 if f["properties"]["top"] else 0.5,
+        },
+        highlight_function=lambda f: {"weight": 3, "color": "#000"},
+        tooltip=GeoJsonTooltip(fields=["rank", "name", "class", "why"],
+                               aliases=["rank", o.unit, "class", "why"]),
+    ).add_to(m)
+    legend = {"cells": [[BIVARIATE[(t_, v_)] for t_ in ("low", "medium", "high")]
+                        for v_ in ("high", "medium", "low")], "top": o.top}
+    return _finish(m, district, legend)
+
+
 @_numbered_ids(lambda profile: "context")
 def context_map(profile: Profile) -> RenderedMap | None:
     """One map of every context layer: points where the audience may see them, neighbourhood

@@ -138,6 +138,18 @@ def summary_dict(profile: Profile) -> dict[str, Any]:
                 }
                 for name, c in profile.context.items()
             },
+            "priority_neighbourhoods": None if profile.overlay is None else {
+                "unit": profile.overlay.unit,
+                "indicators": profile.overlay.kinds,
+                "top": [
+                    {"rank": int(r["rank"]), "code": r.iloc[0], "name": r["name"],
+                     "threat": r["threat"], "vulnerability": r["vulnerability"], "priority": r["priority"],
+                     "class": r["bivariate"], "why": r["why"]}
+                    for _, r in profile.overlay.table.head(profile.overlay.top).iterrows()
+                ],
+                "sensitivity": {k: {"halved": int(v["halved"]), "doubled": int(v["doubled"])}
+                                for k, v in profile.overlay.sensitivity.iterrows()},
+            },
             "generated": profile.generated,
             "tool": f"localprofile {profile.tool_version}",
         }
