@@ -115,7 +115,7 @@ def test_maps_draw_in_headless_chromium_with_the_network_off(demo_root, audience
     assert errors == [], errors
     assert blocked == []
     assert dialogs == []
-    n_maps = len(THEMES) + 1  # one per theme, and the context layers' map
+    n_maps = len(THEMES) + 2  # one per theme, the priority neighbourhoods and the context layers
     assert facts["maps"] == n_maps
     assert facts["withPaths"] == n_maps  # boundaries (and points) drawn in every map
     assert facts["controls"] == n_maps

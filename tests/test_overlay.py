@@ -1,0 +1,118 @@
+"""Priority neighbourhoods: the ranking is invariant to row order, a unit at every indicator's
+maximum ranks first, normalisation and the sensitivity line agree with an independent recount
+(pandas ranks, numpy), and restricted layers shape force rankings only."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import write_catalog
+
+from localprofile.demo import demo_overlay
+from localprofile.engine.overlay import normalise, priority, sensitivity
+
+
+@pytest.fixture(scope="module")
+def leeds_force():
+    return demo_overlay("Leeds", "force")
+
+
+@pytest.fixture(scope="module")
+def leeds_partner():
+    return demo_overlay("Leeds", "partner")
+
+
+def recount(ind: pd.DataFrame, kinds: dict, weights: dict) -> pd.Series:
+    """Threat x vulnerability by hand: pandas' average ranks to 0-1, weighted means over the
+    indicators a unit has, the product, ordered by product, then threat, then code."""
+    norm = (ind.rank(method="average") - 1).div(ind.count() - 1)
+    norm.loc[:, ind.nunique() <= 1] = 0.0  # a constant indicator separates nobody
+    norm = norm.where(ind.notna())
+    score = {}
+    for kind in ("threat", "vulnerability"):
+        cols = [c for c in ind.columns if kinds[c] == kind]
+        w = pd.Series({c: weights.get(c, 1.0) for c in cols})
+        score[kind] = (norm[cols] * w).sum(axis=1, min_count=1) / norm[cols].notna().mul(w).sum(axis=1)
+    t = pd.DataFrame(score)
+    t["priority"] = t["threat"] * t["vulnerability"]
+    t["code"] = t.index
+    return t.sort_values(["priority", "threat", "code"], ascending=[False, False, True]).index.to_series()
+
+
+def test_normalised_ranks_are_pandas_average_ranks():
+    v = np.array([5.0, 1.0, 1.0, np.nan, 9.0, 5.0])
+    expected = (pd.Series(v).rank(method="average") - 1) / (np.isfinite(v).sum() - 1)
+    assert np.allclose(normalise(v), expected.to_numpy(), equal_nan=True)
+    assert np.allclose(normalise(v, "zscore")[[0, 4]], ((v[[0, 4]] - np.nanmean(v)) / np.nanstd(v)))
+    assert (normalise(np.full(4, 3.0)) == 0).all()  # a constant indicator separates nobody
+
+
+def test_the_ranking_matches_a_recount_on_leeds(leeds_force, leeds_partner):
+    for o in (leeds_force, leeds_partner):
+        order = recount(o.indicators, o.kinds, {})
+        assert list(o.table.iloc[:, 0]) == list(order), o.unit
+        assert o.table["rank"].tolist() == list(range(1, len(o.table) + 1))
+
+
+def test_the_ranking_is_invariant_to_row_order(leeds_force):
+    ind, kinds = leeds_force.indicators, leeds_force.kinds
+    base = priority(ind, kinds).table
+    for seed in (1, 2):
+        shuffled = ind.sample(frac=1, random_state=seed)
+        assert list(shuffled.index) != list(ind.index)
+        again = priority(shuffled, kinds).table
+        pd.testing.assert_frame_equal(again, base)
+
+
+def test_a_unit_at_every_maximum_ranks_first(leeds_partner):
+    ind, kinds = leeds_partner.indicators, leeds_partner.kinds
+    top = ind.max().to_frame("ZZZ_TOP").T  # sorts last by code, so only its scores can lift it
+    table = priority(pd.concat([ind, top]), kinds).table
+    assert table.index[0] == "ZZZ_TOP" and table.loc["ZZZ_TOP", "rank"] == 1
+    assert table.loc["ZZZ_TOP", "bivariate"] == "high threat, high vulnerability"
+
+
+def test_the_sensitivity_line_matches_a_recount(leeds_partner):
+    o = leeds_partner
+    first = set(recount(o.indicators, o.kinds, {})[: o.top])
+    for name, row in o.sensitivity.iterrows():
+        for col, factor in (("halved", 0.5), ("doubled", 2.0)):
+            again = set(recount(o.indicators, o.kinds, {name: factor})[: o.top])
+            assert row[col] == len(first & again), (name, col)
+    assert (o.sensitivity.to_numpy() <= o.top).all()
+
+
+def test_drivers_are_the_units_strongest_indicators_and_read_as_sentences(leeds_force):
+    o = leeds_force
+    norm = priority(o.indicators, o.kinds).normalised
+    for _, row in o.table.head(5).iterrows():
+        code = row.iloc[0]
+        assert norm.loc[code, row["driver_1"]] == norm.loc[code].max()
+        assert row["why"].endswith(".") and row["why"].count("; ") == 2
+        assert all(":" in part for part in row["why"].split("; "))
+
+
+def test_restricted_layers_shape_the_force_ranking_only(tmp_path, leeds_force, leeds_partner):
+    from localprofile.build import build_profile
+
+    restricted = {"OCG members' home addresses", "CSE locations", "Repeat offenders",
+                  "Vulnerable persons near hot cells"}
+    assert restricted <= set(leeds_force.indicators.columns)
+    assert not restricted & set(leeds_partner.indicators.columns)
+    assert leeds_force.unit == "LSOA" and leeds_partner.unit == "MSOA"
+    # the partner ranking is exactly the one built without any restricted layer at all
+    open_only = build_profile(write_catalog(tmp_path), "Leeds").overlay
+    pd.testing.assert_frame_equal(open_only.table.drop(columns="geometry"),
+                                  leeds_partner.table.drop(columns="geometry"))
+
+
+def test_bad_overlay_input_names_the_parameter():
+    ind = pd.DataFrame({"a": [1, 2]}, index=["x", "y"])
+    with pytest.raises(ValueError, match="kinds"):
+        priority(ind, {})
+    with pytest.raises(ValueError, match="weights"):
+        priority(ind, {"a": "threat"}, {"a": -1})
+    with pytest.raises(ValueError, match="unique"):
+        priority(pd.DataFrame({"a": [1, 2]}, index=["x", "x"]), {"a": "threat"})
+    assert sensitivity(ind, {"a": "threat"}, top=1).shape == (1, 2)
