@@ -28,6 +28,7 @@ from .stages.lsoa_base import lsoa_base
 from .stages.methods import plan_methods
 from .stages.overlay import priority_neighbourhoods
 from .stages.place import place_crimes
+from .stages.rtm import risk_terrains, rtm_themes
 from .stages.scale import choose_cell_size, choose_scale
 from .stages.theme import analyse_theme, dual_result
 from .themes import resolve_themes
@@ -73,9 +74,13 @@ def build_profile(
     if progress:
         progress("priority neighbourhoods")
     overlay = priority_neighbourhoods(catalog, policy, base, scale, analyses, context)
+    if progress:
+        progress("risk terrain")
+    rtm = risk_terrains(catalog, policy, inputs.loaded, scale.grid,
+                        {s: analyses[s].result.count for s in rtm_themes(catalog, themes)})
     duals = [dual_result(d, themes, masks, placed.located, placed.x, placed.y, scale.grid,
                          scale.bandwidths, catalog) for d in settings.dual_kde]
     table, bt_choices = profile_backtest(test_months, placed.crimes, masks, placed.located, placed.x,
                                          placed.y, scale.grid, scale.bandwidths, catalog)
     return assemble_profile(catalog, policy, inputs, placed, scale, base, methods, analyses, masks,
-                            context, overlay, duals, table, bt_choices)
+                            context, overlay, rtm, duals, table, bt_choices)

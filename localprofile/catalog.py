@@ -123,6 +123,23 @@ class OverlaySettings(_Strict):
     top: int = Field(10, ge=1)  # the table's length and the sensitivity line's top N
 
 
+class RtmSettings(_Strict):
+    """Risk terrain: see :mod:`localprofile.engine.rtm`."""
+
+    # the themes given a risk terrain (None: the overlay's themes)
+    themes: list[str] | None = None
+    # spatial influence distances in metres (None: 1, 2 and 3 cell widths)
+    distances_m: list[float] | None = None
+    folds: int = Field(5, ge=2)
+
+    @field_validator("distances_m")
+    @classmethod
+    def _positive(cls, v):
+        if v is not None and (not v or any(d <= 0 for d in v)):
+            raise ValueError("give one or more distances above 0 metres")
+        return v
+
+
 class ProfileSettings(_Strict):
     """Profile-wide settings; every ``None`` means "choose automatically and say why"."""
 
@@ -174,6 +191,7 @@ class ProfileSettings(_Strict):
     repeat_merge_m: float = Field(0.0, ge=0, le=50)
     change_from: str | None = Field(None, pattern=r"^\d{4}-(0[1-9]|1[0-2])$")
     overlay: OverlaySettings = OverlaySettings()
+    rtm: RtmSettings = RtmSettings()
 
     @field_validator("suppress_below", mode="before")
     @classmethod

@@ -207,6 +207,7 @@ class Profile:
     duals: list[DualResult]
     neighbourhoods: Neighbourhoods
     overlay: Any  # priority neighbourhoods (localprofile.stages.overlay.Overlay)
+    rtm: dict[str, Any]  # theme -> risk terrain (localprofile.engine.rtm.RiskTerrain)
     settings: ProfileSettings
     catalog_file: str
     district: StudyArea

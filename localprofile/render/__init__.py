@@ -3,7 +3,7 @@
 Outputs are written to a temporary folder beside ``out_dir`` and moved into place only when all
 of them are complete, so a failed build never leaves a half-written profile. Other files in
 ``out_dir`` are left alone, except GeoTIFFs (count_, gi_z_, kde_, rate_, harm_kde_, dual_,
-raster_) the new profile no longer has.
+raster_, rtm_) the new profile no longer has.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from .geo_files import (
     write_geotiff,
     write_raster_surface,
     write_rate_surface,
+    write_rtm_surface,
 )
 from .html import render_html
 from .summary import render_summary
@@ -54,12 +55,14 @@ def write_outputs(profile: Profile, out_dir: str | Path, progress: Progress | No
             write_dual_surface(profile, dual, tmp / f"dual_{dual.name}.tif")
         for name in profile.rasters:
             write_raster_surface(profile, name, tmp / f"raster_{name}.tif")
+        for slug in profile.rtm:
+            write_rtm_surface(profile, slug, tmp / f"rtm_{slug}.tif")
         written = {}
         for f in sorted(tmp.iterdir()):
             os.replace(f, out_dir / f.name)
             written[f.name] = out_dir / f.name
         # A theme dropped since the last build into this folder leaves no stale surface behind.
-        kinds = ("count", "gi_z", "kde", "rate", "dual", "raster", "harm_kde")
+        kinds = ("count", "gi_z", "kde", "rate", "dual", "raster", "harm_kde", "rtm")
         for old in [f for kind in kinds for f in out_dir.glob(f"{kind}_*.tif")]:
             if old.name not in written:
                 old.unlink()

@@ -203,6 +203,15 @@ def write_rate_surface(profile: Profile, slug: str, path: Path) -> None:
                     "min_residents_km2": str(profile.settings.rate_min_residents_km2)})
 
 
+def write_rtm_surface(profile: Profile, slug: str, path: Path) -> None:
+    rt = profile.rtm[slug]
+    sel = rt.selected
+    _write_grid(profile, _clip(profile, rt.surface), path,
+                f"{slug}: risk terrain (product of the selected factors' relative risk values)", {
+                    "units": "relative risk (lowest cell 1)", "theme": slug,
+                    "factors": "; ".join(f"{r.factor} RRV {r.rrv:.2f}" for r in sel.itertuples()) or "none selected"})
+
+
 def write_harm_surface(profile: Profile, slug: str, path: Path) -> None:
     t = profile.themes[slug]
     _write_grid(profile, _clip(profile, t.harm.kde), path, f"harm-weighted KDE {slug} (harm per km2)", {

@@ -138,6 +138,13 @@ def summary_dict(profile: Profile) -> dict[str, Any]:
                 }
                 for name, c in profile.context.items()
             },
+            "risk_terrain": {
+                slug: {"file": f"rtm_{slug}.tif",
+                       "factors": [{"factor": r.factor, "layer": r.layer, "operationalisation": r.operationalisation,
+                                    "distance_m": r.distance_m, "cells": int(r.cells), "rrv": r.rrv,
+                                    "selected": bool(r.selected)} for r in rt.factors.itertuples()]}
+                for slug, rt in profile.rtm.items()
+            },
             "priority_neighbourhoods": None if profile.overlay is None else {
                 "unit": profile.overlay.unit,
                 "indicators": profile.overlay.kinds,

@@ -32,7 +32,7 @@ from .theme import ThemeAnalysis
 
 def assemble_profile(catalog: Catalog, policy: AudiencePolicy, inputs: Inputs, placed: PlacedCrimes,
                      scale: Scale, base: LsoaBase, methods: Methods, themes: dict[str, ThemeAnalysis],
-                     masks: dict[str, np.ndarray], context: Context, overlay: Overlay, duals: list[DualResult],
+                     masks: dict[str, np.ndarray], context: Context, overlay: Overlay, rtm: tuple, duals: list[DualResult],
                      backtest_table: dict, backtest_choices: list[Choice]) -> Profile:
     """The Profile of the stages' results; its choices in the order the stages made them."""
     lsoa = base.lsoa.copy()
@@ -42,7 +42,7 @@ def assemble_profile(catalog: Catalog, policy: AudiencePolicy, inputs: Inputs, p
     for col, values in context.columns.items():
         lsoa[col] = values
     choices = [*placed.choices, *scale.choices, *base.choices, *methods.choices,
-               *(c for t in themes.values() for c in t.choices), *context.choices, *overlay.choices,
+               *(c for t in themes.values() for c in t.choices), *context.choices, *overlay.choices, *rtm[1],
                *backtest_choices]
     generated = generation_date(methods.months)  # SOURCE_DATE_EPOCH, else the data: never the clock
     roles = inputs.roles
@@ -56,6 +56,7 @@ def assemble_profile(catalog: Catalog, policy: AudiencePolicy, inputs: Inputs, p
         context=context.layers,
         neighbourhoods=context.neighbourhoods,
         overlay=overlay,
+        rtm=rtm[0],
         settings=catalog.profile,
         catalog_file=str(catalog.source),
         district=placed.area,
