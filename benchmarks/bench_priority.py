@@ -40,6 +40,7 @@ def training_catalog(folder: Path, train: str) -> Path:
         s["path"] = str(cat.parent / s["path"])
     spec["layers"]["crimes"]["path"] = str(cat.parent / "data" / "police_uk" / f"{train}.zip")
     spec.setdefault("profile", {})["overlay"] = {"unit": "lsoa"}
+    spec["profile"].pop("scoring", None)  # the theme table plays no part here
     out = folder / "catalog.yaml"
     out.write_text(yaml.safe_dump(spec, sort_keys=False), encoding="utf-8")
     return out

@@ -179,6 +179,9 @@ class ProfileSettings(_Strict):
     # least 2, since a threshold of 1 hides no count at all
     suppress_below: StrictInt = Field(5, ge=2)
     harm_weights: str | None = None  # a harm weights file (relative to the catalog); see harm.py
+    # the force's MoRiLE-style theme scores (relative to the catalog); see localprofile/scoring.py
+    # and templates/scoring_template.yaml. None: the theme table ranks on the data alone
+    scoring: str | None = None
     # crime rate surfaces (crimes per 1,000 residents) are blank where fewer residents than this
     # live per km² (smoothed like the crimes)
     rate_min_residents_km2: float = Field(100.0, ge=0)

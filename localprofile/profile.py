@@ -208,6 +208,7 @@ class Profile:
     neighbourhoods: Neighbourhoods
     overlay: Any  # priority neighbourhoods (localprofile.stages.overlay.Overlay)
     rtm: dict[str, Any]  # theme -> risk terrain (localprofile.engine.rtm.RiskTerrain)
+    theme_scores: Any  # the prioritised theme table (localprofile.stages.theme_scores.ThemeScores)
     settings: ProfileSettings
     catalog_file: str
     district: StudyArea

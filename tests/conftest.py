@@ -129,6 +129,8 @@ def write_catalog(tmp_path: Path, layers: dict | None = None, profile: dict | No
         base["layers"] = {n: s for n, s in base["layers"].items() if s["sensitivity"] != "restricted"}
     for spec in base["layers"].values():
         spec["path"] = str(DATA.parent / spec["path"])
+    if base.get("profile", {}).get("scoring"):
+        base["profile"]["scoring"] = str(DATA.parent / base["profile"]["scoring"])
     for name, spec in (layers or {}).items():
         if spec is None:
             base["layers"].pop(name)

@@ -52,8 +52,8 @@ AUDIENCE_TEXT = {
 }
 
 
-def _num(v: float | None) -> str:
-    return "n/a" if v is None or not math.isfinite(v) else f"{v:,.1f}"
+def _num(v: float | None, digits: int = 1, missing: str = "n/a") -> str:
+    return missing if v is None or not math.isfinite(v) else f"{v:,.{digits}f}"
 
 
 def months_text(months: list[str]) -> str:

@@ -138,6 +138,14 @@ def summary_dict(profile: Profile) -> dict[str, Any]:
                 }
                 for name, c in profile.context.items()
             },
+            "theme_priorities": None if profile.theme_scores is None else {
+                "scoring_file": profile.theme_scores.file,
+                "example": profile.theme_scores.example,
+                "source": profile.theme_scores.source,
+                "themes": [{"theme": slug, **{k: (None if isinstance(v, float) and v != v else v)
+                                              for k, v in row.items()}}
+                           for slug, row in profile.theme_scores.table.iterrows()],
+            },
             "risk_terrain": {
                 slug: {"file": f"rtm_{slug}.tif",
                        "factors": [{"factor": r.factor, "layer": r.layer, "operationalisation": r.operationalisation,
