@@ -122,14 +122,34 @@ def demo_lsoa_rates(district: str = DEMO_DISTRICT, theme: str = "all_crime") -> 
     True
     """
     from .engine.aggregate import count_by_lsoa, rate_per_1000
-    from .stages.lsoa_base import lsoa_base
     from .themes import resolve_themes
 
     catalog, inputs, placed = demo_stages(district, "force", core_only=True)
-    base = lsoa_base(placed.area, inputs.frame)
+    base, keep = _demo_lsoa_base(district)
     mask = resolve_themes(catalog.themes, catalog.source)[theme].mask(placed.crimes["crime_type"])
     sel = mask & placed.in_district
     counts = count_by_lsoa(placed.assignment.lsoa_code[sel], base.index)
     rates = rate_per_1000(counts, base.population).to_numpy(float)
-    keep = base.with_pop & base.lsoa.geometry.notna().to_numpy()
     return base.lsoa.geometry.to_numpy()[keep], rates[keep]
+
+
+def demo_lsoa_values(district: str = DEMO_DISTRICT, column: str = "imd_rank") -> np.ndarray:
+    """A column of the district's LSOA base from the shipped data (``imd_rank``: the IMD 2019
+    rank, 1 the most deprived LSOA in England; ``imd_decile``; ``population``), for the LSOAs
+    :func:`demo_lsoa_rates` returns and in its order: for the engine's runnable examples.
+
+    >>> rank = demo_lsoa_values("Leeds", "imd_rank")
+    >>> len(rank), int(rank.min()), int(rank.max())
+    (482, 38, 32664)
+    """
+    base, keep = _demo_lsoa_base(district)
+    return base.lsoa[column].to_numpy(float)[keep]
+
+
+def _demo_lsoa_base(district: str):
+    """The district's LSOA base and which of its LSOAs have a population and a polygon."""
+    from .stages.lsoa_base import lsoa_base
+
+    _, inputs, placed = demo_stages(district, "force", core_only=True)
+    base = lsoa_base(placed.area, inputs.frame)
+    return base, base.with_pop & base.lsoa.geometry.notna().to_numpy()

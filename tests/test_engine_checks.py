@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from localprofile.engine.backtest import backtest
+from localprofile.engine.bivariate import bivariate_moran
 from localprofile.engine.checks import EngineInputError
 from localprofile.engine.dual import dual_surface
 from localprofile.engine.emerging import emerging_hotspots
@@ -61,8 +62,8 @@ def test_local_moran_and_change_name_their_parameters():
         adjust_p(np.array([0.1]), method="fdr")
 
 
-ENTRY_POINTS = [gi_star, gi_star_hex, gi_star_permutation, local_moran, adjust_p, change,
-                backtest, repeat_locations, zonal_by_polygons, onto_grid, emerging_hotspots,
+ENTRY_POINTS = [gi_star, gi_star_hex, gi_star_permutation, local_moran, bivariate_moran, adjust_p,
+                change, backtest, repeat_locations, zonal_by_polygons, onto_grid, emerging_hotspots,
                 dual_surface, queen_weights]
 
 

@@ -24,9 +24,10 @@ class EngineInputError(ValueError):
 
 
 def check_counts(values, name: str, *, where: np.ndarray | None = None, ndim: int | None = None,
-                 nonnegative: bool = True, allow_nan: bool = False) -> np.ndarray:
+                 nonnegative: bool = True, allow_nan: bool = False, unit: str = "cell") -> np.ndarray:
     """``values`` as a float array, finite (and not negative) wherever ``where`` is true;
-    ``allow_nan``: NaN stands for "no value" and passes (infinity still does not)."""
+    ``allow_nan``: NaN stands for "no value" and passes (infinity still does not); ``unit`` is
+    what a value belongs to in the message (a cell, an area)."""
     a = np.asarray(values, dtype=float)
     if ndim is not None and a.ndim != ndim:
         raise EngineInputError(f"{name} must be a {ndim}-D array, not {a.ndim}-D")
@@ -35,7 +36,8 @@ def check_counts(values, name: str, *, where: np.ndarray | None = None, ndim: in
     part = a[where] if where is not None else a
     bad = int((np.isinf(part) if allow_nan else ~np.isfinite(part)).sum())
     if bad:
-        raise EngineInputError(f"{name}: {bad:,} {'cell is' if bad == 1 else 'cells are'} NaN or infinite")
+        raise EngineInputError(f"{name}: {bad:,} {unit} is NaN or infinite" if bad == 1
+                               else f"{name}: {bad:,} {unit}s are NaN or infinite")
     neg = int((part < 0).sum()) if nonnegative else 0
     if neg:
         raise EngineInputError(f"{name}: {neg:,} {'value is' if neg == 1 else 'values are'} negative "

@@ -9,7 +9,9 @@ keeps its value and its neighbours' values are drawn, P times, without replaceme
 other n - 1 areas (:func:`localprofile.engine.permutation.conditional_null`, the engine of the
 grid Gi*). ``p_sim`` is esda's folded one-sided value, ``p_two_sided`` the doubled one-sided one
 (see :mod:`localprofile.engine.permutation`); ``z`` uses the exact mean and variance of that
-conditional null, so it is what ``z_sim`` estimates.
+conditional null, so it is what ``z_sim`` estimates. The statistic, quadrants and inference are
+:func:`moran_inference`, which :func:`localprofile.engine.bivariate.bivariate_moran` shares (one
+variable held, another's lag and permutations).
 
 Areas without neighbours (islands) get NaN and the label ``no neighbours``: they have no spatial
 lag. (esda gives them Is = 0, a quadrant from the sign of z alone, and p_sim = 1 / (P + 1), the
@@ -36,6 +38,7 @@ import numpy as np
 import shapely
 from scipy import sparse
 
+from .checks import EngineInputError
 from .choices import Choice
 from .permutation import ADJUST_NAMES, _check_permutations, adjust_p, conditional_null, pseudo_p
 
@@ -180,18 +183,51 @@ def local_moran(
     if not np.isfinite(y).all():
         raise ValueError("y must be finite: drop the areas without a value (and their rows and "
                          "columns of W) first")
-    W = sparse.csr_array(W, dtype=float, copy=True)  # eliminate_zeros below must not touch W
-    if W.shape != (n, n):
-        raise ValueError(f"W is {W.shape[0]} x {W.shape[1]} but y has {n} values")
-    W.eliminate_zeros()
-    Wr = _row_standardise(W)
+    Wr = row_standardised_weights(W, n, "y")
     sd = y.std()
     if sd == 0:
         raise ValueError("y is constant: local Moran's I is undefined")
     z = (y - y.mean()) / sd
-    den = (z * z).sum()
-    lag = Wr @ z
-    Is = (n - 1) * z * lag / den  # esda's expression, term for term
+    return moran_inference(z, z, Wr, permutations, seed, alpha=alpha, adjust=adjust,
+                           p_value=p_value, draws=draws)
+
+
+def row_standardised_weights(W, n: int, values: str) -> sparse.csr_array:
+    """``W`` (sparse or dense, n x n) as a row-standardised CSR copy, explicit zeros dropped; a
+    shape other than n x n is an error naming ``values``, the parameter W must match."""
+    W = sparse.csr_array(W, dtype=float, copy=True)  # eliminate_zeros below must not touch W
+    if W.shape != (n, n):
+        raise EngineInputError(f"W is {W.shape[0]} x {W.shape[1]} but {values} has {n} values")
+    W.eliminate_zeros()
+    return _row_standardise(W)
+
+
+def moran_inference(
+    zx: np.ndarray,
+    zy: np.ndarray,
+    Wr: sparse.csr_array,
+    permutations: int,
+    seed: int | np.random.Generator | None,
+    *,
+    alpha: float,
+    adjust: str,
+    p_value: str,
+    draws: np.ndarray | None,
+    result: type[LocalMoran] = LocalMoran,
+    statistic: str = "local Moran's I",
+    clusters: str = "LISA clusters",
+) -> LocalMoran:
+    """The local Moran statistic of standardised ``zx`` against the spatial lag of standardised
+    ``zy`` (``Is_i = (n - 1) zx_i (Wr zy)_i / sum(zx^2)``, esda's expression), its quadrants and
+    conditional-randomisation inference (``zy``'s other n - 1 values redrawn around each area,
+    ``zx_i`` held): shared by :func:`local_moran` (``zx`` is ``zy``) and
+    :func:`localprofile.engine.bivariate.bivariate_moran`. Inputs are already checked;
+    ``result`` is the dataclass returned, ``statistic`` and ``clusters`` name it in the choices.
+    """
+    n = zx.size
+    den = (zx * zx).sum()
+    lag = Wr @ zy
+    Is = (n - 1) * zx * lag / den  # esda's expression, term for term
     w_self = Wr.diagonal()
     off = sparse.csr_array(Wr - sparse.diags_array(w_self))  # the neighbours other than itself
     off.eliminate_zeros()
@@ -200,20 +236,20 @@ def local_moran(
     island = k == 0
 
     # quadrants, esda's rule (> 0 is high)
-    zp, lp = z > 0, lag > 0
+    zp, lp = zx > 0, lag > 0
     q = np.select([zp & lp, ~zp & lp, ~zp & ~lp], [1, 2, 3], 4)
     q[island] = 0
     quadrant = np.array([NO_NEIGHBOURS, *QUADRANTS.values()], dtype=object)[q]
 
-    # permutation inference: Is_i = c_i (w_ii z_i + T_i), T_i the weighted sum of the neighbours
-    c = (n - 1) * z / den
-    observed = lag - w_self * z
+    # permutation inference: Is_i = c_i (w_ii zy_i + T_i), T_i the weighted sum of the neighbours
+    c = (n - 1) * zx / den
+    observed = lag - w_self * zy
     kmax = int(k.max(initial=0))
     weights = np.zeros((n, max(kmax, 1)))
     rows = np.repeat(np.arange(n), k)
     weights[rows, np.arange(off.nnz) - off.indptr[:-1][rows]] = off.data
     rng = np.random.default_rng(seed)
-    ge_t, le_t, mean_t, sd_t = conditional_null(z, k, np.arange(n), observed, permutations, rng,
+    ge_t, le_t, mean_t, sd_t = conditional_null(zy, k, np.arange(n), observed, permutations, rng,
                                                 weights=weights, draws=draws)
     ge = np.where(c > 0, ge_t, np.where(c < 0, le_t, permutations))
     le = np.where(c > 0, le_t, np.where(c < 0, ge_t, permutations))
@@ -222,10 +258,10 @@ def local_moran(
         z_sim = np.where((sd_t > 0) & (c != 0), np.sign(c) * (observed - mean_t) / sd_t, np.nan)
 
     # exact moments of the conditional null: k weighted draws without replacement from the
-    # m = n - 1 other values, whose mean is -z_i / m (z sums to 0) and variance s2
+    # m = n - 1 other values of zy, whose mean is -zy_i / m (zy sums to 0) and variance s2
     m = n - 1
-    mu = -z / m
-    s2 = (den - z * z) / m - mu**2
+    mu = -zy / m
+    s2 = ((zy * zy).sum() - zy * zy) / m - mu**2
     sw = np.asarray(off.sum(axis=1)).ravel()
     sw2 = np.asarray(off.multiply(off).sum(axis=1)).ravel()
     var_t = s2 * (m * sw2 - sw**2) / (m - 1)
@@ -241,7 +277,7 @@ def local_moran(
     cluster[island] = NO_NEIGHBOURS
     choices = [
         Choice(
-            "LISA clusters",
+            clusters,
             f"{p_value} pseudo p, {adjust} adjusted, below {alpha:g}",
             f"an area is labelled with its quadrant where its {p_value} pseudo p-value from "
             f"{permutations:,} conditional randomisations, adjusted over the {int((~island).sum()):,} "
@@ -253,11 +289,11 @@ def local_moran(
             Choice(
                 "areas without neighbours",
                 int(island.sum()),
-                "no local Moran's I (NaN, label 'no neighbours'): an area without neighbours has "
+                f"no {statistic} (NaN, label 'no neighbours'): an area without neighbours has "
                 "no spatial lag (esda would give Is = 0 and p_sim = 1 / (P + 1))",
             )
         )
-    return LocalMoran(Is, z_exact, z_sim, p_sim, p_two, p_adj, q, quadrant, cluster, permutations,
-                      choices)
+    return result(Is, z_exact, z_sim, p_sim, p_two, p_adj, q, quadrant, cluster, permutations,
+                  choices)
 
 
