@@ -7,7 +7,7 @@ and RRI at 1%, 5% and 10% of the district's area (:mod:`localprofile.engine.back
 >>> from localprofile.demo import demo_catalog_path
 >>> r = run_backtest(demo_catalog_path(), "Leeds", ["2016-07"], ["2017-07"], audience="force")
 >>> sorted({m["method"] for m in r["metrics"]})
-['count', 'gistar', 'kde', 'prospective']
+['count', 'gistar', 'kde', 'prospective', 'rtm']
 >>> all(m["pai"] > 1 for m in r["metrics"] if m["coverage"] == 0.05)
 True
 """
@@ -27,6 +27,8 @@ from .stages.scale import choose_scale
 from .catalog import Catalog, load_catalog
 from .engine.backtest import DEFAULT_COVERAGES, backtest
 from .engine.choices import Choice
+from .engine.rtm import risk_factors
+from .stages.rtm import rtm_distances, rtm_points
 from .errors import InputError
 from .loading import Progress
 from .themes import resolve_themes
@@ -59,8 +61,9 @@ def run_backtest(
     if overlap:
         raise InputError(f"months {', '.join(overlap)} are both training and test months", key="months")
     roles = catalog.roles()
-    # Scoring needs crimes and the district only: no context layer is read.
-    needed = set(roles.values()) | set(catalog.with_role("lsoa_vintage_lookup"))
+    # Scoring needs crimes, the district and the point layers of the risk terrain.
+    needed = (set(roles.values()) | set(catalog.with_role("lsoa_vintage_lookup")) | set(catalog.with_role("points"))
+              | set(catalog.with_role("postcodes")))
     inputs = load_inputs(catalog, policy, progress, skip=set(catalog.layers) - needed)
     placed = place_crimes(catalog, roles, inputs.loaded, district, inputs.lookup_file, progress)
     crimes, x, y = placed.crimes, placed.x, placed.y
@@ -84,9 +87,15 @@ def run_backtest(
     choices += scale.choices
     cs, bw, grid, buffer, kernel = (scale.cell_size, scale.bandwidths[theme], scale.grid, scale.buffer,
                                     catalog.profile.kernel)
+    points = rtm_points(catalog, policy, inputs.loaded)  # restricted layers for the force only
+    factors = None
+    if points:
+        distances, choice = rtm_distances(catalog, cs)
+        factors = risk_factors(points, grid, distances)
+        choices.append(choice)
     table = backtest(
         np.column_stack([x[train], y[train]]), months[train], np.column_stack([x[test], y[test]]),
-        grid, coverages, bandwidth=bw, kernel=kernel,
+        grid, coverages, bandwidth=bw, kernel=kernel, factors=factors,
     )
     choices += table.attrs.get("choices", [])
     records = [

@@ -116,3 +116,22 @@ def test_bad_overlay_input_names_the_parameter():
     with pytest.raises(ValueError, match="unique"):
         priority(pd.DataFrame({"a": [1, 2]}, index=["x", "x"]), {"a": "threat"})
     assert sensitivity(ind, {"a": "threat"}, top=1).shape == (1, 2)
+
+
+def test_threat_beside_vulnerability_follows_the_quadrants(leeds_force):
+    """A "high-high" unit has threat above the mean and its neighbours' mean vulnerability above
+    the mean (recounted here from the unit polygons with shapely), "low-low" both below."""
+    import shapely
+
+    t = leeds_force.table
+    t = t[t["threat_vulnerability_lisa"] != "not computed"].reset_index(drop=True)
+    geoms = t.geometry.to_numpy()
+    zt = t["threat"] - t["threat"].mean()
+    v = t["vulnerability"].to_numpy()
+    tree = shapely.STRtree(geoms)
+    for label, sign in (("high-high", 1), ("low-low", -1)):
+        rows = t.index[t["threat_vulnerability_lisa"] == label]
+        assert len(rows) >= 5, label
+        for i in rows:
+            nb = [j for j in tree.query(geoms[i], predicate="touches") if j != i]
+            assert sign * zt[i] > 0 and sign * (v[nb].mean() - v.mean()) > 0, (label, i)

@@ -87,18 +87,46 @@ def coverage_cells(coverages, n_cells: int) -> np.ndarray:
     return np.clip(np.ceil(np.round(c * n_cells, 9)).astype(int), 1, max(n_cells, 1))
 
 
+def expected_hits(score2d: np.ndarray, counts2d: np.ndarray, in_area2d: np.ndarray, k: np.ndarray) -> np.ndarray:
+    """The crimes in the ``k`` highest-scoring in-area cells when cells of equal score are taken
+    at random: the cells above the k-th cell's score in full, and of the cells tied with it, the
+    share selected of their crimes (the mean over every order of the ties).
+
+    >>> score = np.array([[3.0, 1.0, 1.0, 1.0]])
+    >>> expected_hits(score, np.array([[5.0, 0.0, 3.0, 6.0]]), np.ones((1, 4), bool), np.array([1, 2])).tolist()
+    [5.0, 8.0]
+    """
+    flat = np.flatnonzero(np.asarray(in_area2d, bool))
+    s = np.asarray(score2d, float).ravel()[flat]
+    s = np.where(np.isnan(s), -np.inf, s)
+    c = np.asarray(counts2d, float).ravel()[flat]
+    desc = np.sort(s)[::-1]
+    out = []
+    for kk in np.asarray(k, int):  # one step per coverage
+        cut = desc[kk - 1]
+        above, tied = s > cut, s == cut
+        out.append(c[above].sum() + (kk - above.sum()) / tied.sum() * c[tied].sum())
+    return np.array(out, float)
+
+
 def hit_metrics(
     score2d: np.ndarray,
     test_counts2d: np.ndarray,
     in_area2d: np.ndarray,
     train_counts2d: np.ndarray | None = None,
     coverages=DEFAULT_COVERAGES,
+    ties: str = "order",
 ) -> pd.DataFrame:
     """Hit rate, PAI, PEI and (given training counts) RRI of one surface, one row per coverage.
 
     Columns: coverage, cells, area_share, test_crimes (N), hits (n), hit_rate, pai, best_hits
-    (n*), pei, train_crimes, train_hits, rri. Ratios with a zero denominator are NaN.
+    (n*), pei, train_crimes, train_hits, rri. Ratios with a zero denominator are NaN. Cells of
+    equal score are taken in row-major order (``ties="order"``, as open_cp's top_slice), or
+    at random, counting their expected crimes (``ties="expected"``: for surfaces of few
+    distinct values, such as a risk terrain, where the order would decide the result).
     """
+    if ties not in ("order", "expected"):
+        raise ValueError(f"ties: 'order' or 'expected', not {ties!r}")
     in_area = np.asarray(in_area2d, bool)
     order = rank_cells(score2d, in_area)
     n_cells = order.size
@@ -107,7 +135,8 @@ def hit_metrics(
     k = coverage_cells(coverages, n_cells)
     test = np.asarray(test_counts2d, float).ravel()
     total = float(test[order].sum())
-    hits = np.cumsum(test[order])[k - 1]
+    hits = (np.cumsum(test[order])[k - 1] if ties == "order"
+            else expected_hits(score2d, test_counts2d, in_area, k))
     best = np.cumsum(np.sort(test[order])[::-1])[k - 1]
     area_share = k / n_cells
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -130,7 +159,8 @@ def hit_metrics(
     if train_counts2d is not None:
         train = np.asarray(train_counts2d, float).ravel()
         train_total = float(train[order].sum())
-        train_hits = np.cumsum(train[order])[k - 1]
+        train_hits = (np.cumsum(train[order])[k - 1] if ties == "order"
+                      else expected_hits(score2d, train_counts2d, in_area, k))
         base = total / train_total if total > 0 and train_total > 0 else np.nan
         with np.errstate(divide="ignore", invalid="ignore"):
             rri = np.where(train_hits > 0, hits / train_hits / base, np.nan)
@@ -301,6 +331,7 @@ def backtest(
     prospective_bandwidth: float = PROSPECTIVE_BANDWIDTH_M,
     prospective_window: int = PROSPECTIVE_MONTHS,
     kernel: str = "quartic",
+    factors: dict | None = None,
 ) -> pd.DataFrame:
     """Score every method (:data:`METHODS`) trained on ``train_xy`` (with ``train_months``,
     ``YYYY-MM``) against ``test_xy`` at each coverage: one row per method and coverage with the
@@ -332,6 +363,9 @@ def backtest(
         Months before ``end_month`` within which the prospective method's crimes count.
     kernel : {"quartic", "epanechnikov", "gaussian"}, default "quartic"
         The KDE's kernel.
+    factors : dict of name -> rtm.Factor, optional
+        Candidate risk factors (:func:`.rtm.risk_factors` on ``grid``): with them, the risk
+        terrain fitted to the training counts is scored too, as method ``rtm``.
 
     Returns
     -------
@@ -414,9 +448,20 @@ def backtest(
     ]
     surfaces = risk_surfaces(grid, tx, ty, months, bandwidth, end_month,
                              prospective_bandwidth, prospective_window, kernel)
+    if factors:
+        from .rtm import risk_terrain
+
+        rt = risk_terrain(train_counts, grid.in_area, factors, seed=0)
+        surfaces["rtm"] = np.nan_to_num(rt.surface, nan=0.0)
+        choices += [*rt.choices, Choice(
+            "RTM score", "risk terrain",
+            "the product of the relative risk values of the factors selected on the training crimes; "
+            "a terrain has few distinct values, so the cells tied at the cut are taken at random "
+            "and count their expected crimes (row-major order would decide the result)")]
     table = pd.concat(
         [
-            hit_metrics(s, test_counts, grid.in_area, train_counts, coverages).assign(method=m)
+            hit_metrics(s, test_counts, grid.in_area, train_counts, coverages,
+                        ties="expected" if m == "rtm" else "order").assign(method=m)
             for m, s in surfaces.items()
         ],
         ignore_index=True,

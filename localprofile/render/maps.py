@@ -503,7 +503,7 @@ def priority_map(profile: Profile) -> RenderedMap | None:
     t = o.table[o.table.geometry.notna()]
     gdf = _geojson_ready(gpd.GeoDataFrame(
         {"name": _escaped(t["name"]), "rank": t["rank"].astype(int), "class": t["bivariate"].astype(str),
-         "why": _escaped(t["why"]),
+         "why": _escaped(t["why"]), "lisa": t["threat_vulnerability_lisa"].astype(str),
          "fill": [BIVARIATE[(a, b)] for a, b in zip(t["threat_class"], t["vulnerability_class"])],
          "top": (t["rank"] <= o.top).to_numpy()},
         geometry=t.geometry.to_numpy(), crs=BNG))
@@ -516,8 +516,8 @@ def priority_map(profile: Profile) -> RenderedMap | None:
             "weight": 2.5 if f["properties"]["top"] else 0.5,
         },
         highlight_function=lambda f: {"weight": 3, "color": "#000"},
-        tooltip=GeoJsonTooltip(fields=["rank", "name", "class", "why"],
-                               aliases=["rank", o.unit, "class", "why"]),
+        tooltip=GeoJsonTooltip(fields=["rank", "name", "class", "lisa", "why"],
+                               aliases=["rank", o.unit, "class", "threat beside vulnerability (LISA)", "why"]),
     ).add_to(m)
     legend = {"cells": [[BIVARIATE[(t_, v_)] for t_ in ("low", "medium", "high")]
                         for v_ in ("high", "medium", "low")], "top": o.top}

@@ -28,7 +28,9 @@ import pandas as pd
 import shapely
 
 from ..catalog import Catalog
+from ..engine.bivariate import bivariate_moran
 from ..engine.choices import Choice
+from ..engine.lisa import queen_weights
 from ..engine.overlay import priority, sensitivity
 from ..geo import BNG
 from .audience import AudiencePolicy
@@ -195,7 +197,19 @@ def priority_neighbourhoods(catalog: Catalog, policy: AudiencePolicy, base: Lsoa
         words.append("; ".join(raw[d].words(indicators.at[code, d]) for d in drivers) + ".")
     table["why"] = words
     table.index.name = f"{unit.lower()}_code"
-    gdf = gpd.GeoDataFrame(table.reset_index(), geometry=geometry.reindex(table.index).to_numpy(), crs=BNG)
+    polygons = geometry.reindex(table.index).to_numpy()
+    # where high threat sits beside high vulnerability: bivariate LISA of threat against the
+    # neighbours' vulnerability (queen contiguity of the drawn units with both scores)
+    s = catalog.profile
+    ok = np.array([g is not None for g in polygons]) & np.isfinite(table["threat"]) & np.isfinite(table["vulnerability"])
+    table["threat_vulnerability_lisa"] = "not computed"
+    if ok.sum() >= 3:
+        bv = bivariate_moran(table.loc[ok, "threat"].to_numpy(), table.loc[ok, "vulnerability"].to_numpy(),
+                             queen_weights(polygons[ok]), s.lisa_permutations, seed=0,
+                             alpha=s.hotspot_q, adjust=s.p_adjust)
+        table.loc[ok, "threat_vulnerability_lisa"] = bv.cluster
+        choices.extend(Choice(f"{c.what}, threat x vulnerability", c.value, c.why) for c in bv.choices)
+    gdf = gpd.GeoDataFrame(table.reset_index(), geometry=polygons, crs=BNG)
     sens = sensitivity(indicators, kinds, weights, cfg.normalise, top=cfg.top)
     choices = [Choice("priority neighbourhood unit", unit,
                       "LSOAs for the force's own analysis; MSOAs (groups of LSOAs) for partners and "
