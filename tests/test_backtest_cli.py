@@ -19,8 +19,8 @@ def result():
 def test_the_table_has_every_method_and_coverage(result):
     rows = result["metrics"]
     assert {(r["method"], r["coverage"]) for r in rows} == {
-        (m, c) for m in ("count", "kde", "gistar", "prospective") for c in (0.01, 0.05, 0.10)}
-    for m in ("count", "kde", "gistar", "prospective"):
+        (m, c) for m in ("count", "kde", "gistar", "prospective", "rtm") for c in (0.01, 0.05, 0.10)}
+    for m in ("count", "kde", "gistar", "prospective", "rtm"):
         hr = [r["hit_rate"] for r in rows if r["method"] == m]
         assert hr == sorted(hr) and all(0 < h < 1 for h in hr)
         five = next(r for r in rows if r["method"] == m and r["coverage"] == 0.05)

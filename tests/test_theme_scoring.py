@@ -248,3 +248,29 @@ def test_bad_files_are_one_line_naming_the_key(tmp_path, text, key, says):
 def test_a_scored_theme_not_in_the_profile_is_an_error():
     with pytest.raises(ValueError, match="robbery"):
         score_themes(SCORES, INDICATORS.drop(index="robbery"))
+
+
+def test_the_profile_theme_table_uses_its_own_indicators(demo_root):
+    """The demo's theme table: the worked example's scores (labelled as an example) beside each
+    theme's crimes, change and hot-cell share as the profile reports them; all crime is left out,
+    and every audience gets the same table (it holds no restricted figure)."""
+    import json
+
+    tables = {}
+    for audience in ("force", "partner", "public"):
+        s = json.loads((demo_root / audience / "summary.json").read_text(encoding="utf-8"))
+        tp = s["theme_priorities"]
+        assert tp["example"] is True and tp["scoring_file"].endswith("scoring_worked_example.yaml")
+        themes = {t["theme"]: t for t in tp["themes"]}
+        assert "all_crime" not in themes and len(themes) == len(s["themes"]) - 1
+        assert [t["rank"] for t in tp["themes"]] == list(range(1, len(themes) + 1))
+        by_volume = sorted(themes, key=lambda k: s["themes"][k]["crimes"])
+        # data_volume is the rank of each theme's crimes among the themes, 0 to 1
+        assert [round(themes[k]["data_volume"], 6) for k in by_volume] == \
+            [round(i / (len(by_volume) - 1), 6) for i in range(len(by_volume))]
+        assert themes["possession_of_weapons"]["priority"] is None  # its likelihood is missing
+        assert themes["possession_of_weapons"]["missing"] == "likelihood"
+        tables[audience] = tp["themes"]
+        html = (demo_root / audience / "index.html").read_text(encoding="utf-8")
+        assert "WORKED EXAMPLE" in html and "Theme priorities" in html
+    assert tables["force"] == tables["partner"] == tables["public"]
