@@ -30,6 +30,7 @@ from .stages.overlay import priority_neighbourhoods
 from .stages.place import place_crimes
 from .stages.rtm import risk_terrains, rtm_themes
 from .stages.theme_scores import theme_scores
+from .stages.nominals import nominal_priorities
 from .stages.scale import choose_cell_size, choose_scale
 from .stages.theme import analyse_theme, dual_result
 from .themes import resolve_themes
@@ -83,5 +84,7 @@ def build_profile(
                          scale.bandwidths, catalog) for d in settings.dual_kde]
     table, bt_choices = profile_backtest(test_months, placed.crimes, masks, placed.located, placed.x,
                                          placed.y, scale.grid, scale.bandwidths, catalog)
+    nominals = nominal_priorities(catalog, policy, inputs.loaded, placed.area, methods.months)
     return assemble_profile(catalog, policy, inputs, placed, scale, base, methods, analyses, masks,
-                            context, overlay, rtm, theme_scores(catalog, analyses), duals, table, bt_choices)
+                            context, overlay, rtm, theme_scores(catalog, analyses), nominals, duals, table,
+                            bt_choices)

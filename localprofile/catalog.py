@@ -140,6 +140,15 @@ class RtmSettings(_Strict):
         return v
 
 
+class NominalSettings(_Strict):
+    """Nominal prioritisation (force outputs only): see :mod:`localprofile.engine.nominals`."""
+
+    top: int = Field(20, ge=1)  # how many nominals the table lists
+    # points per factor (role, offences_12m, violent_12m, grading, recency_months); None: the
+    # documented default matrix
+    matrix: dict[str, dict[Any, float]] | None = None
+
+
 class ProfileSettings(_Strict):
     """Profile-wide settings; every ``None`` means "choose automatically and say why"."""
 
@@ -195,6 +204,7 @@ class ProfileSettings(_Strict):
     change_from: str | None = Field(None, pattern=r"^\d{4}-(0[1-9]|1[0-2])$")
     overlay: OverlaySettings = OverlaySettings()
     rtm: RtmSettings = RtmSettings()
+    nominals: NominalSettings = NominalSettings()
 
     @field_validator("suppress_below", mode="before")
     @classmethod

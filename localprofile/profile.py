@@ -209,6 +209,7 @@ class Profile:
     overlay: Any  # priority neighbourhoods (localprofile.stages.overlay.Overlay)
     rtm: dict[str, Any]  # theme -> risk terrain (localprofile.engine.rtm.RiskTerrain)
     theme_scores: Any  # the prioritised theme table (localprofile.stages.theme_scores.ThemeScores)
+    nominals: pd.DataFrame | None  # the top nominals by risk matrix: force outputs only
     settings: ProfileSettings
     catalog_file: str
     district: StudyArea

@@ -1,5 +1,5 @@
 """Synthetic restricted force layers for West Yorkshire: OCG members, CSE locations, vulnerable
-persons and repeat offenders. SYNTHETIC: none of it is real, and every file, row and catalog entry
+persons, repeat offenders and the OCG nominals' records for prioritisation. SYNTHETIC: none of it is real, and every file, row and catalog entry
 says so.
 
 No real data of this kind exists in the open or may be used, so tests and demos need stand-ins
@@ -12,7 +12,7 @@ Code-Point Open) as force systems geocode them. A seeded generator makes the fil
 >>> from localprofile.catalog import load_catalog
 >>> layers = generate_frames(load_catalog(demo_catalog_path()), seed=1)
 >>> sorted(layers)
-['cse_locations', 'ocg_members', 'repeat_offenders', 'vulnerable_persons']
+['cse_locations', 'nominals', 'ocg_members', 'repeat_offenders', 'vulnerable_persons']
 >>> bool((layers["ocg_members"]["Synthetic"] == MARK).all())
 True
 """
@@ -34,7 +34,9 @@ FILES = {
     "cse_locations": "SYNTHETIC_cse_locations.csv",
     "vulnerable_persons": "SYNTHETIC_vulnerable_persons.csv",
     "repeat_offenders": "SYNTHETIC_repeat_offenders.csv",
+    "nominals": "SYNTHETIC_nominals.csv",
 }
+GRADES = [f"{s}{a}" for s in "123" for a in "ABCDE"]  # 3x5x2: source 1-3, intelligence A-E
 OCG_ROLES = ["Significant member"] * 1 + ["Peripheral member"] * 2  # plus one principal per OCG
 CSE_TYPES = ["Hotel", "Park", "Takeaway", "Private address", "Taxi rank", "Shopping centre", "Car park"]
 VULNERABILITIES = ["Missing child", "Mental health", "Drug dependency", "Exploitation risk", "Elderly fraud victim"]
@@ -128,6 +130,24 @@ def generate_frames(catalog: Catalog, seed: int = SEED) -> dict[str, pd.DataFram
         "Main offence": rng.choice(OFFENCES, size=n),
         "Offences 12m": 3 + rng.poisson(3, size=n),
     }), place(where)], axis=1)
+
+    # The OCG members' nominal records (offending, intelligence grading and recency), from a
+    # stream of their own so the other files stay as they were.
+    nrng = np.random.default_rng([seed, 5])
+    m = out["ocg_members"]
+    lead = (m["Role"] == "Principal member").to_numpy()
+    n = len(m)
+    out["nominals"] = pd.DataFrame({
+        "Nominal ID": m["Nominal ID"].to_numpy(),
+        "OCG ID": m["OCG ID"].to_numpy(),
+        "Role": m["Role"].to_numpy(),
+        "Offences 12m": nrng.poisson(np.where(lead, 2.0, 4.0)),
+        "Violent offences 12m": nrng.poisson(np.where(lead, 0.5, 1.0)),
+        "Intelligence grading": nrng.choice(GRADES, size=n, p=np.array([8, 10, 6, 2, 1, 6, 9, 8, 3, 1, 2, 3, 4, 2, 1]) / 66),
+        "Last intelligence": [f"2017-{mm:02d}" for mm in nrng.integers(1, 8, size=n)],
+        "Postcode": m["Postcode"].to_numpy(), "Easting": m["Easting"].to_numpy(),
+        "Northing": m["Northing"].to_numpy(), "District": m["District"].to_numpy(),
+    })
 
     for df in out.values():
         df["Synthetic"] = MARK

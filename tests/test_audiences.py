@@ -21,14 +21,16 @@ RESTRICTED = {
     "vulnerable_persons": ("SYNTHETIC_vulnerable_persons.csv", ["Person ID"]),
     "repeat_offenders": ("SYNTHETIC_repeat_offenders.csv", ["Offender ID"]),
 }
+# and the nominal layer, which is not a point layer of the context (force outputs only)
+ALL_RESTRICTED = {**RESTRICTED, "nominals": ("SYNTHETIC_nominals.csv", ["Nominal ID"])}
 THRESHOLD = 5
 
 
 @pytest.fixture(scope="module")
 def secrets():
     """Every identifier and coordinate of the restricted layers, in the forms outputs could hold."""
-    frames = {n: pd.read_csv(DATA / "restricted" / f, dtype=str) for n, (f, _) in RESTRICTED.items()}
-    ids = sorted({v for n, (_, cols) in RESTRICTED.items() for c in cols for v in frames[n][c]})
+    frames = {n: pd.read_csv(DATA / "restricted" / f, dtype=str) for n, (f, _) in ALL_RESTRICTED.items()}
+    ids = sorted({v for n, (_, cols) in ALL_RESTRICTED.items() for c in cols for v in frames[n][c]})
     # A synthetic record at the postcode of a school shares the school's (open) point: not a leak.
     schools = set(pd.read_csv(DATA / "schools" / "edubase_2017_west_yorkshire_extract.csv", dtype=str)["Postcode"])
     xy = pd.concat([f.loc[~f["Postcode"].isin(schools), ["Easting", "Northing"]].astype(float)
@@ -97,7 +99,7 @@ def test_no_restricted_identifier_or_coordinate_in_any_output(secrets, demo_root
     if audience == "public":  # not even the layers' names or labels
         for path in files:
             text = path.read_bytes().decode("utf-8", errors="replace")
-            for word in [*secrets["labels"], *RESTRICTED, "SYNTHETIC_"]:
+            for word in [*secrets["labels"], *ALL_RESTRICTED, "SYNTHETIC_"]:
                 assert word not in text, (path.name, word)
 
 
@@ -172,7 +174,7 @@ def test_synthetic_data_is_marked_wherever_it_appears(demo_root):
     for n in RESTRICTED:
         pts = gpd.read_file(demo_root / "force" / "results.gpkg", layer=f"context_{n}_synthetic")
         assert len(pts) == s["context"][n]["in_district"] > 0
-    for n, (f, _) in RESTRICTED.items():
+    for n, (f, _) in ALL_RESTRICTED.items():
         assert (pd.read_csv(DATA / "restricted" / f)["Synthetic"] == "SYNTHETIC - not real data").all()
 
 
@@ -187,7 +189,7 @@ def test_audience_must_be_given_with_restricted_layers(tmp_path):
 def test_the_generator_reproduces_the_shipped_files(tmp_path):
     res = run_cli("synthesize", "--out", str(tmp_path))
     assert res.returncode == 0, res.stderr
-    for _, (f, _) in RESTRICTED.items():
+    for _, (f, _) in ALL_RESTRICTED.items():
         assert (tmp_path / f).read_bytes() == (DATA / "restricted" / f).read_bytes(), f
     other = tmp_path / "other"
     assert run_cli("synthesize", "--out", str(other), "--seed", "7").returncode == 0

@@ -146,6 +146,10 @@ def summary_dict(profile: Profile) -> dict[str, Any]:
                                               for k, v in row.items()}}
                            for slug, row in profile.theme_scores.table.iterrows()],
             },
+            **({} if profile.nominals is None else {"nominals": [
+                {"rank": int(r["rank"]), "nominal_id": r["nominal_id"], "ocg_id": r["ocg_id"], "role": r["role"],
+                 "points": float(r["points"]), "reasons": r["reasons"]}
+                for _, r in profile.nominals.iterrows()]}),
             "risk_terrain": {
                 slug: {"file": f"rtm_{slug}.tif",
                        "factors": [{"factor": r.factor, "layer": r.layer, "operationalisation": r.operationalisation,

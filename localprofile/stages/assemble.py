@@ -32,7 +32,7 @@ from .theme import ThemeAnalysis
 
 def assemble_profile(catalog: Catalog, policy: AudiencePolicy, inputs: Inputs, placed: PlacedCrimes,
                      scale: Scale, base: LsoaBase, methods: Methods, themes: dict[str, ThemeAnalysis],
-                     masks: dict[str, np.ndarray], context: Context, overlay: Overlay, rtm: tuple, scores, duals: list[DualResult],
+                     masks: dict[str, np.ndarray], context: Context, overlay: Overlay, rtm: tuple, scores, nominals, duals: list[DualResult],
                      backtest_table: dict, backtest_choices: list[Choice]) -> Profile:
     """The Profile of the stages' results; its choices in the order the stages made them."""
     lsoa = base.lsoa.copy()
@@ -58,6 +58,7 @@ def assemble_profile(catalog: Catalog, policy: AudiencePolicy, inputs: Inputs, p
         overlay=overlay,
         rtm=rtm[0],
         theme_scores=scores,
+        nominals=nominals,
         settings=catalog.profile,
         catalog_file=str(catalog.source),
         district=placed.area,
