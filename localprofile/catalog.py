@@ -8,7 +8,7 @@ catalog file), vintage, licence and attribution, and sensitivity. Code never hol
 >>> cat.roles()
 {'crimes': 'crimes', 'boundaries': 'lsoa_boundaries', 'lookup': 'lsoa_lookup', 'deprivation': 'imd2019', 'population': 'census_population'}
 >>> [n for n, s in cat.layers.items() if s.sensitivity == "restricted"]
-['ocg_members', 'cse_locations', 'vulnerable_persons', 'repeat_offenders']
+['ocg_members', 'cse_locations', 'vulnerable_persons', 'repeat_offenders', 'nominals']
 >>> cat.layers["crimes"].adapter, cat.layers["crimes"].sensitivity
 ('police_uk_street', 'open')
 >>> [p.name for p in cat.paths("crimes")]

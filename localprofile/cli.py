@@ -228,9 +228,11 @@ def backtest_command(
 ) -> None:
     """Score hotspot methods trained on some months against later months.
 
-    The methods are grid counts, KDE, Gi*, prospective hotspots and the risk terrain (RTM, from
-    the point layers the audience may use); the scores are hit rate, PAI, PEI and RRI. The
-    result is JSON on standard output, and a table on standard error at a terminal.
+    The methods are grid counts, KDE, Gi*, prospective hotspots and the risk terrain (RTM); the
+    scores are hit rate, PAI, PEI and RRI.
+
+    The risk terrain's factors are the point layers the audience may use. The result is JSON on
+    standard output, and a table on standard error at a terminal.
     """
     import json
 

@@ -28,6 +28,8 @@ CASES = {
                               "Latitude", {}),
     "police_uk_outcomes": ("Crime ID,Month,Longitude,Latitude,LSOA code,Outcome type\nx1,2017-07,-1.55,53.8,E01011698,Suspect charged\n", "Outcome type", {}),
     "lsoa_table": ("LSOA11CD,Reports\nE01011698,3\n", "LSOA11CD", {"code": "LSOA11CD"}),
+    "nominals": ("Nominal ID,Role,Offences 12m,Intelligence grading,Last intelligence,Easting,Northing\n"
+                 "N1,Principal member,3,1B,2017-06,430000,433000\n", "Intelligence grading", {}),
 }
 NAMES = {"police_uk_street": "2017-07-west-yorkshire-street.csv",
          "police_uk_stop_search": "2017-07-west-yorkshire-stop-and-search.csv",
@@ -38,7 +40,7 @@ def _load(tmp_path, adapter, text, encoding="utf-8", layer_encoding="auto", opti
     path = tmp_path / NAMES.get(adapter, f"{adapter}.csv")
     path.write_bytes(text.encode(encoding))
     spec = LayerSpec(adapter=adapter, path=str(path), vintage="v", licence="l", attribution="a",
-                     sensitivity="open", encoding=layer_encoding, options=options or {})
+                     sensitivity="restricted" if adapter == "nominals" else "open", encoding=layer_encoding, options=options or {})
     ctx = LoadContext(load_catalog(write_catalog(tmp_path)))
     return ADAPTERS[adapter].load([path], spec, ctx), path
 

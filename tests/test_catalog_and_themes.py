@@ -28,7 +28,7 @@ def test_every_layer_declares_vintage_licence_and_sensitivity():
         assert spec.vintage and spec.licence and spec.attribution
         # the only restricted layers shipped are the synthetic stand-ins, marked as such
         assert spec.sensitivity == "open" or (spec.synthetic and "SYNTHETIC" in spec.attribution)
-    assert sum(s.sensitivity == "restricted" for s in cat.layers.values()) == 4
+    assert sum(s.sensitivity == "restricted" for s in cat.layers.values()) == 5
 
 
 def test_default_themes_and_overrides():

@@ -42,7 +42,7 @@ def assemble_profile(catalog: Catalog, policy: AudiencePolicy, inputs: Inputs, p
     for col, values in context.columns.items():
         lsoa[col] = values
     choices = [*placed.choices, *scale.choices, *base.choices, *methods.choices,
-               *(c for t in themes.values() for c in t.choices), *context.choices, *overlay.choices, *rtm[1],
+               *(c for t in themes.values() for c in t.choices), *context.choices, *overlay.choices, *rtm[1], *(scores.choices if scores else []),
                *backtest_choices]
     generated = generation_date(methods.months)  # SOURCE_DATE_EPOCH, else the data: never the clock
     roles = inputs.roles

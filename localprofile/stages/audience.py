@@ -4,7 +4,7 @@
 >>> from localprofile.demo import demo_catalog_path
 >>> p = audience_policy(load_catalog(demo_catalog_path()), "public")
 >>> p.marking, sorted(p.skip) == sorted(p.restricted), len(p.restricted)
-('OFFICIAL', True, 4)
+('OFFICIAL', True, 5)
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ never read a nominal layer, so they have no such table.
 >>> from localprofile.demo import demo_catalog_path
 >>> from localprofile.build import build_profile
 >>> p = build_profile(demo_catalog_path(), "Leeds", audience="force")
->>> len(p.nominals) <= 20, p.nominals["rank"].iloc[0]
+>>> len(p.nominals) <= 20, int(p.nominals["rank"].iloc[0])
 (True, 1)
 """
 

@@ -42,6 +42,13 @@ from .theme import ThemeAnalysis
 DEFAULT_THEMES = ("soc_indicators", "anti_social_behaviour")
 
 
+def default_themes(themes) -> list[str]:
+    """The overlay's themes when the catalog names none: SOC indicators and ASB where the
+    profile has them, else all crime, else the first theme."""
+    chosen = [t for t in DEFAULT_THEMES if t in themes]
+    return chosen or (["all_crime"] if "all_crime" in themes else list(themes)[:1])
+
+
 @dataclass
 class Overlay:
     """The ranked neighbourhoods: ``table`` (one row per unit, rank 1 first: code, name, rank,
@@ -86,7 +93,7 @@ def lsoa_indicators(catalog: Catalog, base: LsoaBase, scale: Scale, analyses: di
     lsoa = gpd.GeoDataFrame(base.lsoa, geometry="geometry", crs=BNG)
     geoms = lsoa.geometry.to_numpy()
     area = shapely.area(geoms)
-    themes = cfg.themes if cfg.themes is not None else [t for t in DEFAULT_THEMES if t in analyses]
+    themes = cfg.themes if cfg.themes is not None else default_themes(analyses)
     unknown = [t for t in themes if t not in analyses]
     if unknown:
         from ..errors import InputError
@@ -144,7 +151,8 @@ def lsoa_indicators(catalog: Catalog, base: LsoaBase, scale: Scale, analyses: di
         "vulnerability", np.where(have, -rank * pop, 0.0), np.where(have, pop, 0.0), _imd_words)
     choices = [Choice("overlay themes", ", ".join(themes),
                       "their crimes, hot cells, repeat locations and change are the threat indicators"
-                      + ("" if cfg.themes is not None else " (the default: SOC indicators and ASB)")),
+                      + ("" if cfg.themes is not None else " (by default SOC indicators and ASB, where the "
+                                                            "profile has them, else all crime)")),
                Choice("vulnerable sites near hot cells (m)", d,
                       "schools and other vulnerability point layers count where they lie within this "
                       "distance of a hot cell of any overlay theme")]

@@ -23,7 +23,7 @@ from ..engine.choices import Choice
 from ..engine.rtm import RiskTerrain, risk_factors, risk_terrain
 from ..errors import InputError
 from .audience import AudiencePolicy
-from .overlay import DEFAULT_THEMES
+from .overlay import default_themes
 
 
 def rtm_points(catalog: Catalog, policy: AudiencePolicy, loaded: dict) -> dict[str, tuple[np.ndarray, np.ndarray]]:
@@ -44,7 +44,7 @@ def rtm_themes(catalog: Catalog, themes) -> list[str]:
     """The themes given a risk terrain: ``profile.rtm.themes``, else the overlay's."""
     cfg = catalog.profile
     chosen = cfg.rtm.themes if cfg.rtm.themes is not None else (
-        cfg.overlay.themes if cfg.overlay.themes is not None else [t for t in DEFAULT_THEMES if t in themes])
+        cfg.overlay.themes if cfg.overlay.themes is not None else default_themes(themes))
     unknown = [t for t in chosen if t not in themes]
     if unknown:
         raise InputError(f"profile.rtm.themes: unknown theme(s) {', '.join(unknown)} (themes: {', '.join(themes)})",

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from ..catalog import Catalog
+from ..engine.choices import Choice
 from ..engine.theme_scoring import score_themes
 from ..scoring import ScoringFile, load_scoring
 from .theme import ThemeAnalysis
@@ -33,6 +34,7 @@ class ThemeScores:
     file: str | None
     example: bool
     source: str | None
+    choices: list[Choice]
 
 
 def theme_indicators(analyses: dict[str, ThemeAnalysis]) -> pd.DataFrame:
@@ -60,4 +62,12 @@ def theme_scores(catalog: Catalog, analyses: dict[str, ThemeAnalysis]) -> ThemeS
     path = catalog.profile.scoring
     scores = load_scoring(catalog.base_dir / path) if path else ScoringFile(version=1, themes={})
     indicators = theme_indicators(analyses)
-    return ThemeScores(score_themes(scores, indicators), indicators, path, scores.example, scores.source)
+    # scores of themes this profile does not have (a catalog that drops or renames a theme)
+    # are not used, and the choices say which
+    other = sorted(set(scores.scored_themes()) - set(indicators.index))
+    choices = []
+    if other:
+        scores = scores.model_copy(update={"themes": {k: v for k, v in scores.themes.items() if k not in other}})
+        choices.append(Choice("scored themes not in this profile", ", ".join(other),
+                              f"{path} scores them, but the profile has no such theme: their scores are not used"))
+    return ThemeScores(score_themes(scores, indicators), indicators, path, scores.example, scores.source, choices)
