@@ -82,20 +82,25 @@ def run(train: str = "2016-07", test: str = "2017-07") -> dict:
     return {"rows": rows, "means": means, "train": train, "test": test}
 
 
+def table_lines(r: dict) -> list[str]:
+    """The result of :func:`run` as a Markdown table, with its title."""
+    lines = [f"Share of {r['test']} SOC-indicator crimes in the top 10% of LSOAs, ranked on {r['train']}",
+             "| district | LSOAs | top 10% | test crimes | priority (threat x vulnerability) | IMD alone | past counts alone |",
+             "|---|---|---|---|---|---|---|"]
+    for row in r["rows"]:
+        lines.append(f"| {row['district']} | {row['lsoas']} | {row['top_n']} | {row['test_crimes']} | "
+                     f"{row['priority']:.1%} | {row['imd']:.1%} | {row['past_counts']:.1%} |")
+    m = r["means"]
+    lines.append(f"| mean | | | | {m['priority']:.1%} | {m['imd']:.1%} | {m['past_counts']:.1%} |")
+    return lines
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--train", default="2016-07")
     ap.add_argument("--test", default="2017-07")
     a = ap.parse_args(argv)
-    r = run(a.train, a.test)
-    print(f"Share of {r['test']} SOC-indicator crimes in the top 10% of LSOAs, ranked on {r['train']}")
-    print("| district | LSOAs | top 10% | test crimes | priority (threat x vulnerability) | IMD alone | past counts alone |")
-    print("|---|---|---|---|---|---|---|")
-    for row in r["rows"]:
-        print(f"| {row['district']} | {row['lsoas']} | {row['top_n']} | {row['test_crimes']} | "
-              f"{row['priority']:.1%} | {row['imd']:.1%} | {row['past_counts']:.1%} |")
-    m = r["means"]
-    print(f"| mean | | | | {m['priority']:.1%} | {m['imd']:.1%} | {m['past_counts']:.1%} |")
+    print("\n".join(table_lines(run(a.train, a.test))))
     return 0
 
 

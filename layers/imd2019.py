@@ -60,6 +60,8 @@ _FIELDS = {
     "environment": ("Environment", "livingenvironment"),
 }
 N_LSOA_ENGLAND = 32844
+N_LSOA = N_LSOA_ENGLAND  # the ranks run from 1 to this (the overlay words deciles with it)
+DOMAINS = tuple(_FIELDS)  # imd and the seven domains, as <domain>_rank / <domain>_decile
 
 
 VINTAGE = "2011"  # the LSOA vintage of the codes

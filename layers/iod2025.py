@@ -36,6 +36,7 @@ REQUIRED = True
 EDITION = "IMD 2025 (English Indices of Deprivation 2025)"  # how the profile names the source
 VINTAGE = "2021"
 N_LSOA_ENGLAND_2021 = 33755
+N_LSOA = N_LSOA_ENGLAND_2021  # the ranks run from 1 to this (the overlay words deciles with it)
 
 
 def load(paths: list[Path], spec: LayerSpec, ctx: LoadContext | None = None) -> LayerData:

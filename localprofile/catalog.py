@@ -118,6 +118,10 @@ class OverlaySettings(_Strict):
     themes: list[str] | None = None
     # vulnerability point layers (schools, care homes) count within this distance of hot cells
     near_hot_cells_m: float = Field(400.0, gt=0)
+    # deprivation indicators: imd and any of its domains (income, employment, education, health,
+    # crime, housing, environment), each the population-weighted mean rank over a unit's LSOAs
+    deprivation: list[Literal["imd", "income", "employment", "education", "health", "crime", "housing",
+                              "environment"]] = ["imd"]
     # indicator name -> weight (default 1 each); 0 leaves an indicator out
     weights: dict[str, float] = {}
     top: int = Field(10, ge=1)  # the table's length and the sensitivity line's top N

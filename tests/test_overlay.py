@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import write_catalog
+from conftest import DATA, write_catalog
 
 from localprofile.demo import demo_overlay
 from localprofile.engine.overlay import normalise, priority, sensitivity
@@ -135,3 +135,38 @@ def test_threat_beside_vulnerability_follows_the_quadrants(leeds_force):
         for i in rows:
             nb = [j for j in tree.query(geoms[i], predicate="touches") if j != i]
             assert sign * zt[i] > 0 and sign * (v[nb].mean() - v.mean()) > 0, (label, i)
+
+
+def test_deprivation_domains_and_lsoa_tables_are_vulnerability_indicators(tmp_path):
+    """IoD domains named in profile.overlay.deprivation and each LSOA table field enter the
+    vulnerability score: per LSOA the table's values, per MSOA their sums over its LSOAs, and
+    each domain as minus the population-weighted mean rank (recounted here from the CSVs)."""
+    from localprofile.build import build_profile
+
+    lookup = pd.read_csv(DATA / "lookups" / "lsoa11_msoa_lad_west_yorkshire.csv", dtype=str)
+    leeds = lookup[lookup["Local authority name"] == "Leeds"]
+    table = pd.DataFrame({"LSOA11CD": leeds["LSOA Code"], "Referrals": np.arange(len(leeds)) % 7})
+    table.to_csv(tmp_path / "referrals.csv", index=False)
+    spec = {"adapter": "lsoa_table", "path": str(tmp_path / "referrals.csv"), "vintage": "test", "licence": "l",
+            "attribution": "a", "sensitivity": "open", "label": "Safeguarding referrals"}
+    cat = write_catalog(tmp_path, layers={"referrals": spec},
+                        profile={"overlay": {"deprivation": ["imd", "income"], "unit": "msoa"}})
+    o = build_profile(cat, "Leeds").overlay
+    assert o.kinds["Referrals"] == "vulnerability" and o.kinds["income deprivation"] == "vulnerability"
+    by_msoa = table.assign(msoa=leeds["MSOA Code"].to_numpy()).groupby("msoa")["Referrals"].sum()
+    assert (o.indicators["Referrals"] == by_msoa.reindex(o.indicators.index)).all()
+    imd = pd.read_csv(DATA / "deprivation" / "imd2019_lsoa11_ranks_deciles_west_yorkshire.csv")
+    pop = pd.read_csv(DATA / "census" / "census2011_population_households_lsoa11_west_yorkshire.csv",
+                      thousands=",").iloc[:, [6, 9]]
+    pop.columns = ["lsoa", "pop"]
+    f = leeds[["LSOA Code", "MSOA Code"]].merge(imd, left_on="LSOA Code", right_on="lsoa11_code").merge(
+        pop, left_on="LSOA Code", right_on="lsoa")
+    expected = -(f["Income_rank"] * f["pop"]).groupby(f["MSOA Code"]).sum() / f["pop"].groupby(f["MSOA Code"]).sum()
+    assert np.allclose(o.indicators["income deprivation"], expected.reindex(o.indicators.index))
+
+
+def test_an_unknown_deprivation_domain_is_one_line(tmp_path):
+    from conftest import one_line_error, run_cli
+
+    cat = write_catalog(tmp_path, profile={"overlay": {"deprivation": ["wealth"]}})
+    one_line_error(run_cli("validate", "--catalog", str(cat)), "profile.overlay.deprivation")

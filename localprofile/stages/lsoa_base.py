@@ -33,6 +33,7 @@ class LsoaBase:
     residents: float  # over those LSOAs
     residents_by_decile: dict
     choices: list[Choice] = field(default_factory=list)
+    deprivation: pd.DataFrame | None = None  # every rank and decile of the deprivation file, per district LSOA
 
     @property
     def residents_deprived(self) -> dict:
@@ -69,4 +70,5 @@ def lsoa_base(area: StudyArea, frame: dict[str, pd.DataFrame]) -> LsoaBase:
         ))
     residents = float(pop[with_pop].sum())
     by_decile = decile_counts(pop.fillna(0).astype("int64"), decile)
-    return LsoaBase(lsoa, index, pop, decile, with_pop, residents, by_decile, choices)
+    return LsoaBase(lsoa, index, pop, decile, with_pop, residents, by_decile, choices,
+                    imd.drop(columns=[c for c in imd.columns if not c.endswith(("_rank", "_decile"))]).reindex(index))

@@ -32,7 +32,9 @@ from ..engine.bivariate import bivariate_moran
 from ..engine.choices import Choice
 from ..engine.lisa import queen_weights
 from ..engine.overlay import priority, sensitivity
+from ..errors import InputError
 from ..geo import BNG
+from ..layers import ADAPTERS
 from .audience import AudiencePolicy
 from .context import Context
 from .lsoa_base import LsoaBase
@@ -96,7 +98,6 @@ def lsoa_indicators(catalog: Catalog, base: LsoaBase, scale: Scale, analyses: di
     themes = cfg.themes if cfg.themes is not None else default_themes(analyses)
     unknown = [t for t in themes if t not in analyses]
     if unknown:
-        from ..errors import InputError
         raise InputError(f"profile.overlay.themes: unknown theme(s) {', '.join(unknown)} "
                          f"(themes: {', '.join(analyses)})", key="profile.overlay.themes")
     out: dict[str, _Indicator] = {}
@@ -143,12 +144,25 @@ def lsoa_indicators(catalog: Catalog, base: LsoaBase, scale: Scale, analyses: di
                       .reindex(lsoa["lsoa_code"], fill_value=0).to_numpy(dtype=float))
             out[f"{layer.label} near hot cells"] = _Indicator(
                 "vulnerability", counts, None, lambda v, lb=layer.label: f"{lb}: {v:,.0f} within {d:g} m of hot cells")
+    # LSOA tables (Troubled Families counts, safeguarding referrals, exclusions): each field a
+    # vulnerability count, summed over a coarser unit's LSOAs
+    for t in context.tables.values():
+        for col, label in t.columns.items():
+            out[label] = _Indicator("vulnerability", np.nan_to_num(context.columns[col].astype(float)), None,
+                                    lambda v, lb=label: f"{lb}: {v:,.0f}")
     pop = np.nan_to_num(base.population.to_numpy(dtype=float))
-    rank = base.lsoa["imd_rank"].to_numpy(dtype=float)
-    have = np.isfinite(rank) & (pop > 0)
-    # IMD ranks run 1 (most deprived) upwards: minus the population-weighted mean rank
-    out["deprivation (IMD)"] = _Indicator(
-        "vulnerability", np.where(have, -rank * pop, 0.0), np.where(have, pop, 0.0), _imd_words)
+    adapter = ADAPTERS[catalog.layers[catalog.roles()["deprivation"]].adapter]
+    for domain in cfg.deprivation:
+        col = f"{domain}_rank"
+        if base.deprivation is None or col not in base.deprivation:
+            raise InputError(f"profile.overlay.deprivation: the deprivation file has no {domain} ranks",
+                             key="profile.overlay.deprivation")
+        rank = base.deprivation[col].to_numpy(dtype=float)
+        have = np.isfinite(rank) & (pop > 0)
+        name = "deprivation (IMD)" if domain == "imd" else f"{domain} deprivation"
+        # ranks run 1 (most deprived) upwards: minus the population-weighted mean rank
+        out[name] = _Indicator("vulnerability", np.where(have, -rank * pop, 0.0), np.where(have, pop, 0.0),
+                               lambda v, d=domain, n=adapter.N_LSOA: _deprivation_words(v, d, n))
     choices = [Choice("overlay themes", ", ".join(themes),
                       "their crimes, hot cells, repeat locations and change are the threat indicators"
                       + ("" if cfg.themes is not None else " (by default SOC indicators and ASB, where the "
@@ -159,13 +173,13 @@ def lsoa_indicators(catalog: Catalog, base: LsoaBase, scale: Scale, analyses: di
     return out, choices
 
 
-_N_LSOA = 32844  # English LSOAs 2011, over which IMD 2019 ranks run
-
-
-def _imd_words(v: float) -> str:
-    decile = int(np.clip(np.ceil(-v / _N_LSOA * 10), 1, 10))
-    return (f"Deprivation: in England's {_ordinal(decile)} most deprived tenth (IMD)" if decile > 1
-            else "Deprivation: in England's most deprived 10% (IMD)")
+def _deprivation_words(v: float, domain: str, n_lsoa: int) -> str:
+    """Minus a mean rank in words: the tenth of England's LSOAs it falls in."""
+    decile = int(np.clip(np.ceil(-v / n_lsoa * 10), 1, 10))
+    what = "Deprivation" if domain == "imd" else f"{domain.title()} deprivation"
+    src = "IMD" if domain == "imd" else "IoD"
+    return (f"{what}: in England's {_ordinal(decile)} most deprived tenth ({src})" if decile > 1
+            else f"{what}: in England's most deprived 10% ({src})")
 
 
 def priority_neighbourhoods(catalog: Catalog, policy: AudiencePolicy, base: LsoaBase, scale: Scale,
