@@ -188,6 +188,11 @@ def priority_neighbourhoods(catalog: Catalog, policy: AudiencePolicy, base: Lsoa
     cfg = catalog.profile.overlay
     unit = (cfg.unit or ("lsoa" if policy.audience == "force" else "msoa")).upper()
     raw, choices = lsoa_indicators(catalog, base, scale, analyses, context)
+    if unit == "MSOA" and context.neighbourhoods.codes == sorted(base.lsoa["lsoa_code"]):
+        unit = "LSOA"  # the lookup has no MSOA columns: its neighbourhoods are the LSOAs
+        choices.append(Choice("priority neighbourhoods by LSOA", "the lookup has no MSOAs",
+                              "ranked per LSOA from open data only (no restricted layer enters a "
+                              "partner or public ranking)"))
     raw = {k: v for k, v in raw.items() if cfg.weights.get(k, 1.0) > 0}
     lsoa = base.lsoa
     if unit == "LSOA":
