@@ -15,7 +15,8 @@ lsoa_code                         string  LSOA 2011 code
 imd_rank, imd_decile              int     Index of Multiple Deprivation
 imd_score                         float   IMD score (File 7 only; NaN otherwise)
 <domain>_rank, <domain>_decile    int     for each domain present: income, employment,
-                                          education, health, crime, housing, environment
+                                          education, health, crime, housing, environment;
+                                          and idaci (children in income deprivation)
 ================================= ======= ==============================================
 
 >>> from localprofile.demo import demo_catalog_path
@@ -58,6 +59,8 @@ _FIELDS = {
     "crime": ("Crime", "crime"),
     "housing": ("Housing_and_Access", "barrierstohousingandservices"),
     "environment": ("Environment", "livingenvironment"),
+    # the income domain's supplementary index for children (File 7 has it; the shipped file not)
+    "idaci": ("IDACI", "incomedeprivationaffectingchildrenindexidaci"),
 }
 N_LSOA_ENGLAND = 32844
 N_LSOA = N_LSOA_ENGLAND  # the ranks run from 1 to this (the overlay words deciles with it)

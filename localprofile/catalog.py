@@ -121,7 +121,7 @@ class OverlaySettings(_Strict):
     # deprivation indicators: imd and any of its domains (income, employment, education, health,
     # crime, housing, environment), each the population-weighted mean rank over a unit's LSOAs
     deprivation: list[Literal["imd", "income", "employment", "education", "health", "crime", "housing",
-                              "environment"]] = ["imd"]
+                              "environment", "idaci"]] = ["imd"]
     # indicator name -> weight (default 1 each); 0 leaves an indicator out
     weights: dict[str, float] = {}
     top: int = Field(10, ge=1)  # the table's length and the sensitivity line's top N

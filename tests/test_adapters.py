@@ -256,6 +256,7 @@ def test_imd_file7_column_names(tmp_path):
         "Crime Rank (where 1 is most deprived)": df["Crime_rank"],
         "Crime Decile (where 1 is most deprived 10% of LSOAs)": df["Crime_decile"],
         "Income Deprivation Affecting Children Index (IDACI) Rank (where 1 is most deprived)": "1",
+        "Income Deprivation Affecting Children Index (IDACI) Decile (where 1 is most deprived 10% of LSOAs)": "1",
     })
     f7.to_csv(tmp_path / "File_7.csv", index=False)
     a = imd2019.load([IMD], spec("imd2019")).frame
@@ -263,6 +264,7 @@ def test_imd_file7_column_names(tmp_path):
     for col in ("imd_rank", "imd_decile", "crime_rank", "crime_decile"):
         assert a[col].tolist() == b[col].tolist(), col
     assert "income_rank" not in b.columns  # IDACI is not the income domain
+    assert (b["idaci_rank"] == 1).all() and (b["idaci_decile"] == 1).all()  # but it is read, as idaci
     assert (b["imd_score"] == 12.5).all()
 
 

@@ -59,6 +59,10 @@ def test_a_complete_file_weights_counts_kde_and_gi_star(tmp_path):
     # mapped as well: the harm KDE and the harm Gi* cells, on every theme's map
     assert html.count("Harm-weighted KDE (harm per km") == len(s["themes"])
     assert "Harm-weighted Gi* hot and cold cells" in html
+    # harm-weighted volume is a threat indicator of the priority neighbourhoods (MSOAs: no audience)
+    pri = gpd.read_file(tmp_path / "o" / "results.gpkg", layer="priority_neighbourhoods")
+    assert len(pri) == lsoa["msoa_code"].nunique()
+    assert "SOC indicators harm" in s["priority_neighbourhoods"]["indicators"]
 
 
 def test_harm_gi_star_follows_the_inference_setting(tmp_path):

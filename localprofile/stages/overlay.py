@@ -123,6 +123,9 @@ def lsoa_indicators(catalog: Catalog, base: LsoaBase, scale: Scale, analyses: di
                           .reindex(lsoa["lsoa_code"], fill_value=0).to_numpy(dtype=float))
         out[f"{label} at repeat locations"] = _Indicator(
             "threat", at_repeats, count, lambda v, lb=label: f"{lb}: {v:.0%} of crimes at repeat locations")
+        if a.result.harm is not None:  # harm-weighted volume, when the catalog sets harm weights
+            out[f"{label} harm"] = _Indicator("threat", np.nan_to_num(a.columns[f"harm_{slug}"].astype(float)), None,
+                                              lambda v, lb=label: f"{lb}: harm {v:,.0f}")
         if f"change_{slug}" in a.columns:
             out[f"{label} change"] = _Indicator(
                 "threat", np.nan_to_num(a.columns[f"change_{slug}"].astype(float)), None,
@@ -159,7 +162,8 @@ def lsoa_indicators(catalog: Catalog, base: LsoaBase, scale: Scale, analyses: di
                              key="profile.overlay.deprivation")
         rank = base.deprivation[col].to_numpy(dtype=float)
         have = np.isfinite(rank) & (pop > 0)
-        name = "deprivation (IMD)" if domain == "imd" else f"{domain} deprivation"
+        name = {"imd": "deprivation (IMD)", "idaci": "children in income deprivation (IDACI)"}.get(
+            domain, f"{domain} deprivation")
         # ranks run 1 (most deprived) upwards: minus the population-weighted mean rank
         out[name] = _Indicator("vulnerability", np.where(have, -rank * pop, 0.0), np.where(have, pop, 0.0),
                                lambda v, d=domain, n=adapter.N_LSOA: _deprivation_words(v, d, n))
@@ -176,8 +180,8 @@ def lsoa_indicators(catalog: Catalog, base: LsoaBase, scale: Scale, analyses: di
 def _deprivation_words(v: float, domain: str, n_lsoa: int) -> str:
     """Minus a mean rank in words: the tenth of England's LSOAs it falls in."""
     decile = int(np.clip(np.ceil(-v / n_lsoa * 10), 1, 10))
-    what = "Deprivation" if domain == "imd" else f"{domain.title()} deprivation"
-    src = "IMD" if domain == "imd" else "IoD"
+    what = {"imd": "Deprivation", "idaci": "Children in income deprivation"}.get(domain, f"{domain.title()} deprivation")
+    src = {"imd": "IMD", "idaci": "IDACI"}.get(domain, "IoD")
     return (f"{what}: in England's {_ordinal(decile)} most deprived tenth ({src})" if decile > 1
             else f"{what}: in England's most deprived 10% ({src})")
 
