@@ -6,7 +6,7 @@ catalog needs one layer in that role), optionally ``Options`` (a pydantic model 
 for spatial layers) and its record account (read = used + dropped by reason).
 
 >>> sorted(ADAPTERS)
-['census2011_population', 'census2021_population', 'codepoint_open', 'imd2019', 'iod2025', 'lsoa11_lsoa21_lookup', 'lsoa_boundaries', 'lsoa_lookup', 'lsoa_table', 'nominals', 'ons_postcode_directory', 'points', 'police_uk_outcomes', 'police_uk_stop_search', 'police_uk_street', 'raster', 'schools']
+['census2011_population', 'census2021_population', 'codepoint_open', 'imd2019', 'iod2025', 'lsoa11_lsoa21_lookup', 'lsoa_boundaries', 'lsoa_lookup', 'lsoa_table', 'nominals', 'ons_postcode_directory', 'points', 'police_uk_outcomes', 'police_uk_stop_search', 'police_uk_street', 'polygons', 'raster', 'schools']
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from . import (
     police_uk_outcomes,
     police_uk_stop_search,
     police_uk_street,
+    polygons,
     raster,
     schools,
 )
@@ -51,4 +52,5 @@ ADAPTERS: dict[str, ModuleType] = {
     "lsoa_table": lsoa_table,
     "raster": raster,
     "nominals": nominals,
+    "polygons": polygons,
 }

@@ -75,7 +75,7 @@ def build_profile(
     context = context_layers(catalog, policy, inputs, placed, base, scale, progress)
     if progress:
         progress("priority neighbourhoods")
-    overlay = priority_neighbourhoods(catalog, policy, base, scale, analyses, context)
+    overlay = priority_neighbourhoods(catalog, policy, base, scale, analyses, context, inputs.loaded)
     if progress:
         progress("risk terrain")
     rtm = risk_terrains(catalog, policy, inputs.loaded, scale.grid,

@@ -110,8 +110,9 @@ class DualSpec(_Strict):
 class OverlaySettings(_Strict):
     """Priority neighbourhoods (threat x vulnerability): see :mod:`localprofile.engine.overlay`."""
 
-    # the unit ranked: lsoa or msoa; None: LSOAs for the force, MSOAs for partners and the public
-    unit: Literal["lsoa", "msoa"] | None = None
+    # the unit ranked: lsoa, msoa, or the name of a polygons layer (wards, neighbourhood policing
+    # areas); None: LSOAs for the force, MSOAs for partners and the public
+    unit: str | None = None
     normalise: Literal["rank", "zscore"] = "rank"
     # the themes whose volume, hotspot cells, repeat locations and trend are threat indicators
     # (None: soc_indicators and anti_social_behaviour, where the themes have them)

@@ -170,3 +170,64 @@ def test_an_unknown_deprivation_domain_is_one_line(tmp_path):
 
     cat = write_catalog(tmp_path, profile={"overlay": {"deprivation": ["wealth"]}})
     one_line_error(run_cli("validate", "--catalog", str(cat)), "profile.overlay.deprivation")
+
+
+def _polygon_layer(tmp_path, name, gdf):
+    path = tmp_path / f"{name}.geojson"
+    gdf.to_file(path)
+    return {"adapter": "polygons", "path": str(path), "vintage": "test geometry", "licence": "l",
+            "attribution": "a", "sensitivity": "open", "label": name, "options": {"code": "code"}}
+
+
+def test_a_polygon_layer_that_nests_gives_the_msoa_ranking(tmp_path, leeds_partner):
+    """MSOA polygons given as a polygon layer: each LSOA goes whole to its MSOA, so the ranking
+    is the MSOA one."""
+    import geopandas as gpd
+
+    from localprofile.build import build_profile
+
+    msoas = gpd.GeoDataFrame({"code": leeds_partner.table["msoa_code"]}, geometry=leeds_partner.table.geometry,
+                             crs=27700)
+    spec = _polygon_layer(tmp_path, "msoa_polygons", msoas)
+    o = build_profile(write_catalog(tmp_path, layers={"msoa_polygons": spec},
+                                    profile={"overlay": {"unit": "msoa_polygons"}}), "Leeds").overlay
+    assert o.unit == "msoa_polygons"
+    assert list(o.table["unit_code"]) == list(leeds_partner.table["msoa_code"])
+    pd.testing.assert_frame_equal(o.indicators, leeds_partner.indicators, check_names=False)
+    assert any("nest" in c.why for c in o.choices if c.what == "priority neighbourhood units")
+
+
+def test_units_that_do_not_nest_are_apportioned_by_area_share(tmp_path, leeds_force):
+    """A 3 km grid of made-up 'neighbourhood policing areas' over Leeds cuts LSOAs: each LSOA's
+    counts are shared by the area inside each unit, so counts are conserved and a unit holds
+    the area-weighted sum recounted here with shapely."""
+    import geopandas as gpd
+    import shapely
+
+    from localprofile.build import build_profile
+
+    lsoa = leeds_force.table.set_index("lsoa_code")
+    x0, y0, x1, y1 = shapely.union_all(lsoa.geometry.to_numpy()).bounds
+    boxes = [shapely.box(x, y, x + 3000, y + 3000) for x in np.arange(x0, x1, 3000) for y in np.arange(y0, y1, 3000)]
+    grid = gpd.GeoDataFrame({"code": [f"NPA{i:03d}" for i in range(len(boxes))]}, geometry=boxes, crs=27700)
+    spec = _polygon_layer(tmp_path, "npa", grid)
+    o = build_profile(write_catalog(tmp_path, layers={"npa": spec}, profile={"overlay": {"unit": "npa"}}),
+                      "Leeds").overlay
+    choice = next(c for c in o.choices if c.what == "priority neighbourhood units")
+    assert "apportioned by population" in choice.why
+    crimes = "SOC indicators crimes"
+    per_lsoa = leeds_force.indicators[crimes]
+    assert o.indicators[crimes].sum() == pytest.approx(per_lsoa.sum())  # nothing lost or doubled
+    g = lsoa.geometry
+    for code in o.table["unit_code"].iloc[:5]:
+        box = grid.set_index("code").geometry[code]
+        share = shapely.area(shapely.intersection(g.to_numpy(), box)) / shapely.area(g.to_numpy())
+        assert o.indicators.at[code, crimes] == pytest.approx(float((share * per_lsoa.reindex(g.index)).sum()))
+
+
+def test_an_overlay_unit_that_is_no_polygon_layer_is_one_line(tmp_path):
+    from conftest import one_line_error, run_cli
+
+    cat = write_catalog(tmp_path, profile={"overlay": {"unit": "wards"}})
+    one_line_error(run_cli("build", "--catalog", str(cat), "--district", "Calderdale", "--out", str(tmp_path / "o")),
+                   "profile.overlay.unit", "'wards' is not lsoa, msoa or a polygons layer")

@@ -186,48 +186,116 @@ def _deprivation_words(v: float, domain: str, n_lsoa: int) -> str:
             else f"{what}: in England's most deprived 10% ({src})")
 
 
+def polygons_of(catalog: Catalog, unit: str, loaded: dict):
+    """The polygon layer the unit names (None for lsoa and msoa); a unit that is neither is an error."""
+    if unit in ("lsoa", "msoa"):
+        return None
+    if unit not in catalog.layers or catalog.layers[unit].adapter != "polygons":
+        layers = [n for n in catalog.with_role("polygons")]
+        raise InputError(f"profile.overlay.unit: '{unit}' is not lsoa, msoa or a polygons layer"
+                         + (f" ({', '.join(layers)})" if layers else ""), key="profile.overlay.unit")
+    if unit not in loaded:  # a restricted polygon layer, not read for this audience
+        raise InputError(f"profile.overlay.unit: layer '{unit}' is not readable for this audience",
+                         key="profile.overlay.unit")
+    return loaded[unit].frame
+
+
+def unit_shares(catalog: Catalog, unit: str, base: LsoaBase, context: Context, polygons):
+    """The units (codes, names, geometry) and each district LSOA's share in each unit (a sparse
+    LSOA x unit matrix): 1 in the unit that holds it for LSOAs and MSOAs; for a polygon layer the
+    share of the LSOA's area inside the unit, its residents and records taken as spread evenly
+    over it (apportioned by population), and the choice saying so."""
+    from scipy import sparse
+
+    lsoa = base.lsoa
+    n = len(lsoa)
+    if unit == "lsoa" or unit == "msoa":
+        if unit == "lsoa":
+            key = lsoa["lsoa_code"].to_numpy(dtype=str)
+            names = pd.Series(lsoa["lsoa_name"].fillna(lsoa["lsoa_code"]).to_numpy(), index=key)
+            geometry = gpd.GeoSeries(lsoa.geometry.to_numpy(), index=key, crs=BNG)
+        else:
+            hoods = context.neighbourhoods
+            key = hoods.lsoa_to_code.reindex(lsoa["lsoa_code"]).to_numpy(dtype=str)
+            names = pd.Series(hoods.names, index=hoods.codes)
+            geometry = gpd.GeoSeries(hoods.geometry, index=hoods.codes, crs=BNG)
+        codes = pd.Index(sorted(set(key)))
+        col = codes.get_indexer(key)
+        return codes, names, geometry, sparse.csr_array((np.ones(n), (np.arange(n), col)), shape=(n, len(codes))), None
+    g_l = lsoa.geometry.to_numpy()
+    drawn = np.flatnonzero(pd.notna(g_l))
+    units = polygons.reset_index(drop=True)
+    g_u = units.geometry.to_numpy()
+    li, ui = shapely.STRtree(g_u).query(g_l[drawn], predicate="intersects")
+    li = drawn[li]
+    share = shapely.area(shapely.intersection(g_l[li], g_u[ui])) / shapely.area(g_l[li])
+    used = np.unique(ui[share > 0])
+    full = sparse.csr_array((share, (li, ui)), shape=(n, len(units)))[:, used]
+    codes = pd.Index(units["code"].to_numpy(dtype=str)[used])
+    order = np.argsort(codes)
+    codes, full = codes[order], full[:, order]
+    nest = bool((np.asarray(full.max(axis=1).todense()).ravel()[drawn] >= 0.99).all())
+    if nest:  # each LSOA whole to the unit holding it (slivers of shared borders are not shares)
+        holder = np.asarray(full.argmax(axis=1)).ravel()
+        full = sparse.csr_array((np.ones(len(drawn)), (drawn, holder[drawn])), shape=full.shape)
+    per_lsoa = np.asarray(full.sum(axis=1)).ravel()
+    pop = np.nan_to_num(base.population.to_numpy(dtype=float))
+    outside = float((pop * (1 - np.clip(per_lsoa, 0, 1))).sum() / pop.sum()) if pop.sum() else 0.0
+    label = catalog.layers[unit].label or unit
+    why = ("the district's LSOAs nest in its units: each LSOA's values go to the unit that holds it"
+           if nest else "the units do not nest LSOAs: each LSOA's values are apportioned by population, "
+           "its residents and records taken as spread evenly over its area, so a unit gets the share "
+           "of the LSOA's area inside it")
+    why += f"; {outside:.1%} of the district's residents fall in no unit" if outside > 0.0005 else ""
+    names = pd.Series(units["name"].to_numpy()[used][order], index=codes)
+    district = base_district_polygon(lsoa)
+    geometry = gpd.GeoSeries(shapely.intersection(g_u[used][order], district), index=codes, crs=BNG)
+    return codes, names, geometry, full, Choice("priority neighbourhood units", label, why)
+
+
+def base_district_polygon(lsoa: pd.DataFrame):
+    """The union of the district's drawn LSOAs."""
+    return shapely.union_all(lsoa.geometry.dropna().to_numpy())
+
+
 def priority_neighbourhoods(catalog: Catalog, policy: AudiencePolicy, base: LsoaBase, scale: Scale,
-                            analyses: dict[str, ThemeAnalysis], context: Context) -> Overlay:
+                            analyses: dict[str, ThemeAnalysis], context: Context, loaded: dict | None = None) -> Overlay:
     """Rank the district's neighbourhoods by threat x vulnerability (see the module)."""
     cfg = catalog.profile.overlay
-    unit = (cfg.unit or ("lsoa" if policy.audience == "force" else "msoa")).upper()
+    unit = cfg.unit or ("lsoa" if policy.audience == "force" else "msoa")
     raw, choices = lsoa_indicators(catalog, base, scale, analyses, context)
-    if unit == "MSOA" and context.neighbourhoods.codes == sorted(base.lsoa["lsoa_code"]):
-        unit = "LSOA"  # the lookup has no MSOA columns: its neighbourhoods are the LSOAs
+    if unit == "msoa" and context.neighbourhoods.codes == sorted(base.lsoa["lsoa_code"]):
+        unit = "lsoa"  # the lookup has no MSOA columns: its neighbourhoods are the LSOAs
         choices.append(Choice("priority neighbourhoods by LSOA", "the lookup has no MSOAs",
                               "ranked per LSOA from open data only (no restricted layer enters a "
                               "partner or public ranking)"))
     raw = {k: v for k, v in raw.items() if cfg.weights.get(k, 1.0) > 0}
-    lsoa = base.lsoa
-    if unit == "LSOA":
-        key, names = lsoa["lsoa_code"].to_numpy(), lsoa["lsoa_name"].fillna(lsoa["lsoa_code"]).to_numpy()
-        geometry = gpd.GeoSeries(lsoa.geometry.to_numpy(), index=key, crs=BNG)
-    else:
-        hoods = context.neighbourhoods
-        key = hoods.lsoa_to_code.reindex(lsoa["lsoa_code"]).to_numpy()
-        names = pd.Series(hoods.names, index=hoods.codes).reindex(key).to_numpy()
-        geometry = gpd.GeoSeries(hoods.geometry, index=hoods.codes, crs=BNG)
-    codes = pd.Index(sorted(set(key)))
+    codes, names, geometry, shares, unit_choice = unit_shares(catalog, unit, base, context,
+                                                              polygons_of(catalog, unit, loaded or {}))
+    if unit_choice:
+        choices.append(unit_choice)
+    unit = unit.upper() if unit in ("lsoa", "msoa") else (catalog.layers[unit].label or unit)
     values = {}
     for name, ind in raw.items():
-        num = pd.Series(ind.numerator).groupby(key).sum().reindex(codes)
+        num = shares.T @ np.nan_to_num(ind.numerator)
         if ind.denominator is None:
             values[name] = num
         else:
-            den = pd.Series(ind.denominator).groupby(key).sum().reindex(codes)
-            values[name] = (num / den).where(den > 0)
+            den = shares.T @ np.nan_to_num(ind.denominator)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                values[name] = np.where(den > 0, num / den, np.nan)
     indicators = pd.DataFrame(values, index=codes)
     kinds = {k: v.kind for k, v in raw.items()}
     weights = {k: cfg.weights.get(k, 1.0) for k in raw}
     pr = priority(indicators, kinds, weights, cfg.normalise)
     table = pr.table.copy()
-    table.insert(0, "name", pd.Series(names, index=key).groupby(level=0).first().reindex(table.index))
+    table.insert(0, "name", names.reindex(table.index))
     words = []
     for code, row in table.iterrows():  # one sentence per neighbourhood (a few hundred at most)
         drivers = [row[c] for c in table.columns if c.startswith("driver_")]
         words.append("; ".join(raw[d].words(indicators.at[code, d]) for d in drivers) + ".")
     table["why"] = words
-    table.index.name = f"{unit.lower()}_code"
+    table.index.name = "lsoa_code" if unit == "LSOA" else "msoa_code" if unit == "MSOA" else "unit_code"
     polygons = geometry.reindex(table.index).to_numpy()
     # where high threat sits beside high vulnerability: bivariate LISA of threat against the
     # neighbours' vulnerability (queen contiguity of the drawn units with both scores)

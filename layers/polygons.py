@@ -1,0 +1,85 @@
+"""Any polygon layer of neighbourhoods (wards, neighbourhood policing areas, beats) to rank
+priority neighbourhoods by (``profile.overlay.unit: <this layer's name>``), from GeoJSON,
+GeoPackage or Shapefile in any declared CRS.
+
+``options.code`` names the unit's code column (required), ``options.name`` its name column,
+``options.layer`` the GeoPackage layer.
+
+Output schema (GeoDataFrame, EPSG:27700, one row per unit): ``code``, ``name``, ``geometry``.
+
+>>> import geopandas as gpd, shapely, tempfile, pathlib
+>>> from localprofile.catalog import LayerSpec
+>>> d = pathlib.Path(tempfile.mkdtemp())
+>>> gpd.GeoDataFrame({"NPA": ["A", "B"]}, geometry=[shapely.box(4e5, 4e5, 401e3, 401e3),
+...                  shapely.box(401e3, 4e5, 402e3, 401e3)], crs=27700).to_file(d / "npa.geojson")
+>>> spec = LayerSpec(adapter="polygons", path="npa.geojson", vintage="v", licence="l",
+...                  attribution="a", sensitivity="open", options={"code": "NPA"})
+>>> load([d / "npa.geojson"], spec).frame["code"].tolist()
+['A', 'B']
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import geopandas as gpd
+import pandas as pd
+import pyogrio
+import shapely
+from pydantic import BaseModel, ConfigDict
+
+from ..account import LayerData, RecordAccount, repeats
+from ..errors import InputError
+from ..geo import BNG
+from ..validate import find_column, require_file
+
+if TYPE_CHECKING:
+    from ..catalog import LayerSpec
+    from ..loading import LoadContext
+
+ROLE = "polygons"
+REQUIRED = False
+
+
+class Options(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    code: str
+    name: str | None = None
+    layer: str | None = None
+
+
+def load(paths: list[Path], spec: LayerSpec, ctx: LoadContext | None = None) -> LayerData:
+    """Read the polygons in ``paths``, reprojected to EPSG:27700."""
+    opts = spec.opts()
+    parts = []
+    for path in paths:
+        require_file(path)
+        try:
+            gdf = gpd.read_file(path, layer=opts.layer, engine="pyogrio")
+        except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
+            raise InputError(f"cannot read as GeoJSON, GeoPackage or Shapefile ({str(exc).splitlines()[0]})",
+                             file=path) from None
+        if gdf.crs is None:
+            raise InputError("no coordinate reference system declared", file=path)
+        code = find_column(gdf.columns, [opts.code], file=path, what=opts.code, hint="name it in options.code")
+        name = find_column(gdf.columns, [opts.name], file=path, what=opts.name) if opts.name else None
+        parts.append(gpd.GeoDataFrame({
+            "code": gdf[code].astype("string").str.strip(),
+            "name": (gdf[name] if name else gdf[code]).astype("string"),
+        }, geometry=gdf.geometry.to_crs(BNG)))
+    gdf = gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), crs=BNG)
+    acc = RecordAccount(read=len(gdf))
+    keep = acc.partition([
+        ("no code", gdf["code"].isna() | (gdf["code"] == "")),
+        ("empty geometry", gdf.geometry.isna() | gdf.geometry.is_empty),
+        ("not a polygon", ~gdf.geom_type.isin(["Polygon", "MultiPolygon"])),
+        ("duplicate code", lambda kept: repeats(gdf["code"], kept)),
+    ])
+    gdf = gdf.loc[keep].reset_index(drop=True)
+    invalid = ~gdf.geometry.is_valid
+    if invalid.any():
+        gdf.loc[invalid, "geometry"] = shapely.make_valid(gdf.geometry[invalid].to_numpy())
+        acc.note("invalid geometry repaired (make_valid)", int(invalid.sum()))
+    acc.check(spec.adapter)
+    return LayerData(gdf, acc)
