@@ -81,12 +81,18 @@ def load(paths: list[Path], spec: LayerSpec, ctx: LoadContext | None = None) -> 
                  layer=spec.label or "nominals")
     acc = RecordAccount(read=len(df))
     grading = df["grading"].str.upper()
+    # roles as the matrix names them, whatever their case ("principal member")
+    known = {"principal member": "Principal member", "significant member": "Significant member",
+             "peripheral member": "Peripheral member"}
+    df["role"] = df["role"].str.strip().str.lower().map(known).fillna(df["role"])
+    negative = (pd.to_numeric(df["offences_12m"]) < 0) | (pd.to_numeric(df["violent_12m"]) < 0)
     keep = acc.partition([
         *truncated,
         ("no nominal ID", df["nominal_id"].isna()),
         ("intelligence grading not 1-3 and A-E", ~grading.fillna("").str.fullmatch(GRADING)),
         ("last intelligence not YYYY-MM", ~df["last_intelligence"].fillna("").str.fullmatch(MONTH)),
         ("no offence count", pd.isna(df["offences_12m"]).to_numpy()),
+        ("negative offence count", negative.fillna(False).to_numpy()),
         *loc.reasons,
         ("duplicate nominal ID", lambda kept: repeats(df["nominal_id"], kept)),
     ])

@@ -95,7 +95,7 @@ def run_backtest(
         choices.append(choice)
     table = backtest(
         np.column_stack([x[train], y[train]]), months[train], np.column_stack([x[test], y[test]]),
-        grid, coverages, bandwidth=bw, kernel=kernel, factors=factors,
+        grid, coverages, bandwidth=bw, kernel=kernel, factors=factors, folds=catalog.profile.rtm.folds,
     )
     choices += table.attrs.get("choices", [])
     records = [

@@ -86,5 +86,5 @@ def build_profile(
                                          placed.y, scale.grid, scale.bandwidths, catalog)
     nominals = nominal_priorities(catalog, policy, inputs.loaded, placed.area, methods.months)
     return assemble_profile(catalog, policy, inputs, placed, scale, base, methods, analyses, masks,
-                            context, overlay, rtm, theme_scores(catalog, analyses), nominals, duals, table,
+                            context, overlay, rtm, theme_scores(catalog, analyses, scale, policy.audience), nominals, duals, table,
                             bt_choices)

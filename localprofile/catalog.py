@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import glob
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError, field_validator, model_validator
@@ -116,7 +116,7 @@ class OverlaySettings(_Strict):
     normalise: Literal["rank", "zscore"] = "rank"
     # the themes whose volume, hotspot cells, repeat locations and trend are threat indicators
     # (None: soc_indicators and anti_social_behaviour, where the themes have them)
-    themes: list[str] | None = None
+    themes: list[str] | None = Field(None, min_length=1)
     # vulnerability point layers (schools, care homes) count within this distance of hot cells
     near_hot_cells_m: float = Field(400.0, gt=0)
     # deprivation indicators: imd and any of its domains (income, employment, education, health,
@@ -124,7 +124,7 @@ class OverlaySettings(_Strict):
     deprivation: list[Literal["imd", "income", "employment", "education", "health", "crime", "housing",
                               "environment", "idaci"]] = ["imd"]
     # indicator name -> weight (default 1 each); 0 leaves an indicator out
-    weights: dict[str, float] = {}
+    weights: dict[str, Annotated[float, Field(ge=0)]] = {}
     top: int = Field(10, ge=1)  # the table's length and the sensitivity line's top N
 
 
@@ -151,7 +151,16 @@ class NominalSettings(_Strict):
     top: int = Field(20, ge=1)  # how many nominals the table lists
     # points per factor (role, offences_12m, violent_12m, grading, recency_months); None: the
     # documented default matrix
-    matrix: dict[str, dict[Any, float]] | None = None
+    matrix: dict[Literal["role", "offences_12m", "violent_12m", "grading", "recency_months"], dict[Any, float]] | None = None
+
+    @field_validator("matrix")
+    @classmethod
+    def _numeric_bands(cls, v):
+        for factor in ("offences_12m", "violent_12m", "recency_months"):
+            for k in (v or {}).get(factor, {}):
+                if isinstance(k, bool) or not isinstance(k, (int, float)):
+                    raise ValueError(f"{factor}: band '{k}' is not a number (bands are 'at least N' / 'at most N months')")
+        return v
 
 
 class ProfileSettings(_Strict):
@@ -196,6 +205,9 @@ class ProfileSettings(_Strict):
     # the force's MoRiLE-style theme scores (relative to the catalog); see localprofile/scoring.py
     # and templates/scoring_template.yaml. None: the theme table ranks on the data alone
     scoring: str | None = None
+    # the audiences the force's theme scores reach (its own assessment, capacity and capability
+    # included); the others see the theme table ranked on the data alone
+    scoring_for: list[Literal["force", "partner", "public"]] = ["force"]
     # crime rate surfaces (crimes per 1,000 residents) are blank where fewer residents than this
     # live per km² (smoothed like the crimes)
     rate_min_residents_km2: float = Field(100.0, ge=0)

@@ -303,6 +303,10 @@ def validate(
         cat = load_catalog(catalog)
         resolve_themes(cat.themes, cat.source)
         cat.roles()
+        if cat.profile.scoring:  # the force's theme scores: read (and checked) as a build reads them
+            from .scoring import load_scoring
+
+            load_scoring(cat.base_dir / cat.profile.scoring)
         policy = audience_policy(cat, audience and audience.value)
         summaries = load_inputs(cat, policy, progress).summaries
     table = Table("layer", "adapter", "files", "read", "used", "dropped",

@@ -91,3 +91,41 @@ def test_a_grading_column_of_another_kind_names_file_column_and_value(tmp_path):
         "sensitivity": "restricted"}}, restricted=True)
     one_line_error(run_cli("validate", "--catalog", str(cat), "--audience", "force"), str(path),
                    "column 'Intelligence grading'", "'B2' is not a 3x5x2 grading")
+
+
+def test_a_district_without_nominals_builds_with_an_empty_table(tmp_path):
+    from localprofile.build import build_profile
+    from localprofile.demo import demo_catalog_path
+    from localprofile.render.html import render_html
+
+    with open(DATA / "restricted" / "SYNTHETIC_nominals.csv", encoding="utf-8") as f:
+        assert not any(r["District"] == "Wakefield" for r in csv.DictReader(f))
+    p = build_profile(demo_catalog_path(), "Wakefield", audience="force")
+    assert p.nominals is not None and len(p.nominals) == 0
+    assert "No nominal is placed in Wakefield." in render_html(p)
+
+
+def test_intelligence_dated_after_the_crime_data_is_one_line(tmp_path):
+    src = (DATA / "restricted" / "SYNTHETIC_nominals.csv").read_text(encoding="utf-8")
+    path = tmp_path / "nominals.csv"
+    path.write_text(src.replace(",2017-06,", ",2019-03,"), encoding="utf-8")
+    cat = write_catalog(tmp_path, layers={"nominals": {
+        "adapter": "nominals", "path": str(path), "vintage": "v", "licence": "l", "attribution": "a",
+        "sensitivity": "restricted"}}, restricted=True)
+    one_line_error(run_cli("build", "--catalog", str(cat), "--district", "Leeds", "--audience", "force",
+                           "--out", str(tmp_path / "o")), str(path), "after 2017-07", "Last intelligence")
+
+
+def test_roles_in_any_case_score_and_a_negative_count_is_a_counted_drop(tmp_path):
+    from test_bad_input_step4 import load_layer
+
+    src = (DATA / "restricted" / "SYNTHETIC_nominals.csv").read_text(encoding="utf-8").splitlines()
+    rows = [src[0], src[1].replace("Principal member", "principal MEMBER"), src[2].replace(",3,2,", ",-3,2,")]
+    path = tmp_path / "nominals.csv"
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    cat = write_catalog(tmp_path, layers={"nominals": {
+        "adapter": "nominals", "path": str(path), "vintage": "v", "licence": "l", "attribution": "a",
+        "sensitivity": "restricted"}}, restricted=True)
+    data = load_layer(cat, "nominals")
+    assert data.frame["role"].tolist() == ["Principal member"]
+    assert data.account.dropped == {"negative offence count": 1}

@@ -231,3 +231,19 @@ def test_an_overlay_unit_that_is_no_polygon_layer_is_one_line(tmp_path):
     cat = write_catalog(tmp_path, profile={"overlay": {"unit": "wards"}})
     one_line_error(run_cli("build", "--catalog", str(cat), "--district", "Calderdale", "--out", str(tmp_path / "o")),
                    "profile.overlay.unit", "'wards' is not lsoa, msoa or a polygons layer")
+
+
+def test_shares_are_shares_and_drivers_lift_the_unit(leeds_force, leeds_partner):
+    """Shares of area or crimes never exceed 1 (numerator and denominator share one assignment),
+    and a named driver is always above the district's lowest value of that indicator."""
+    for o in (leeds_force, leeds_partner):
+        shares = [c for c in o.indicators if c.endswith(("at repeat locations", " hot cells")) and "near" not in c]
+        assert shares and (o.indicators[shares].max() <= 1 + 1e-12).all()
+        low = o.indicators.min()
+        for _, row in o.table.iterrows():
+            code = row.iloc[0]
+            for k in (1, 2, 3):
+                d = row[f"driver_{k}"]
+                if d is not None:
+                    assert o.indicators.at[code, d] > low[d], (code, d)
+        assert "0 crimes" not in " ".join(o.table["why"]) and " 1 crimes" not in " ".join(o.table["why"])

@@ -332,6 +332,7 @@ def backtest(
     prospective_window: int = PROSPECTIVE_MONTHS,
     kernel: str = "quartic",
     factors: dict | None = None,
+    folds: int = 5,
 ) -> pd.DataFrame:
     """Score every method (:data:`METHODS`) trained on ``train_xy`` (with ``train_months``,
     ``YYYY-MM``) against ``test_xy`` at each coverage: one row per method and coverage with the
@@ -451,7 +452,7 @@ def backtest(
     if factors:
         from .rtm import risk_terrain
 
-        rt = risk_terrain(train_counts, grid.in_area, factors, seed=0)
+        rt = risk_terrain(train_counts, grid.in_area, factors, folds=folds, seed=0)
         surfaces["rtm"] = np.nan_to_num(rt.surface, nan=0.0)
         choices += [*rt.choices, Choice(
             "RTM score", "risk terrain",

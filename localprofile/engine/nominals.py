@@ -90,11 +90,16 @@ def prioritise_nominals(nominals: pd.DataFrame, as_of: str, matrix: dict | None 
     if missing:
         raise EngineInputError(f"nominals: missing column(s) {', '.join(missing)}")
     n = nominals.reset_index(drop=True)
+    unknown = sorted(set(m) - set(DEFAULT_MATRIX))
+    if unknown:
+        raise EngineInputError(f"matrix: unknown factor(s) {', '.join(unknown)} (factors: {', '.join(DEFAULT_MATRIX)})")
     offences = n["offences_12m"].to_numpy(dtype=float)
     violent = (n["violent_12m"] if "violent_12m" in n else pd.Series(0.0, index=n.index)).to_numpy(dtype=float)
     if np.isnan(offences).any() or (offences < 0).any():
         raise EngineInputError("offences_12m: counts must be numbers of at least 0")
-    age = months_between(n["last_intelligence"].to_numpy(dtype=str), as_of)
+    age = months_between(n["last_intelligence"].to_numpy(dtype=str), as_of) if len(n) else np.zeros(0)
+    if (age < 0).any():
+        raise EngineInputError(f"last_intelligence: {int((age < 0).sum())} nominal(s) dated after {as_of}")
     pts = pd.DataFrame({
         "role_points": n["role"].map(m.get("role", {})).fillna(0).to_numpy(dtype=float),
         "offences_points": _at_least(offences, m.get("offences_12m", {})) if m.get("offences_12m") else 0.0,
@@ -111,8 +116,8 @@ def prioritise_nominals(nominals: pd.DataFrame, as_of: str, matrix: dict | None 
         "grading_points": "graded " + n["grading"].astype(str),
         "recency_points": [f"intelligence {v:.0f} month{'' if v == 1 else 's'} old" for v in age],
     })
-    scored = words.where(pts.to_numpy() > 0) + " (" + pts.astype(int).astype(str) + ")"
-    out["reasons"] = scored.apply(lambda row: "; ".join(row.dropna()), axis=1)  # a few rows per OCG
+    scored = (words.astype(object) + " (" + pts.astype(int).astype(str) + ")").where(pts.to_numpy() > 0)
+    out["reasons"] = ["; ".join(r for r in row if isinstance(r, str)) for row in scored.to_numpy()]  # one per nominal
     out = out.sort_values(["points", "nominal_id"], ascending=[False, True], ignore_index=True)
     out.insert(0, "rank", np.arange(1, len(out) + 1))
     return out.head(top) if top else out

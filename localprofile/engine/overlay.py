@@ -162,16 +162,25 @@ def priority(indicators: pd.DataFrame, kinds: dict[str, str], weights: dict[str,
     rank = np.empty(len(ind), dtype=int)
     rank[order] = np.arange(1, len(ind) + 1)
     t_class, v_class = _thirds(threat, codes), _thirds(vuln, codes)
+    t_class[~np.isfinite(threat)] = "n/a"  # no indicator of that kind: no class either
+    v_class[~np.isfinite(vuln)] = "n/a"
     table = pd.DataFrame({
         "rank": rank, "threat": threat, "vulnerability": vuln, "priority": prod,
         "threat_class": t_class, "vulnerability_class": v_class,
         "bivariate": [f"{t} threat, {v} vulnerability" for t, v in zip(t_class, v_class)],
     }, index=ind.index)
-    contrib = norm.fillna(-np.inf) * pd.Series(weights)
-    top = np.argsort(-contrib.to_numpy(dtype=float), axis=1, kind="stable")[:, :drivers]
+    # a driver lifts the unit: its value is above the district's lowest (tied zeros share a mean
+    # rank near 0.5, which would otherwise name "0 crimes" as a reason)
+    raw = ind.to_numpy(dtype=float)
+    with np.errstate(invalid="ignore"):
+        lifts = raw > np.nanmin(np.where(np.isfinite(raw), raw, np.inf), axis=0)
+    contrib = np.where(lifts, norm.to_numpy(dtype=float) * np.array([weights[c] for c in ind.columns]), -np.inf)
+    contrib = np.where(np.isnan(contrib), -np.inf, contrib)
+    top = np.argsort(-contrib, axis=1, kind="stable")[:, :drivers]
     names = np.asarray(ind.columns, dtype=object)
     for k in range(min(drivers, ind.shape[1])):
-        table[f"driver_{k + 1}"] = names[top[:, k]]
+        ok = np.take_along_axis(contrib, top[:, k:k + 1], axis=1)[:, 0] > -np.inf
+        table[f"driver_{k + 1}"] = np.where(ok, names[top[:, k]], None)
     table = table.sort_values("rank")
     choices = [Choice("overlay normalisation", method,
                       "ranks to 0-1 (ties share their mean rank): indicators of any unit and any "

@@ -94,6 +94,7 @@ def _render_html(profile: Profile) -> str:
                          for slug, t in profile.themes.items() if t.emerging_counts is not None},
         adjust_name=ADJUST_NAMES[profile.settings.p_adjust],
         synthetic_layers=[l.spec.label or n for n, l in profile.layers.items() if l.spec.synthetic],
+        nominals_synthetic=any(l.spec.synthetic for l in profile.layers.values() if l.spec.adapter == "nominals"),
         pct=_pct,
         num=_num,
         months_text=months_text(profile.months),

@@ -504,7 +504,7 @@ def priority_map(profile: Profile) -> RenderedMap | None:
     gdf = _geojson_ready(gpd.GeoDataFrame(
         {"name": _escaped(t["name"]), "rank": t["rank"].astype(int), "class": t["bivariate"].astype(str),
          "why": _escaped(t["why"]), "lisa": t["threat_vulnerability_lisa"].astype(str),
-         "fill": [BIVARIATE[(a, b)] for a, b in zip(t["threat_class"], t["vulnerability_class"])],
+         "fill": [BIVARIATE.get((a, b), _NO_COUNT) for a, b in zip(t["threat_class"], t["vulnerability_class"])],
          "top": (t["rank"] <= o.top).to_numpy()},
         geometry=t.geometry.to_numpy(), crs=BNG))
     folium.GeoJson(

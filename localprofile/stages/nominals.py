@@ -16,6 +16,7 @@ import shapely
 
 from ..catalog import Catalog
 from ..engine.nominals import prioritise_nominals
+from ..errors import InputError
 from .audience import AudiencePolicy
 
 
@@ -30,5 +31,10 @@ def nominal_priorities(catalog: Catalog, policy: AudiencePolicy, loaded: dict, a
     g = frame.geometry.to_numpy()
     inside = shapely.contains_xy(area.polygon, shapely.get_x(g), shapely.get_y(g))
     cfg = catalog.profile.nominals
-    table = prioritise_nominals(pd.DataFrame(frame[inside].drop(columns="geometry")), months[-1], cfg.matrix, cfg.top)
-    return table
+    kept = pd.DataFrame(frame[inside].drop(columns="geometry"))
+    later = kept["last_intelligence"].astype(str) > months[-1]
+    if later.any():  # intelligence dated after the data: the extract and the crimes disagree
+        raise InputError(f"{int(later.sum())} nominal(s) in {area.name} have last intelligence after "
+                         f"{months[-1]}, the latest month of crime data (first: {kept.loc[later, 'nominal_id'].iloc[0]})",
+                         file=catalog.paths(names[0])[0], column="Last intelligence")
+    return prioritise_nominals(kept, months[-1], cfg.matrix, cfg.top)

@@ -77,6 +77,10 @@ class _Indicator:
     words: object  # value -> text
 
 
+def _count(v: float, noun: str) -> str:
+    return f"{v:,.0f} {noun}{'' if round(v) == 1 else 's'}"
+
+
 def _ordinal(n: int) -> str:
     return f"{n}{'th' if 10 <= n % 100 <= 20 else {1: 'st', 2: 'nd', 3: 'rd'}.get(n % 10, 'th')}"
 
@@ -106,23 +110,15 @@ def lsoa_indicators(catalog: Catalog, base: LsoaBase, scale: Scale, analyses: di
         a = analyses[slug]
         label = a.result.theme.label.split(" (")[0]  # "SOC indicators (drugs, ...)" -> "SOC indicators"
         count = a.columns[f"count_{slug}"].astype(float)
-        out[f"{label} crimes"] = _Indicator("threat", count, None, lambda v, lb=label: f"{lb}: {v:,.0f} crimes")
+        out[f"{label} crimes"] = _Indicator("threat", count, None, lambda v, lb=label: f"{lb}: {_count(v, 'crime')}")
         union = _hot_union(a.result, scale)
         hot_all.append(union)
         hot_area = np.zeros(len(lsoa)) if union is None else shapely.area(shapely.intersection(geoms, union))
         out[f"{label} hot cells"] = _Indicator(
             "threat", np.nan_to_num(hot_area), np.nan_to_num(area),
             lambda v, lb=label: f"{lb}: {v:.0%} of the area in hot cells")
-        reps = a.result.repeats
-        at_repeats = np.zeros(len(lsoa))
-        if reps is not None and len(reps):
-            where = gpd.sjoin(gpd.GeoDataFrame({"crimes": reps["crimes"].to_numpy()},
-                                               geometry=reps.geometry.representative_point(), crs=BNG),
-                              lsoa[["lsoa_code", "geometry"]], predicate="within", how="inner")
-            at_repeats = (where.groupby("lsoa_code")["crimes"].sum()
-                          .reindex(lsoa["lsoa_code"], fill_value=0).to_numpy(dtype=float))
         out[f"{label} at repeat locations"] = _Indicator(
-            "threat", at_repeats, count, lambda v, lb=label: f"{lb}: {v:.0%} of crimes at repeat locations")
+            "threat", a.columns[f"repeat_{slug}"].astype(float), count, lambda v, lb=label: f"{lb}: {v:.0%} of crimes at repeat locations")
         if a.result.harm is not None:  # harm-weighted volume, when the catalog sets harm weights
             out[f"{label} harm"] = _Indicator("threat", np.nan_to_num(a.columns[f"harm_{slug}"].astype(float)), None,
                                               lambda v, lb=label: f"{lb}: harm {v:,.0f}")
@@ -269,6 +265,10 @@ def priority_neighbourhoods(catalog: Catalog, policy: AudiencePolicy, base: Lsoa
         choices.append(Choice("priority neighbourhoods by LSOA", "the lookup has no MSOAs",
                               "ranked per LSOA from open data only (no restricted layer enters a "
                               "partner or public ranking)"))
+    unmatched = sum(k not in raw for k in cfg.weights)
+    if unmatched:  # counted, not named: a partner's profile lacks the restricted indicators
+        choices.append(Choice("overlay weights not used", unmatched,
+                              "profile.overlay.weights names indicators this profile does not have"))
     raw = {k: v for k, v in raw.items() if cfg.weights.get(k, 1.0) > 0}
     codes, names, geometry, shares, unit_choice = unit_shares(catalog, unit, base, context,
                                                               polygons_of(catalog, unit, loaded or {}))
@@ -292,8 +292,9 @@ def priority_neighbourhoods(catalog: Catalog, policy: AudiencePolicy, base: Lsoa
     table.insert(0, "name", names.reindex(table.index))
     words = []
     for code, row in table.iterrows():  # one sentence per neighbourhood (a few hundred at most)
-        drivers = [row[c] for c in table.columns if c.startswith("driver_")]
-        words.append("; ".join(raw[d].words(indicators.at[code, d]) for d in drivers) + ".")
+        drivers = [row[c] for c in table.columns if c.startswith("driver_") and row[c] is not None]
+        words.append("; ".join(raw[d].words(indicators.at[code, d]) for d in drivers) + "." if drivers
+                     else "No indicator above the district's lowest.")
     table["why"] = words
     table.index.name = "lsoa_code" if unit == "LSOA" else "msoa_code" if unit == "MSOA" else "unit_code"
     polygons = geometry.reindex(table.index).to_numpy()
@@ -302,7 +303,11 @@ def priority_neighbourhoods(catalog: Catalog, policy: AudiencePolicy, base: Lsoa
     s = catalog.profile
     ok = np.array([g is not None for g in polygons]) & np.isfinite(table["threat"]) & np.isfinite(table["vulnerability"])
     table["threat_vulnerability_lisa"] = "not computed"
-    if ok.sum() >= 3:
+    varies = ok.sum() >= 3 and np.ptp(table.loc[ok, "threat"]) > 0 and np.ptp(table.loc[ok, "vulnerability"]) > 0
+    if ok.sum() >= 3 and not varies:
+        choices.append(Choice("bivariate LISA, threat x vulnerability", "not computed",
+                              "threat or vulnerability is the same in every unit"))
+    if varies:
         bv = bivariate_moran(table.loc[ok, "threat"].to_numpy(), table.loc[ok, "vulnerability"].to_numpy(),
                              queen_weights(polygons[ok]), s.lisa_permutations, seed=0,
                              alpha=s.hotspot_q, adjust=s.p_adjust)

@@ -70,6 +70,10 @@ def risk_terrains(catalog: Catalog, policy: AudiencePolicy, loaded: dict, grid, 
     points = rtm_points(catalog, policy, loaded)
     if not points or not counts:
         return {}, []
+    folds = catalog.profile.rtm.folds
+    if folds > int(grid.in_area.sum()):
+        raise InputError(f"profile.rtm.folds: {folds} folds but only {int(grid.in_area.sum())} cells in the district",
+                         key="profile.rtm.folds")
     distances, choice = rtm_distances(catalog, grid.cell_size)
     factors = risk_factors(points, grid, distances)
     out, choices = {}, [choice]

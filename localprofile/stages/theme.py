@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+import shapely
 
 from ..engine.aggregate import cell_locations, count_by_lsoa, decile_counts, deprivation_shares, rate_per_1000, top_locations
 from ..engine.choices import Choice
@@ -144,6 +145,13 @@ def analyse_theme(slug: str, theme: Theme, mask: np.ndarray, settings, placed: P
     repeats = repeat_locations(np.column_stack([x[own], y[own]]), crimes.loc[own, "location"].to_numpy(),
                                method=settings.repeat_method, merge=settings.repeat_merge_m)
     choices.extend(repeats.attrs.get("choices", []))
+    # the district's crimes at a repeat location, by the LSOA each crime is counted in (for the
+    # overlay's share of crimes at repeat locations: numerator and denominator by one assignment)
+    at_repeat = np.zeros(len(crimes), dtype=bool)
+    if len(repeats):
+        hits = shapely.STRtree(repeats.geometry.to_numpy()).query(shapely.points(x[own], y[own]), predicate="intersects")[0]
+        at_repeat[np.flatnonzero(own)[np.unique(hits)]] = True
+    cols[f"repeat_{slug}"] = count_by_lsoa(codes[at_repeat], lsoa_index).to_numpy()
     # the named map points of each hot or cold cell shown: "On or near Briggate (23)" in its tooltip
     shown, shown_class = (hexgrid, hex_result.hotspot) if hex_result is not None else (grid, hot)
     places = cell_locations(shown.cell_index(x[pts], y[pts]), crimes.loc[pts, "location"].to_numpy(),
