@@ -15,6 +15,7 @@ from localprofile.themes import resolve_themes
 
 def test_paths_are_relative_to_the_catalog_file(tmp_path):
     shutil.copytree(DATA, tmp_path / "data")
+    shutil.copytree(CATALOG.parent / "examples", tmp_path / "examples")  # the worked scoring example
     shutil.copy(CATALOG, tmp_path / "data_catalog.yaml")
     cat = load_catalog(tmp_path / "data_catalog.yaml")
     assert [p.parent for p in cat.paths("crimes")] == [tmp_path / "data" / "police_uk"] * 2

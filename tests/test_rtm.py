@@ -123,3 +123,22 @@ def test_leeds_schools_as_a_factor_of_all_crime():
     y = g.counts[g.grid.in_area]
     assert sel["rrv"].iloc[0] == pytest.approx(y[x].mean() / y[~x].mean(), rel=0.01)
     assert np.unique(s).tolist() == pytest.approx([1.0, sel["rrv"].iloc[0]])
+
+
+@pytest.mark.parametrize("alpha", [1e-6, 1e-4, 1e-2])
+def test_the_newton_fit_is_scikit_learns_poisson_regressor(alpha):
+    """The hand-written Newton fit on distinct factor patterns gives scikit-learn's
+    PoissonRegressor coefficients on every cell (including a pattern with no crime at all)."""
+    from sklearn.linear_model import PoissonRegressor
+
+    from localprofile.engine.rtm import _fit
+
+    rng = np.random.default_rng(7)
+    X = (rng.random((3000, 4)) < [0.1, 0.3, 0.5, 0.05]).astype(float)
+    y = rng.poisson(np.exp(-0.5 + X @ np.array([1.1, 0.5, 0.0, -0.7])))
+    y[(X[:, 0] == 1) & (X[:, 3] == 1)] = 0  # a pattern without crime: separation, held by the penalty
+    ours = _fit(X, y, alpha)
+    # scikit-learn run to convergence (its default tol of 1e-4 stops about 1e-4 short)
+    ref = PoissonRegressor(alpha=alpha, solver="newton-cholesky", tol=1e-12, max_iter=1000).fit(X, y)
+    assert np.allclose(ours.coef_, ref.coef_, atol=1e-6) and abs(ours.intercept_ - ref.intercept_) < 1e-6
+    assert np.allclose(ours.predict(X), ref.predict(X), rtol=1e-5)

@@ -292,7 +292,7 @@ def priority_neighbourhoods(catalog: Catalog, policy: AudiencePolicy, base: Lsoa
     table.insert(0, "name", names.reindex(table.index))
     words = []
     for code, row in table.iterrows():  # one sentence per neighbourhood (a few hundred at most)
-        drivers = [row[c] for c in table.columns if c.startswith("driver_") and row[c] is not None]
+        drivers = [row[c] for c in table.columns if c.startswith("driver_") and isinstance(row[c], str)]
         words.append("; ".join(raw[d].words(indicators.at[code, d]) for d in drivers) + "." if drivers
                      else "No indicator above the district's lowest.")
     table["why"] = words

@@ -5,7 +5,7 @@ Without a scoring file the table ranks on the data alone and every score reads a
 
 >>> from localprofile.demo import demo_catalog_path
 >>> from localprofile.build import build_profile
->>> p = build_profile(demo_catalog_path(), "Leeds", audience="public")
+>>> p = build_profile(demo_catalog_path(), "Leeds", audience="force")
 >>> p.theme_scores.example, p.theme_scores.table["rank"].tolist()
 (True, [1, 2, 3, 4, 5, 6])
 """
