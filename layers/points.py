@@ -47,6 +47,7 @@ if TYPE_CHECKING:
 
 ROLE = "points"
 REQUIRED = False
+USES_CONTEXT = True  # geocodes through the catalog's postcode layers: never cached alone
 
 Field = Literal["id", "name", "category", "postcode", "easting", "northing", "longitude", "latitude"]
 GEO_SUFFIXES = {".gpkg", ".geojson", ".json", ".shp", ".fgb"}

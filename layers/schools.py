@@ -42,6 +42,7 @@ if TYPE_CHECKING:
 
 ROLE = "points"
 REQUIRED = False
+USES_CONTEXT = True  # geocodes through the catalog's postcode layers: never cached alone
 
 
 class Options(BaseModel):

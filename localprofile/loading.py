@@ -9,6 +9,9 @@
 
 from __future__ import annotations
 
+import copy
+import hashlib
+from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
 
@@ -18,6 +21,29 @@ from .errors import InputError
 from .layers import ADAPTERS
 
 Progress = Callable[[str], None]
+
+# Layers already read in this process, by their adapter, catalog entry and the bytes of their
+# files: a demo (three audiences), a batch of districts or a test run reads each source once.
+# Only adapters that read their files alone are kept (not those that geocode through other
+# layers: ``USES_CONTEXT``); every use gets its own copy, so no build sees another's changes.
+_CACHE: OrderedDict[tuple, LayerData] = OrderedDict()
+_CACHE_SIZE = 32
+
+
+def _fingerprint(paths: list[Path]) -> tuple | None:
+    """The files behind ``paths`` (folders walked) with a SHA-1 of each one's bytes; None when a
+    path is missing (the adapter will say so)."""
+    out = []
+    for p in paths:
+        files = [p] if p.is_file() else sorted(f for f in p.rglob("*") if f.is_file()) if p.is_dir() else None
+        if files is None:
+            return None
+        out += [(str(f.resolve()), hashlib.sha1(f.read_bytes()).hexdigest()) for f in files]
+    return tuple(out)
+
+
+def _copy(data: LayerData) -> LayerData:
+    return LayerData(data.frame.copy(), copy.deepcopy(data.account), copy.deepcopy(data.meta))
 
 
 def relative(path: Path, base: Path) -> str:
@@ -46,7 +72,19 @@ class LoadContext:
             spec = self.catalog.layers[name]
             if self.progress:
                 self.progress(f"reading {name}")
-            self.loaded[name] = ADAPTERS[spec.adapter].load(self.catalog.paths(name), spec, self)
+            module = ADAPTERS[spec.adapter]
+            paths = self.catalog.paths(name)
+            files = None if getattr(module, "USES_CONTEXT", False) else _fingerprint(paths)
+            key = None if files is None else (spec.adapter, spec.model_dump_json(), files)
+            if key is not None and key in _CACHE:
+                _CACHE.move_to_end(key)
+                self.loaded[name] = _copy(_CACHE[key])
+            else:
+                self.loaded[name] = module.load(paths, spec, self)
+                if key is not None:
+                    _CACHE[key] = _copy(self.loaded[name])
+                    while len(_CACHE) > _CACHE_SIZE:
+                        _CACHE.popitem(last=False)
         return self.loaded[name]
 
     def geocoder(self, needed_by: str):
