@@ -358,6 +358,10 @@ command("fetch")(fetch_command)
 
 
 def main() -> None:
+    # A blank SOURCE_DATE_EPOCH means "not set" (reproducible-builds.org); numpy.f2py, imported
+    # lazily by a dependency, would fail on it with int(""), so it is cleared here.
+    if os.environ.get("SOURCE_DATE_EPOCH") is not None and not os.environ["SOURCE_DATE_EPOCH"].strip():
+        del os.environ["SOURCE_DATE_EPOCH"]
     try:
         app()
     except SystemExit as exc:  # click's usage errors already exit 2

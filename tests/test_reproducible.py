@@ -196,3 +196,17 @@ def test_numbered_element_ids_are_unique_in_each_page(demo_root):
         assert len(set(names)) == len(names), f"{a}: {len(names) - len(set(names))} ids defined twice"
         maps = re.findall(r'<div class="folium-map" id="(map_[0-9a-f]{32})"', page)
         assert len(maps) == len(set(maps)) >= 7
+
+
+def test_a_blank_source_date_epoch_is_not_set(tmp_path):
+    """SOURCE_DATE_EPOCH="" means unset: the build dates itself from the data (in a process of its
+    own: the blank value used to reach numpy.f2py's int() at import and end in a traceback)."""
+    import os
+    import subprocess
+    import sys
+
+    res = subprocess.run([sys.executable, "-m", "localprofile", "build", "--catalog", str(CATALOG), "--district",
+                          "Calderdale", "--audience", "public", "--out", str(tmp_path / "o"), "--quiet"],
+                         capture_output=True, text=True, env={**os.environ, "SOURCE_DATE_EPOCH": ""}, timeout=600)
+    assert res.returncode == 0, res.stderr
+    assert json.loads((tmp_path / "o" / "summary.json").read_text(encoding="utf-8"))["generated"] == "2017-07-31"
