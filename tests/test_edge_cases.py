@@ -109,3 +109,19 @@ def test_basemap_attribution_is_escaped(tmp_path):
     html = (tmp_path / "o" / "index.html").read_text(encoding="utf-8")
     assert evil not in html and "<img src=x" not in html
     assert "\\u0026lt;img src=x" in html  # escaped once for HTML, then JSON-encoded by folium
+
+
+def test_a_theme_without_crimes_in_the_district_builds_and_says_why_lisa_is_missing(tmp_path):
+    """police.uk has no "Violent crime" type since 2013: the theme has no crimes, its LSOA rates
+    are all 0, and local Moran's I is undefined: the build says so instead of failing."""
+    import json
+
+    from conftest import run_cli, write_catalog
+
+    cat = write_catalog(tmp_path, themes={"violent_crime": {"label": "Violent crime", "crime_types": ["Violent crime"]},
+                                          "drugs": {"label": "Drugs", "crime_types": ["Drugs"]}})
+    res = run_cli("build", "--catalog", str(cat), "--district", "Calderdale", "--out", str(tmp_path / "o"))
+    assert res.returncode == 0, res.stderr
+    s = json.loads((tmp_path / "o" / "summary.json").read_text(encoding="utf-8"))
+    assert s["themes"]["violent_crime"]["crimes"] == 0
+    assert any(c["what"] == "LISA, violent_crime" and c["value"] == "not computed" for c in s["choices"])

@@ -133,8 +133,13 @@ def analyse_theme(slug: str, theme: Theme, mask: np.ndarray, settings, placed: P
             hex_result.emerging, hex_result.emerging_sfhotspot = _emerging(
                 methods.steps, month_arr, pts, x, y, hexgrid, gi_star_hex, settings)
     lisa_labels = None
-    if methods.lisa_w is not None:
-        rates = cols[f"rate_{slug}"].astype(float)[methods.lisa_sel]
+    rates = cols[f"rate_{slug}"].astype(float)[methods.lisa_sel] if methods.lisa_w is not None else None
+    finite = rates[np.isfinite(rates)] if rates is not None else None
+    if rates is not None and not (len(finite) and np.ptp(finite) > 0):
+        choices.append(Choice("LISA", "not computed", "the theme's LSOA rates are the same everywhere "
+                              "(no crime of the theme in the district, say): local Moran's I is undefined"))
+        rates = None
+    if rates is not None:
         lm = local_moran(rates, methods.lisa_w, settings.lisa_permutations, seed=0,
                          alpha=settings.hotspot_q, adjust=settings.p_adjust)
         lisa_labels = np.full(len(base.lsoa), None, dtype=object)
