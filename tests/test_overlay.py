@@ -250,3 +250,18 @@ def test_shares_are_shares_and_drivers_lift_the_unit(leeds_force, leeds_partner)
 
         why = " ".join(o.table["why"])
         assert not re.search(r"(?<![\d,.])0 crimes|(?<![\d,.])1 crimes", why)
+
+
+@pytest.mark.parametrize("audience", ["force", "partner", "public"])
+def test_every_audience_gets_the_ranked_table_map_and_layer(demo_root, audience):
+    import pyogrio
+
+    folder = demo_root / audience
+    html = (folder / "index.html").read_text(encoding="utf-8")
+    section = html[html.index('<section id="priority">'):]
+    section = section[:section.index("</section>")]
+    assert section.count('<tr><td class="num">') == 10  # the top 10
+    assert "How firm the top 10 is" in section and "Threat &rarr; / vulnerability &uarr;" in section
+    layer = pyogrio.read_dataframe(folder / "results.gpkg", layer="priority_neighbourhoods")
+    assert sorted(layer["rank"]) == list(range(1, len(layer) + 1))
+    assert len(layer) == (482 if audience == "force" else 107)
