@@ -102,8 +102,12 @@ def test_maps_draw_in_headless_chromium_with_the_network_off(demo_root, audience
               };
             }"""
         )
-        # switch the KDE layer on in the first map: the embedded PNG must decode
-        page.locator(".leaflet-control-layers").first.locator("label", has_text="KDE surface").click()
+        # the layer control is collapsed; open it (hover) and switch the KDE layer on in the
+        # first map: the embedded PNG must decode
+        control = page.locator(".leaflet-control-layers").first
+        facts["collapsed"] = "leaflet-control-layers-expanded" not in (control.get_attribute("class") or "")
+        control.hover()
+        control.locator("label", has_text="KDE surface").click()
         page.wait_for_timeout(300)
         facts["kde"] = page.evaluate(
             """() => [...document.querySelectorAll('img.leaflet-image-layer')]
@@ -114,6 +118,7 @@ def test_maps_draw_in_headless_chromium_with_the_network_off(demo_root, audience
     facts, errors, blocked, dialogs = open_offline(demo_root / audience / "index.html", inspect)
     assert errors == [], errors
     assert blocked == []
+    assert facts["collapsed"]
     assert dialogs == []
     n_maps = len(THEMES) + 2  # one per theme, the priority neighbourhoods and the context layers
     assert facts["maps"] == n_maps
@@ -121,3 +126,48 @@ def test_maps_draw_in_headless_chromium_with_the_network_off(demo_root, audience
     assert facts["controls"] == n_maps
     assert facts["kde"] == [True]
     assert facts["marking"] == ("OFFICIAL" if audience == "public" else "OFFICIAL-SENSITIVE")
+
+
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("audience", ["force", "partner", "public"])
+def test_the_wheel_scrolls_the_page_until_the_map_is_clicked_and_reset_puts_it_back(demo_root, audience):
+    """Scrolling the page over a map does not zoom it; after a click on the map the wheel zooms;
+    the reset button fits the district again. A screenshot of each audience's page is kept in
+    test-artifacts/."""
+
+    def inspect(page):
+        el = page.locator(".folium-map.leaflet-container").first
+        el.scroll_into_view_if_needed()
+        zoom = "(id) => window[id].getZoom()"
+        name = el.get_attribute("id")
+        box = el.bounding_box()
+        x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+        before = page.evaluate(zoom, name)
+        page.mouse.move(x, y)
+        page.mouse.wheel(0, -400)
+        page.wait_for_timeout(600)
+        after_wheel = page.evaluate(zoom, name)
+        el.scroll_into_view_if_needed()  # the wheel scrolled the page: find the map again
+        box = el.bounding_box()
+        x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+        page.mouse.click(x, y)
+        page.mouse.wheel(0, -400)
+        page.wait_for_timeout(600)
+        after_click = page.evaluate(zoom, name)
+        el.locator(".localprofile-reset a").click()
+        page.wait_for_timeout(600)
+        reset = page.evaluate(zoom, name)
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / f"{audience}.png"), full_page=False)
+        return before, after_wheel, after_click, reset
+
+    (before, after_wheel, after_click, reset), errors, blocked, _ = open_offline(
+        demo_root / audience / "index.html", inspect)
+    assert errors == [] and blocked == []
+    assert after_wheel == before  # the wheel scrolled the page, not the map
+    assert after_click > before   # clicked: now the wheel zooms
+    assert reset == before        # the reset button fits the district again
+    assert (ARTIFACTS / f"{audience}.png").stat().st_size > 10_000
