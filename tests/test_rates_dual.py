@@ -87,6 +87,8 @@ def test_dual_layer_draws_offline(built):
 
     def inspect(page):
         control = page.locator(".leaflet-control-layers", has_text="Dual KDE: drugs log ratio").first
+        control.scroll_into_view_if_needed()
+        control.hover()  # the control is collapsed until hovered
         control.locator("label", has_text="Dual KDE: drugs log ratio all_crime").click()
         page.wait_for_timeout(300)
         return page.evaluate("""() => [...document.querySelectorAll('img.leaflet-image-layer')]
