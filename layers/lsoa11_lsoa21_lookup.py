@@ -24,7 +24,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import pandas as pd
 
 from ..account import LayerData, RecordAccount, repeats
 from ..validate import (LSOA_CODE, LSOA_CODE_WHAT, combine_files, name_empty_files, read_columns,

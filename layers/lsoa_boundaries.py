@@ -27,13 +27,12 @@ from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import pandas as pd
-import pyogrio
-import shapely
 
-from ..account import LayerData, RecordAccount, repeats
+from ..account import LayerData
 from ..errors import InputError
 from ..geo import BNG, BNG_EXTENT
-from ..validate import find_column, require_file
+from ..validate import find_column
+from ._polygons import read_geofile, repair_invalid, usable_polygons
 
 if TYPE_CHECKING:
     from ..catalog import LayerSpec
@@ -47,16 +46,7 @@ _NAME_FIELDS = {"2011": ["LSOA11NM"], "2021": ["LSOA21NM"]}
 
 
 def _read(path: Path) -> tuple[gpd.GeoDataFrame, str]:
-    require_file(path)
-    try:
-        gdf = gpd.read_file(path, engine="pyogrio")
-    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
-        first = str(exc).splitlines()[0]
-        raise InputError(f"cannot read as GeoJSON, GeoPackage or Shapefile ({first})", file=path) from None
-    if not isinstance(gdf, gpd.GeoDataFrame) or gdf.geometry.isna().all():
-        raise InputError("no geometry: boundaries must be GeoJSON, GeoPackage or Shapefile polygons", file=path)
-    if gdf.crs is None:
-        raise InputError("no coordinate reference system declared", file=path)
+    gdf = read_geofile(path, no_geometry="no geometry: boundaries must be GeoJSON, GeoPackage or Shapefile polygons")
     for vintage, fields in _CODE_FIELDS.items():
         code = find_column(gdf.columns, fields, file=path, what="LSOA code", required=False)
         if code:
@@ -90,14 +80,7 @@ def load(paths: list[Path], spec: LayerSpec, ctx: LoadContext | None = None) -> 
             "boundary files mix 2011 and 2021 LSOAs; use one vintage", file=paths[0]
         )
     gdf = gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), crs=BNG)
-    acc = RecordAccount(read=len(gdf))
-    keep = acc.partition([
-        ("no LSOA code", gdf["lsoa_code"].isna() | (gdf["lsoa_code"] == "")),
-        ("empty geometry", gdf.geometry.isna() | gdf.geometry.is_empty),
-        ("not a polygon", ~gdf.geom_type.isin(["Polygon", "MultiPolygon"])),
-        ("duplicate LSOA code", lambda kept: repeats(gdf["lsoa_code"], kept)),
-    ])
-    gdf = gdf.loc[keep].reset_index(drop=True)
+    gdf, acc = usable_polygons(gdf, "lsoa_code", "LSOA code")
     if gdf.empty:
         raise InputError("no usable LSOA polygons", file=paths[0])
     minx, miny, maxx, maxy = gdf.total_bounds
@@ -114,9 +97,6 @@ def load(paths: list[Path], spec: LayerSpec, ctx: LoadContext | None = None) -> 
             "longitude/latitude declared as metres? check the declared coordinate reference system",
             file=paths[0],
         )
-    invalid = ~gdf.geometry.is_valid
-    if invalid.any():
-        gdf.loc[invalid, "geometry"] = shapely.make_valid(gdf.geometry[invalid].to_numpy())
-        acc.note("invalid geometry repaired (make_valid)", int(invalid.sum()))
+    gdf = repair_invalid(gdf, acc)
     acc.check(spec.adapter)
     return LayerData(gdf, acc, {"vintage": vintages.pop()})

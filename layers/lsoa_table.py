@@ -65,7 +65,7 @@ from pydantic import BaseModel, ConfigDict
 from ..account import LayerData, RecordAccount, repeats
 from ..errors import InputError
 from ..sources import iter_tables
-from ..validate import empty_file_note, file_problems, find_column, read_csv, require_some_valid, to_number
+from ..validate import combine_files, find_column, name_empty_files, read_csv, require_some_valid, to_number
 
 if TYPE_CHECKING:
     from ..catalog import LayerSpec
@@ -122,10 +122,7 @@ def load(paths: list[Path], spec: LayerSpec, ctx: LoadContext | None = None) -> 
                            np.full(len(df), table.label, dtype=object), np.arange(2, len(df) + 2),
                            column=code, what="an LSOA code (E01 or W01 and 6 digits)")
     label = parts[0][0]
-    truncated, empty = file_problems([(p, f) for f, p in parts])
-    df = pd.concat([p for _, p in parts], ignore_index=True)
-    if not len(df):
-        raise InputError("no rows: only a header; an LSOA table needs at least one row", file=label)
+    df, truncated, empty = combine_files(parts, needs="an LSOA table needs at least one row")
     file_of_row = np.repeat(np.arange(len(parts)), [len(p) for _, p in parts])
     acc = RecordAccount(read=len(df))
     codes = df[_CODE].astype("string").str.upper()
@@ -176,10 +173,7 @@ def load(paths: list[Path], spec: LayerSpec, ctx: LoadContext | None = None) -> 
     acc.check(spec.adapter)
     left_out = [c for c in others if c not in fields]
     meta = {"fields": fields, "labels": labels, "left_out": left_out}
-    if empty:  # header-only files among others: named in validate and the profile
-        meta["empty_files"] = empty
-        for f in empty:
-            acc.notes[empty_file_note(f)] = 0
+    name_empty_files(empty, acc, meta)  # header-only files among others: named in validate and the profile
     return LayerData(frame, acc, meta)
 
 

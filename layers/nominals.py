@@ -25,7 +25,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import numpy as np
 import pandas as pd
 
 from ..account import LayerData, RecordAccount, repeats

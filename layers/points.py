@@ -39,7 +39,7 @@ from ..errors import InputError
 from ..geo import BNG, BNG_EXTENT
 from ..points import Located, locate, point_frame
 from ..sources import iter_tables
-from ..validate import empty_file_note, file_problems, find_column, read_csv, require_file
+from ..validate import combine_files, find_column, name_empty_files, read_csv, require_file
 
 if TYPE_CHECKING:
     from ..catalog import LayerSpec
@@ -110,11 +110,8 @@ def load(paths: list[Path], spec: LayerSpec, ctx: LoadContext | None = None) -> 
                 from_geo.append(np.zeros(len(df), dtype=bool))
     label = frames[0][1]
     cols = set().union(*(f.columns for f, _ in frames))
-    truncated, empty = file_problems(frames)
-    df = pd.concat([f for f, _ in frames], ignore_index=True)
-    if not len(df):  # no file gives a row: stop, naming the file, rather than map nothing
-        more = f" (and {len(empty) - 1} more file{'s' if len(empty) > 2 else ''} like it)" if len(empty) > 1 else ""
-        raise InputError(f"no rows: only a header{more}; a point layer needs at least one row", file=label)
+    # no file gives a row: stop, naming the file, rather than map nothing
+    df, truncated, empty = combine_files([(lab, f) for f, lab in frames], needs="a point layer needs at least one row")
     geom = np.concatenate(geoms)
     geo_row = np.concatenate(from_geo)
 
@@ -175,8 +172,5 @@ def load(paths: list[Path], spec: LayerSpec, ctx: LoadContext | None = None) -> 
     frame = point_frame(values, loc, keep)
     acc.check(spec.adapter)
     meta = {"columns": {k: v for k, v in mapped.items() if v}}
-    if empty:  # header-only files among others: named in validate and the profile
-        meta["empty_files"] = empty
-        for f in empty:
-            acc.notes[empty_file_note(f)] = 0
+    name_empty_files(empty, acc, meta)  # header-only files among others: named in validate and the profile
     return LayerData(frame, acc, meta)

@@ -25,14 +25,12 @@ from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import pandas as pd
-import pyogrio
-import shapely
 from pydantic import BaseModel, ConfigDict
 
-from ..account import LayerData, RecordAccount, repeats
-from ..errors import InputError
+from ..account import LayerData
 from ..geo import BNG
-from ..validate import find_column, require_file
+from ..validate import find_column
+from ._polygons import read_geofile, repair_invalid, usable_polygons
 
 if TYPE_CHECKING:
     from ..catalog import LayerSpec
@@ -54,14 +52,7 @@ def load(paths: list[Path], spec: LayerSpec, ctx: LoadContext | None = None) -> 
     opts = spec.opts()
     parts = []
     for path in paths:
-        require_file(path)
-        try:
-            gdf = gpd.read_file(path, layer=opts.layer, engine="pyogrio")
-        except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
-            raise InputError(f"cannot read as GeoJSON, GeoPackage or Shapefile ({str(exc).splitlines()[0]})",
-                             file=path) from None
-        if gdf.crs is None:
-            raise InputError("no coordinate reference system declared", file=path)
+        gdf = read_geofile(path, opts.layer)
         code = find_column(gdf.columns, [opts.code], file=path, what=opts.code, hint="name it in options.code")
         name = find_column(gdf.columns, [opts.name], file=path, what=opts.name) if opts.name else None
         parts.append(gpd.GeoDataFrame({
@@ -69,17 +60,7 @@ def load(paths: list[Path], spec: LayerSpec, ctx: LoadContext | None = None) -> 
             "name": (gdf[name] if name else gdf[code]).astype("string"),
         }, geometry=gdf.geometry.to_crs(BNG)))
     gdf = gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), crs=BNG)
-    acc = RecordAccount(read=len(gdf))
-    keep = acc.partition([
-        ("no code", gdf["code"].isna() | (gdf["code"] == "")),
-        ("empty geometry", gdf.geometry.isna() | gdf.geometry.is_empty),
-        ("not a polygon", ~gdf.geom_type.isin(["Polygon", "MultiPolygon"])),
-        ("duplicate code", lambda kept: repeats(gdf["code"], kept)),
-    ])
-    gdf = gdf.loc[keep].reset_index(drop=True)
-    invalid = ~gdf.geometry.is_valid
-    if invalid.any():
-        gdf.loc[invalid, "geometry"] = shapely.make_valid(gdf.geometry[invalid].to_numpy())
-        acc.note("invalid geometry repaired (make_valid)", int(invalid.sum()))
+    gdf, acc = usable_polygons(gdf, "code", "code")
+    gdf = repair_invalid(gdf, acc)
     acc.check(spec.adapter)
     return LayerData(gdf, acc)

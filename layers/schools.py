@@ -27,14 +27,13 @@ import io
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import pandas as pd
 from pydantic import BaseModel, ConfigDict
 
 from ..account import LayerData, RecordAccount, repeats
 from ..errors import InputError
 from ..points import locate, point_frame
 from ..sources import iter_tables
-from ..validate import empty_file_note, file_problems, read_columns
+from ..validate import combine_files, name_empty_files, read_columns
 
 if TYPE_CHECKING:
     from ..catalog import LayerSpec
@@ -67,11 +66,9 @@ def load(paths: list[Path], spec: LayerSpec, ctx: LoadContext | None = None) -> 
     """Read GIAS/EduBase CSVs (loose or zipped) into one point per open establishment."""
     tables = [(read_columns(io.BytesIO(t.read_bytes()), COLUMNS, file=t.label, encoding=spec.encoding,
                             hint=HINT), t.label) for t in iter_tables(paths, r".+\.csv")]
-    truncated, empty = file_problems(tables)
+    df, truncated, empty = combine_files([(lab, f.assign(source=lab)) for f, lab in tables],
+                                         needs="a schools layer needs at least one row")
     label = tables[0][1]
-    df = pd.concat([f.assign(source=lab) for f, lab in tables], ignore_index=True)
-    if not len(df):
-        raise InputError("no rows: only a header; a schools layer needs at least one row", file=label)
     acc = RecordAccount(read=len(df))
     has_xy = df["easting"].notna().any()
     if not has_xy and df["postcode"].isna().all():
@@ -103,9 +100,5 @@ def load(paths: list[Path], spec: LayerSpec, ctx: LoadContext | None = None) -> 
         loc, keep,
     )
     acc.check(spec.adapter)
-    meta = {}
-    if empty:  # header-only files among others: named in validate and the profile
-        meta["empty_files"] = empty
-        for f in empty:
-            acc.notes[empty_file_note(f)] = 0
+    meta = name_empty_files(empty, acc, {})  # header-only files among others: named in validate and the profile
     return LayerData(frame, acc, meta)

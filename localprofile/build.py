@@ -75,7 +75,8 @@ def build_profile(
     context = context_layers(catalog, policy, inputs, placed, base, scale, progress)
     if progress:
         progress("priority neighbourhoods")
-    overlay = priority_neighbourhoods(catalog, policy, base, scale, analyses, context, inputs.loaded)
+    overlay = priority_neighbourhoods(catalog, policy, placed.area, base, scale, analyses, context,
+                                      inputs.loaded)
     if progress:
         progress("risk terrain")
     rtm = risk_terrains(catalog, policy, inputs.loaded, scale.grid,
@@ -84,7 +85,7 @@ def build_profile(
                          scale.bandwidths, catalog) for d in settings.dual_kde]
     table, bt_choices = profile_backtest(test_months, placed.crimes, masks, placed.located, placed.x,
                                          placed.y, scale.grid, scale.bandwidths, catalog)
-    nominals = nominal_priorities(catalog, policy, inputs.loaded, placed.area, methods.months)
+    nominals = nominal_priorities(catalog, policy, inputs.loaded, placed, methods.months)
     return assemble_profile(catalog, policy, inputs, placed, scale, base, methods, analyses, masks,
                             context, overlay, rtm, theme_scores(catalog, analyses, scale, policy.audience), nominals, duals, table,
                             bt_choices)

@@ -354,22 +354,28 @@ _UniqueKeyLoader.add_constructor(
 )
 
 
-def load_catalog(path: str | Path) -> Catalog:
-    """Read and validate a catalog file; any problem is one :class:`InputError` naming the key."""
-    path = Path(path)
+def read_yaml(path: Path, what: str):
+    """The YAML file ``path`` (a ``what``: "catalog", "scoring file") as Python values, refusing
+    duplicate keys; a missing file, bad text or bad YAML is one line naming the file."""
     if not path.exists():
-        raise InputError("catalog file not found", file=path)
+        raise InputError(f"{what} file not found", file=path)
     if not path.is_file():
-        raise InputError("catalog path is not a file", file=path)
+        raise InputError(f"{what} path is not a file", file=path)
     try:
-        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader)
+        return yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader)
     except UnicodeDecodeError:
-        raise InputError("catalog is not UTF-8 text", file=path) from None
+        raise InputError(f"{what} is not UTF-8 text", file=path) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         where = f"line {mark.line + 1}: " if mark is not None else ""
         raise InputError(f"not valid YAML: {where}{problem}", file=path) from None
+
+
+def load_catalog(path: str | Path) -> Catalog:
+    """Read and validate a catalog file; any problem is one :class:`InputError` naming the key."""
+    path = Path(path)
+    raw = read_yaml(path, "catalog")
     if not isinstance(raw, dict):
         raise InputError("a catalog must be a mapping with a 'layers' key", file=path)
     bad_key = next((k for k in raw if not isinstance(k, str)), None)

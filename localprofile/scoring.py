@@ -38,11 +38,10 @@ from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import yaml
 from pydantic import (BaseModel, BeforeValidator, ConfigDict, StrictBool, ValidationError,
                       ValidationInfo, field_validator, model_validator)
 
-from .catalog import _UniqueKeyLoader  # refuses duplicate keys, as the catalog does
+from .catalog import read_yaml  # refuses duplicate keys, as the catalog does
 from .errors import InputError
 
 HARM_DIMENSIONS = ("physical", "psychological", "financial", "community", "environmental")
@@ -201,18 +200,7 @@ def load_scoring(path: str | Path) -> ScoringFile:
     """Read and validate a scoring file; any problem is one :class:`InputError` naming the file
     and the key (an unknown key, a yes/no score, a score off its scale, a score with no scale)."""
     path = Path(path)
-    if not path.is_file():
-        raise InputError("scoring file not found", file=path)
-    try:
-        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader)
-    except UnicodeDecodeError:
-        raise InputError("scoring file is not UTF-8 text", file=path) from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        where = f"line {mark.line + 1}: " if mark is not None else ""
-        raise InputError(f"not valid YAML: {where}{problem}", file=path) from None
-    return parse_scoring(raw, file=path)
+    return parse_scoring(read_yaml(path, "scoring file"), file=path)
 
 
 def template_path() -> Path:

@@ -11,25 +11,29 @@ never read a nominal layer, so they have no such table.
 
 from __future__ import annotations
 
+import geopandas as gpd
 import pandas as pd
-import shapely
 
 from ..catalog import Catalog
 from ..engine.nominals import prioritise_nominals
 from ..errors import InputError
+from ..geo import BNG
+from ..study_area import assign_to_lsoas
 from .audience import AudiencePolicy
 
 
-def nominal_priorities(catalog: Catalog, policy: AudiencePolicy, loaded: dict, area, months: list[str]
+def nominal_priorities(catalog: Catalog, policy: AudiencePolicy, loaded: dict, placed, months: list[str]
                        ) -> pd.DataFrame | None:
     """The top nominals of the district for the force; None for any other audience or when the
-    catalog has no nominal layer."""
+    catalog has no nominal layer. A nominal is in the district as any point layer's row is: by
+    the LSOA of its postcode, else by point in polygon (:func:`~localprofile.study_area.assign_to_lsoas`)."""
     names = [n for n in catalog.with_role("nominals") if n in loaded]
     if policy.audience != "force" or not names or not months:
         return None
-    frame = pd.concat([loaded[n].frame for n in names], ignore_index=True)
-    g = frame.geometry.to_numpy()
-    inside = shapely.contains_xy(area.polygon, shapely.get_x(g), shapely.get_y(g))
+    area = placed.area
+    frame = gpd.GeoDataFrame(pd.concat([loaded[n].frame for n in names], ignore_index=True), crs=BNG)
+    inside = assign_to_lsoas(frame, area, placed.boundaries, set(placed.lookup["lsoa_code"]),
+                             code_source="the postcode's").in_district
     cfg = catalog.profile.nominals
     kept = pd.DataFrame(frame[inside].drop(columns="geometry"))
     later = kept["last_intelligence"].astype(str) > months[-1]

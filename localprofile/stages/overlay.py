@@ -35,6 +35,7 @@ from ..engine.overlay import priority, sensitivity
 from ..errors import InputError
 from ..geo import BNG
 from ..layers import ADAPTERS
+from ..study_area import StudyArea
 from .audience import AudiencePolicy
 from .context import Context
 from .lsoa_base import LsoaBase
@@ -196,7 +197,7 @@ def polygons_of(catalog: Catalog, unit: str, loaded: dict):
     return loaded[unit].frame
 
 
-def unit_shares(catalog: Catalog, unit: str, base: LsoaBase, context: Context, polygons):
+def unit_shares(catalog: Catalog, unit: str, area: StudyArea, base: LsoaBase, context: Context, polygons):
     """The units (codes, names, geometry) and each district LSOA's share in each unit (a sparse
     LSOA x unit matrix): 1 in the unit that holds it for LSOAs and MSOAs; for a polygon layer the
     share of the LSOA's area inside the unit, its residents and records taken as spread evenly
@@ -244,17 +245,11 @@ def unit_shares(catalog: Catalog, unit: str, base: LsoaBase, context: Context, p
            "of the LSOA's area inside it")
     why += f"; {outside:.1%} of the district's residents fall in no unit" if outside > 0.0005 else ""
     names = pd.Series(units["name"].to_numpy()[used][order], index=codes)
-    district = base_district_polygon(lsoa)
-    geometry = gpd.GeoSeries(shapely.intersection(g_u[used][order], district), index=codes, crs=BNG)
+    geometry = gpd.GeoSeries(shapely.intersection(g_u[used][order], area.polygon), index=codes, crs=BNG)
     return codes, names, geometry, full, Choice("priority neighbourhood units", label, why)
 
 
-def base_district_polygon(lsoa: pd.DataFrame):
-    """The union of the district's drawn LSOAs."""
-    return shapely.union_all(lsoa.geometry.dropna().to_numpy())
-
-
-def priority_neighbourhoods(catalog: Catalog, policy: AudiencePolicy, base: LsoaBase, scale: Scale,
+def priority_neighbourhoods(catalog: Catalog, policy: AudiencePolicy, area: StudyArea, base: LsoaBase, scale: Scale,
                             analyses: dict[str, ThemeAnalysis], context: Context, loaded: dict | None = None) -> Overlay:
     """Rank the district's neighbourhoods by threat x vulnerability (see the module)."""
     cfg = catalog.profile.overlay
@@ -270,7 +265,7 @@ def priority_neighbourhoods(catalog: Catalog, policy: AudiencePolicy, base: Lsoa
         choices.append(Choice("overlay weights not used", unmatched,
                               "profile.overlay.weights names indicators this profile does not have"))
     raw = {k: v for k, v in raw.items() if cfg.weights.get(k, 1.0) > 0}
-    codes, names, geometry, shares, unit_choice = unit_shares(catalog, unit, base, context,
+    codes, names, geometry, shares, unit_choice = unit_shares(catalog, unit, area, base, context,
                                                               polygons_of(catalog, unit, loaded or {}))
     if unit_choice:
         choices.append(unit_choice)
