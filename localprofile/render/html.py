@@ -22,8 +22,11 @@ from .maps import context_map, deterministic_ids, leaflet_assets, priority_map, 
 LEAFLET_VERSION = "1.9.4"
 
 
-def _template(name: str) -> str:
-    return resources.files("localprofile.templates").joinpath(name).read_text(encoding="utf-8")
+def _template(name: str) -> str | None:
+    """A template's text (``sections/<name>.html.j2`` for a section partial); None when there is
+    no such file, so that ``{% include ... ignore missing %}`` can skip it."""
+    f = resources.files("localprofile.templates").joinpath(*name.split("/"))
+    return f.read_text(encoding="utf-8") if f.is_file() else None
 
 
 _ENV = jinja2.Environment(
