@@ -10,8 +10,10 @@ outside), hotspot (hot/cold/none), in_study_area.
 
 ``hex_<theme>`` (with ``grid_shape: hexagon``: the hexagons that entered Gi*, as grid_<theme>);
 ``repeats_<theme>`` (repeat-location clusters: cluster, crimes, points, location_1..3 with their
-crimes, hull polygon); ``neighbourhoods`` (code, name, one count column per context layer: text for partners'
-restricted layers, where small counts read "<5"); ``context_<layer>`` (``_synthetic`` appended
+crimes, hull polygon); ``neighbourhoods`` (code, name, per context layer
+a count column, whole numbers, NULL where a partner's restricted count is suppressed, and a
+``<column>_suppressed`` flag: "none", "small count (<5)" or "secondary (withheld so the small one
+cannot be worked out)"); ``context_<layer>`` (``_synthetic`` appended
 for synthetic data): the points of each context layer the audience may see, in the district.
 
 ``kde_<theme>.tif``: float32 GeoTIFF in EPSG:27700, crimes per km², NaN outside the district
@@ -31,10 +33,12 @@ from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pyogrio
 import rasterio
 
 from ..engine.kde import fine_grid
+from ..engine.suppress import HIDDEN
 from ..geo import BNG
 from ..profile import Profile
 from ..reproducible import gdal_timestamp
@@ -88,6 +92,32 @@ def _in_area_labels(g, labels: np.ndarray) -> np.ndarray:
     out = np.full(g.shape, None, dtype=object)
     out[g.in_area] = labels
     return out
+
+
+NOT_SUPPRESSED = "none"
+SECONDARY = "secondary (withheld so the small one cannot be worked out)"
+
+
+def neighbourhood_count_columns(counts: list[int | str]) -> tuple[pd.Series, pd.Series]:
+    """A context layer's neighbourhood counts as QGIS can style them: whole numbers (nullable
+    Int64, NULL where suppressed) and a suppression flag beside them ("none", "small count (<5)"
+    or :data:`SECONDARY`).
+
+    The counts are as :func:`localprofile.engine.suppress.suppress` gives them to partners
+    ("12", "<5", "*") or plain ints (force, open layers).
+
+    >>> n, f = neighbourhood_count_columns(["12", "<5", "*", "0"])
+    >>> n.tolist()
+    [12, <NA>, <NA>, 0]
+    >>> f.tolist()[:2], f[2] == SECONDARY
+    (['none', 'small count (<5)'], True)
+    """
+    text = pd.Series([str(v) for v in counts], dtype=object)
+    small = text.str.startswith("<").to_numpy(dtype=bool)
+    secondary = (text == HIDDEN).to_numpy(dtype=bool)
+    numbers = pd.to_numeric(text.where(~(small | secondary)), errors="raise").astype("Int64")
+    flags = np.where(small, "small count (" + text + ")", np.where(secondary, SECONDARY, NOT_SUPPRESSED))
+    return numbers, pd.Series(flags, dtype=object)
 
 
 def write_geopackage(profile: Profile, path: Path) -> None:
@@ -146,8 +176,9 @@ def _write_geopackage(profile: Profile, path: Path) -> None:
         table = {"code": hoods.codes, "name": hoods.names}
         for name, c in profile.context.items():
             col = name + ("_synthetic" if c.synthetic else "")
-            # text where suppressed counts ("<5", "*") stand beside numbers, numbers otherwise
-            table[col] = [str(v) for v in c.neighbourhood_counts] if c.detail != "points" else c.neighbourhood_counts
+            counts, flags = neighbourhood_count_columns(c.neighbourhood_counts)
+            table[col] = counts
+            table[f"{col}_suppressed"] = flags
         write(gpd.GeoDataFrame(table, geometry=list(hoods.geometry), crs=BNG), "neighbourhoods",
               "context layers counted by neighbourhood (MSOA)")
     o = profile.overlay
