@@ -106,19 +106,20 @@ def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "district"
 
 
-def default_out(district_name: str, audience: str | None) -> Path:
+def default_out(district_name: str, audience: str | None, root: Path = Path("out")) -> Path:
     """Where ``build`` writes without ``--out``: out/<district>/<audience>, or out/<district>
-    without an audience (the district's name in lower case, words joined by "-").
+    without an audience (the district's name in lower case, words joined by "-"); a build of
+    several districts writes each so under its ``root``.
 
     >>> default_out("Leeds", "partner").as_posix(), default_out("Kingston upon Hull", None).as_posix()
     ('out/leeds/partner', 'out/kingston-upon-hull')
     """
-    return Path("out") / _slug(district_name) / (audience or "")
+    return root / _slug(district_name) / (audience or "")
 
 
 def _build(catalog: Path, district: str, out_dir: Path | None, cell_size: float | None,
            bandwidth: float | None, audience: str | None = None, test_months: list[str] | None = None,
-           *, quiet: bool = False, prefix: str = "") -> Path:
+           *, quiet: bool = False, prefix: str = "", root: Path = Path("out")) -> Path:
     from .build import build_profile
     from .render import write_outputs
 
@@ -127,7 +128,7 @@ def _build(catalog: Path, district: str, out_dir: Path | None, cell_size: float 
             catalog, district, audience=audience, cell_size=cell_size, bandwidth=bandwidth,
             test_months=test_months, progress=progress,
         )
-        target = out_dir or default_out(profile.district.name, audience)
+        target = out_dir or default_out(profile.district.name, audience, root)
         written = write_outputs(profile, target, progress)
     if not quiet:
         err.print(
@@ -187,13 +188,46 @@ def demo(
         out.print(str(index.resolve()), markup=False)
 
 
+def _catalog_districts(catalog: Path) -> list[str]:
+    """The names of every district (local authority) in the catalog's LSOA lookup."""
+    from .catalog import load_catalog
+    from .loading import load_layers
+
+    cat = load_catalog(catalog)
+    lookup = cat.roles()["lookup"]
+    frame = load_layers(cat, skip=set(cat.layers) - {lookup})[lookup].frame
+    return sorted(frame["lad_name"].dropna().unique())
+
+
+def _build_many(catalog: Path, districts: list[str], root: Path, cell_size: float | None,
+                bandwidth: float | None, audience: str | None, test_months: list[str] | None,
+                *, quiet: bool = False) -> Path:
+    """Build each district into root/<district>/<audience> and write root/index.html, the front
+    page that links them; returns the front page's path."""
+    from .catalog import load_catalog
+    from .render.front_page import write_front_page
+
+    if districts == ["all"]:
+        districts = _catalog_districts(catalog)
+    folders = []
+    for i, name in enumerate(districts, 1):
+        index = _build(catalog, name, None, cell_size, bandwidth, audience, test_months, quiet=quiet,
+                       prefix=f"{name} ({i}/{len(districts)}): ", root=root)
+        out.print(str(index.resolve()), markup=False)
+        folders.append(index.parent)
+    return write_front_page(root, folders, title=load_catalog(catalog).profile.title)
+
+
 @command()
 def build(
     catalog: Annotated[Path, typer.Option("--catalog", help="The data catalog (YAML).")],
-    district: Annotated[str, typer.Option("--district", help="Local authority name or code, e.g. Leeds or E08000035.")],
+    district: Annotated[list[str], typer.Option(
+        "--district", help="Local authority name or code, e.g. Leeds or E08000035. Repeat it, or "
+        "give 'all' (every district in the catalog's lookup), to build several with a front page.")],
     out_dir: Annotated[Path | None, typer.Option(
         "--out", help="Output folder (default: out/<district>/<audience>, e.g. out/leeds/partner; "
-        "out/<district> without --audience).")] = None,
+        "out/<district> without --audience). With several districts, the folder that holds "
+        "<district>/<audience> for each and the front page index.html (default: out).")] = None,
     audience: Audience = None,
     cell_size: CellSize = None,
     bandwidth: Bandwidth = None,
@@ -201,15 +235,27 @@ def build(
         "--test-months", help="Backtest the hotspot methods on these months (trained on the others): a table in the profile.")] = None,
     quiet: Quiet = False,
 ) -> None:
-    """Build the profile of one district.
+    """Build the profile of one district, or of several with a front page.
 
     It writes index.html, summary.json, results.gpkg and GeoTIFFs (kde_<theme>.tif and others)
     and prints the path of index.html.
+
+    With several districts (--district repeated, or all), each goes to <out>/<district>/<audience>.
+
+    A front page, <out>/index.html, then lists them with their key figures and links to each.
     """
     from .fetch import parse_months
 
-    index = _build(catalog, district, out_dir, cell_size, bandwidth, audience and audience.value,
-                   parse_months(test_months) if test_months else None, quiet=quiet)
+    months = parse_months(test_months) if test_months else None
+    if len(district) > 1 or [d.casefold() for d in district] == ["all"]:
+        if "all" in [d.casefold() for d in district] and len(district) > 1:
+            raise InputError("--district all builds every district: give it alone", key="--district")
+        page = _build_many(catalog, ["all"] if len(district) == 1 else district, out_dir or Path("out"),
+                           cell_size, bandwidth, audience and audience.value, months, quiet=quiet)
+        out.print(str(page.resolve()), markup=False)
+        return
+    index = _build(catalog, district[0], out_dir, cell_size, bandwidth, audience and audience.value,
+                   months, quiet=quiet)
     out.print(str(index.resolve()), markup=False)
 
 
