@@ -9,15 +9,16 @@ Runs, one after the other in this process on this machine, ``bench_engine.run`` 
 against esda, libpysal, scikit-learn and an exact quartic sum), ``bench_inference.run``
 (permutation Gi* and local Moran's I against esda), ``bench_repeats.run`` (repeat locations
 against scikit-learn's DBSCAN) and ``bench_priority.run`` (whether the priority neighbourhoods
-find next year's SOC crime, beside IMD and past counts), then prints one table: each row's reference, the reference's time,
+find next year's SOC crime, beside IMD and past counts) and ``bench_outputs.run`` (the Leeds build
+for each audience: time stage by stage and the size of each output), then prints one table: each row's reference, the reference's time,
 localprofile's time and the ratio reference / localprofile (best per-call times; above 1 means
 localprofile is faster), with a note where the two sides do not do the same work. It ends with
 whether the headline holds: permutation Gi* with 9,999 permutations on the West Yorkshire 250 m
 grid is faster than esda with 999. Each script's own report (and its per-row details) is in
 benchmarks/README.md; run a script on its own for it.
 
-The exit status is 1 if an agreement check of bench_engine or bench_inference fails or the
-headline does not hold.
+The exit status is 1 if an agreement check of bench_engine or bench_inference fails, the
+headline does not hold or the partner HTML of Leeds is over 5 MB.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import bench_engine
 import bench_inference
+import bench_outputs
 import bench_priority
 import bench_repeats
 from bench_engine import fmt_time
@@ -251,11 +253,17 @@ def main(argv=None) -> int:
     t = time.perf_counter()
     priority = bench_priority.run()
     run_s["priority"] = time.perf_counter() - t
+    gc.collect()
+    progress.part = "outputs"
+    progress("Leeds built and written for each audience: stage times and output sizes ...")
+    t = time.perf_counter()
+    outputs = bench_outputs.run(args.catalog)
+    run_s["outputs"] = time.perf_counter() - t
     total = time.perf_counter() - t0
 
     rows = combined_rows(engine, inference, repeats)
     m = inference["machine"]
-    ok = bool(engine["pass"] and inference["pass"])
+    ok = bool(engine["pass"] and inference["pass"] and outputs["partner_html_within_limit"] is not False)
 
     report(f"localprofile benchmarks, one run ({mode}), {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}")
     report(f"machine: {m['cpu_count']} CPUs ({m['cpus_usable']} usable), {m['cpu_model']}; {m['platform']}")
@@ -282,8 +290,13 @@ def main(argv=None) -> int:
     for line in bench_priority.table_lines(priority):
         report(line)
     report()
+    report(f"build time and output sizes, {outputs['district']} (bench_outputs)")
+    for line in bench_outputs.table_lines(outputs):
+        report(line)
+    report()
     report(f"run time {total:.0f} s (engine {run_s['engine']:.0f} s, inference {run_s['inference']:.0f} s, "
-           f"repeat locations {run_s['repeats']:.0f} s, priority {run_s['priority']:.0f} s)")
+           f"repeat locations {run_s['repeats']:.0f} s, priority {run_s['priority']:.0f} s, "
+           f"outputs {run_s['outputs']:.0f} s)")
 
     if args.json:
         doc = {
@@ -296,7 +309,8 @@ def main(argv=None) -> int:
             "headline": {**inference["checks"]["headline"], "holds": inference["checks"]["headline"]["pass"]},
             "checks_pass": ok,
             "run_s": {**run_s, "total": total},
-            "parts": {"engine": engine, "inference": inference, "repeats": repeats, "priority": priority},
+            "parts": {"engine": engine, "inference": inference, "repeats": repeats, "priority": priority,
+                      "outputs": outputs},
         }
         json.dump(doc, sys.stdout, indent=2)
         sys.stdout.write("\n")
