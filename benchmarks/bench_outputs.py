@@ -8,9 +8,10 @@ built with :func:`localprofile.build.build_profile` and written with
 messages time it stage by stage: a stage lasts from its message to the next one ("reading
 <layer>" messages are summed as "reading layers", "theme <slug>" as "themes", "context layer
 <name>" as "context layers"; the last stage of the build runs from "risk terrain" to the end,
-so it also holds the dual KDEs, backtests, theme scores, nominals and the assembly). The layers
-are read from disk by the first audience's build only: later builds in the same process take
-them from the in-process layer cache (:mod:`localprofile.loading`), as ``demo`` does.
+so it also holds the dual KDEs, backtests, theme scores, nominals and the assembly). Layers
+already read in the process come from the in-process layer cache (:mod:`localprofile.loading`),
+as in ``demo``: run on its own, the first audience's build reads them from disk and the later
+ones do not; inside run_all.py, the earlier benchmarks have read them already.
 
 Then the size of each output file: index.html, results.gpkg, summary.json, and the GeoTIFFs in
 total (with their number). Issue 10 asks for the partner HTML of Leeds to be at most 5 MB; the

@@ -13,11 +13,12 @@ and carry one marking: a front page never links a partner's reader to a force pr
 >>> from localprofile.build import build_profile
 >>> from localprofile.demo import demo_catalog_path
 >>> from localprofile.render import write_outputs
->>> root = Path(tempfile.mkdtemp())
 >>> p = build_profile(demo_catalog_path(), "Calderdale", audience="public")
->>> _ = write_outputs(p, root / "calderdale" / "public")
->>> page = write_front_page(root, [root / "calderdale" / "public"])
->>> page.name, 'href="calderdale/public/index.html"' in page.read_text(encoding="utf-8")
+>>> with tempfile.TemporaryDirectory() as tmp:
+...     root = Path(tmp)
+...     _ = write_outputs(p, root / "calderdale" / "public")
+...     page = write_front_page(root, [root / "calderdale" / "public"])
+...     page.name, 'href="calderdale/public/index.html"' in page.read_text(encoding="utf-8")
 ('index.html', True)
 """
 
