@@ -21,7 +21,7 @@ from pathlib import Path
 from .catalog import Catalog, load_catalog
 from .loading import Progress
 from .profile import Profile
-from .stages.action_plan import action_plan
+from .stages.action_plan import action_plan, read_plan
 from .stages.assemble import assemble_profile, profile_backtest
 from .stages.audience import audience_policy
 from .stages.context import context_layers
@@ -65,6 +65,7 @@ def build_profile(
     settings = catalog.profile
     themes = resolve_themes(catalog.themes, catalog.source)
     policy = audience_policy(catalog, audience)
+    plan = read_plan(catalog, themes)  # the 4P plan's text: checked before the analysis
     inputs = load_inputs(catalog, policy, progress)
     placed = place_crimes(catalog, inputs.roles, inputs.loaded, district, inputs.lookup_file, progress)
     masks = {slug: t.mask(placed.crimes["crime_type"]) for slug, t in themes.items()}
@@ -93,17 +94,17 @@ def build_profile(
     profile = assemble_profile(catalog, policy, inputs, placed, scale, base, methods, analyses, masks,
                                context, overlay, rtm, theme_scores(catalog, analyses, scale, policy.audience), nominals, duals, table,
                                bt_choices)
-    return judge(profile)
+    return judge(profile, plan)
 
 
-def judge(profile: Profile) -> Profile:
+def judge(profile: Profile, plan=None) -> Profile:
     """The report's data-driven judgements, from the assembled profile: the SOC themes mapped
     to data, the key judgements, the 4P action plan, the intelligence gaps and recommendations
-    (a new Profile with them and their choices)."""
+    (a new Profile with them and their choices); ``plan``: the plan file's text (read_plan)."""
     soc, soc_choices = soc_themes(profile)
     judgements, j_choices = key_judgements(profile, soc)
-    plan, plan_choices = action_plan(profile)
-    gaps, recommendations = intelligence_gaps(profile, soc, plan)
-    return dataclasses.replace(profile, soc_themes=soc, judgements=judgements, action_plan=plan, gaps=gaps,
+    four_p, plan_choices = action_plan(profile, plan)
+    gaps, recommendations = intelligence_gaps(profile, soc, four_p)
+    return dataclasses.replace(profile, soc_themes=soc, judgements=judgements, action_plan=four_p, gaps=gaps,
                                recommendations=recommendations,
                                choices=[*profile.choices, *soc_choices, *j_choices, *plan_choices])

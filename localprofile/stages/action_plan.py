@@ -19,9 +19,8 @@ For the force, restricted layers add prompts of their own (OCG members' addresse
 locations: Protect; vulnerable persons near hot cells: Prevent), under "force data"; partners
 and the public never get them. Plan-file text is data: the report escapes it.
 
->>> from localprofile.demo import demo_catalog_path
->>> from localprofile.build import build_profile
->>> p = build_profile(demo_catalog_path(), "Leeds", audience="partner")
+>>> from localprofile.stages.soc_themes import demo_profile
+>>> p = demo_profile("Leeds", "partner")      # the shipped data, as partners see it (cached)
 >>> plan = p.action_plan
 >>> plan.unit, len(plan.neighbourhoods) >= 10, list(dict.fromkeys(r.p for r in plan.neighbourhoods[0].rows))
 ('MSOA', True, ['Pursue', 'Prevent', 'Protect', 'Prepare'])
@@ -304,19 +303,23 @@ def _force_prompts(p: Profile, code: str, name: str, geom, lsoa_unit) -> dict[st
     return out
 
 
-def action_plan(profile: Profile) -> tuple[ActionPlan | None, list[Choice]]:
-    """The 4P plan of the profile's priority neighbourhoods (see the module); the plan file is
-    read from the catalog's ``profile.plan`` (relative to the catalog)."""
+def read_plan(catalog, themes) -> PlanFile | None:
+    """The catalog's plan file (``profile.plan``, relative to the catalog), checked against the
+    profile's ``themes``; None when the catalog names none. Read before the build's analysis, so
+    that a bad plan file stops it at once."""
+    path = catalog.profile.plan
+    return load_plan(catalog.base_dir / path, themes=list(themes)) if path else None
+
+
+def action_plan(profile: Profile, plan: PlanFile | None) -> tuple[ActionPlan | None, list[Choice]]:
+    """The 4P plan of the profile's priority neighbourhoods (see the module), with the text of
+    ``plan`` (:func:`read_plan`) where its audiences include the profile's."""
     p = profile
     o = p.overlay
     if o is None:
         return None, []
     choices = []
     path = p.settings.plan
-    plan = None
-    if path:
-        full = Path(path) if Path(path).is_absolute() else Path(p.catalog_file).resolve().parent / path
-        plan = load_plan(full, themes=list(p.themes))
     shown = plan is not None and (p.audience is None or p.audience in plan.audiences)
     if plan is not None and not shown:
         choices.append(Choice("action plan text", "not shown",

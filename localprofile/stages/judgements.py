@@ -10,9 +10,8 @@ and the SOC themes with no data. Confidence comes from the data: the share of cr
 point, the months loaded (a trend from fewer than 12 months is low confidence), illustrative or
 SYNTHETIC inputs. Restricted layers feed only the force's judgements.
 
->>> from localprofile.demo import demo_catalog_path
->>> from localprofile.build import build_profile
->>> p = build_profile(demo_catalog_path(), "Leeds", audience="public")
+>>> from localprofile.stages.soc_themes import demo_profile
+>>> p = demo_profile("Leeds", "partner")      # the shipped data, as partners see it (cached)
 >>> 5 <= len(p.judgements) <= 8, {j.confidence for j in p.judgements} <= {"high", "medium", "low"}
 (True, True)
 >>> p.judgements[0].confidence, "p =" in p.judgements[0].text   # 2 months: a trend is low confidence

@@ -12,9 +12,7 @@ as held by the force, with only the suppressed neighbourhood counts partners may
 below ``profile.suppress_below``); public outputs never read restricted layers, and a SOC theme
 with no open data says so in the same words whether or not the force holds any.
 
->>> from localprofile.demo import demo_catalog_path
->>> from localprofile.build import build_profile
->>> p = build_profile(demo_catalog_path(), "Leeds", audience="partner")
+>>> p = demo_profile("Leeds", "partner")      # the shipped data, as partners see it (cached)
 >>> [s.slug for s in p.soc_themes if s.status == "no data loaded"]
 ['modern_slavery', 'fraud']
 >>> ex = next(s for s in p.soc_themes if s.slug == "exploitation")
@@ -24,6 +22,7 @@ with no open data says so in the same words whether or not the force holds any.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
@@ -57,6 +56,15 @@ class SocTheme:
     def to_dict(self) -> dict[str, Any]:
         return {"slug": self.slug, "label": self.label, "status": self.status, "themes": self.themes,
                 "layers": self.layers, "needs": self.needs}
+
+
+@functools.lru_cache(maxsize=3)
+def demo_profile(district: str = "Leeds", audience: str = "partner") -> Profile:
+    """The shipped demo's profile for ``audience`` (cached), for runnable examples."""
+    from ..build import build_profile
+    from ..demo import demo_catalog_path
+
+    return build_profile(demo_catalog_path(), district, audience=audience)
 
 
 def soc_theme_specs(overrides: dict | None = None, source: str = "data_catalog.yaml") -> dict[str, SocThemeSpec]:
