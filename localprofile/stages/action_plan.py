@@ -95,7 +95,7 @@ def load_plan(path: str | Path, themes=None) -> PlanFile:
     {}
     """
     path = Path(path)
-    raw = read_yaml(path, "plan file")
+    raw = read_yaml(path, "plan")  # "plan file not found"
     if not isinstance(raw, dict):
         raise InputError("a plan file must be a mapping with 'version' and 'plan' keys", file=path)
     raw = {**raw, "plan": raw.get("plan") or {}}
