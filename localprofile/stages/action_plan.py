@@ -42,7 +42,6 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, StrictBool, Validat
 
 from ..catalog import read_yaml
 from ..engine.choices import Choice
-from ..engine.emerging import HOT_PATTERNS
 from ..errors import InputError
 from ..profile import Profile
 from .overlay import default_themes
