@@ -15,15 +15,18 @@ True
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 from .catalog import Catalog, load_catalog
 from .loading import Progress
 from .profile import Profile
+from .stages.action_plan import action_plan, read_plan
 from .stages.assemble import assemble_profile, profile_backtest
 from .stages.audience import audience_policy
 from .stages.context import context_layers
 from .stages.inputs import layer_summaries, load_inputs
+from .stages.judgements import intelligence_gaps, key_judgements
 from .stages.lsoa_base import lsoa_base
 from .stages.methods import plan_methods
 from .stages.overlay import priority_neighbourhoods
@@ -32,6 +35,7 @@ from .stages.rtm import risk_terrains, rtm_themes
 from .stages.theme_scores import theme_scores
 from .stages.nominals import nominal_priorities
 from .stages.scale import choose_cell_size, choose_scale
+from .stages.soc_themes import soc_themes
 from .stages.theme import analyse_theme, dual_result
 from .themes import resolve_themes
 
@@ -61,6 +65,7 @@ def build_profile(
     settings = catalog.profile
     themes = resolve_themes(catalog.themes, catalog.source)
     policy = audience_policy(catalog, audience)
+    plan = read_plan(catalog, themes)  # the 4P plan's text: checked before the analysis
     inputs = load_inputs(catalog, policy, progress)
     placed = place_crimes(catalog, inputs.roles, inputs.loaded, district, inputs.lookup_file, progress)
     masks = {slug: t.mask(placed.crimes["crime_type"]) for slug, t in themes.items()}
@@ -86,6 +91,20 @@ def build_profile(
     table, bt_choices = profile_backtest(test_months, placed.crimes, masks, placed.located, placed.x,
                                          placed.y, scale.grid, scale.bandwidths, catalog)
     nominals = nominal_priorities(catalog, policy, inputs.loaded, placed, methods.months)
-    return assemble_profile(catalog, policy, inputs, placed, scale, base, methods, analyses, masks,
-                            context, overlay, rtm, theme_scores(catalog, analyses, scale, policy.audience), nominals, duals, table,
-                            bt_choices)
+    profile = assemble_profile(catalog, policy, inputs, placed, scale, base, methods, analyses, masks,
+                               context, overlay, rtm, theme_scores(catalog, analyses, scale, policy.audience), nominals, duals, table,
+                               bt_choices)
+    return judge(profile, plan)
+
+
+def judge(profile: Profile, plan=None) -> Profile:
+    """The report's data-driven judgements, from the assembled profile: the SOC themes mapped
+    to data, the key judgements, the 4P action plan, the intelligence gaps and recommendations
+    (a new Profile with them and their choices); ``plan``: the plan file's text (read_plan)."""
+    soc, soc_choices = soc_themes(profile)
+    judgements, j_choices = key_judgements(profile, soc)
+    four_p, plan_choices = action_plan(profile, plan)
+    gaps, recommendations = intelligence_gaps(profile, soc, four_p)
+    return dataclasses.replace(profile, soc_themes=soc, judgements=judgements, action_plan=four_p, gaps=gaps,
+                               recommendations=recommendations,
+                               choices=[*profile.choices, *soc_choices, *j_choices, *plan_choices])

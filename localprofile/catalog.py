@@ -163,6 +163,18 @@ class NominalSettings(_Strict):
         return v
 
 
+class SocThemeSpec(_Strict):
+    """A SOC theme (``localprofile/soc_themes.yaml``): the profile themes and catalog layers
+    that hold data for it (see :mod:`localprofile.stages.soc_themes`)."""
+
+    label: str
+    crime_types: list[str] = []
+    themes: list[str] = []
+    keywords: list[str] = []
+    adapters: list[str] = []
+    needs: str | None = None
+
+
 class ProfileSettings(_Strict):
     """Profile-wide settings; every ``None`` means "choose automatically and say why"."""
 
@@ -220,6 +232,11 @@ class ProfileSettings(_Strict):
     repeat_merge_m: float = Field(0.0, ge=0, le=50)
     change_from: str | None = Field(None, pattern=r"^\d{4}-(0[1-9]|1[0-2])$")
     overlay: OverlaySettings = OverlaySettings()
+    # the 4P action plan's editable text (relative to the catalog; templates/plan_template.yaml);
+    # None: the plan holds the data-driven prompts only
+    plan: str | None = None
+    # SOC themes added to, replacing (same slug) or removed from (slug: null) soc_themes.yaml
+    soc_themes: dict[str, SocThemeSpec | None] = {}
     rtm: RtmSettings = RtmSettings()
     nominals: NominalSettings = NominalSettings()
 

@@ -353,6 +353,10 @@ def validate(
             from .scoring import load_scoring
 
             load_scoring(cat.base_dir / cat.profile.scoring)
+        if cat.profile.plan:  # the 4P plan's text, checked as a build checks it
+            from .stages.action_plan import read_plan
+
+            read_plan(cat, resolve_themes(cat.themes, cat.source))
         policy = audience_policy(cat, audience and audience.value)
         summaries = load_inputs(cat, policy, progress).summaries
     table = Table("layer", "adapter", "files", "read", "used", "dropped",

@@ -229,6 +229,13 @@ class Profile:
     tool_version: str
     backtest: dict[str, list[dict]] = field(default_factory=dict)  # theme -> metric rows
     monthly_lsoa: pd.DataFrame | None = None  # lsoa_code, theme, month, crimes (long form)
+    # the report's data-driven judgements, computed from the assembled profile
+    # (localprofile.stages.soc_themes, .judgements, .action_plan)
+    soc_themes: list[Any] = field(default_factory=list)  # SocTheme per SOC theme
+    judgements: list[Any] = field(default_factory=list)  # Judgement: the executive summary
+    action_plan: Any = None  # ActionPlan: the 4P plan of the priority neighbourhoods
+    gaps: list[Any] = field(default_factory=list)  # Gap: intelligence gaps
+    recommendations: list[str] = field(default_factory=list)
 
     @property
     def period(self) -> tuple[str, str]:

@@ -131,6 +131,8 @@ def write_catalog(tmp_path: Path, layers: dict | None = None, profile: dict | No
         spec["path"] = str(DATA.parent / spec["path"])
     if base.get("profile", {}).get("scoring"):
         base["profile"]["scoring"] = str(DATA.parent / base["profile"]["scoring"])
+    if base.get("profile", {}).get("plan"):
+        base["profile"]["plan"] = str(DATA.parent / base["profile"]["plan"])
     for name, spec in (layers or {}).items():
         if spec is None:
             base["layers"].pop(name)

@@ -11,7 +11,11 @@ kde_units, deprivation {most_deprived_10pc, most_deprived_20pc}, monthly}}; ``ls
 columns {lsoa column: label}, district_totals, unmatched}}; ``rasters`` {layer: {label, statistic,
 column, district_value, lsoas_without_value}}; ``choices`` [{what, value, why}]; ``audience``; ``marking``; ``context`` {layer: {label, sensitivity, synthetic,
 detail, in_district, categories, by_neighbourhood {MSOA code: count}, assignment}} where
-partners' restricted counts are text ("<5" when small); ``generated`` ("YYYY-MM-DD HH:MM UTC"
+partners' restricted counts are text ("<5" when small); ``key_judgements`` [{topic, text, confidence, why, figures, restricted}] (the executive
+summary); ``soc_themes`` [{slug, label, status, themes, layers, needs}]; ``action_plan`` {unit,
+plan_file, example, source, plan_text_shown, neighbourhoods [{code, name, rank, why, rows [{theme,
+p, prompts [{text, figures}], entries}]}]}; ``intelligence_gaps`` [{topic, text,
+recommendation}]; ``recommendations``; ``generated`` ("YYYY-MM-DD HH:MM UTC"
 from ``SOURCE_DATE_EPOCH``, else "YYYY-MM-DD", the last day of the latest month of data: see
 :mod:`localprofile.reproducible`); ``tool``.
 """
@@ -169,6 +173,11 @@ def summary_dict(profile: Profile) -> dict[str, Any]:
                 "sensitivity": {k: {"halved": int(v["halved"]), "doubled": int(v["doubled"])}
                                 for k, v in profile.overlay.sensitivity.iterrows()},
             },
+            "key_judgements": [j.to_dict() for j in profile.judgements],
+            "soc_themes": [t.to_dict() for t in profile.soc_themes],
+            "action_plan": None if profile.action_plan is None else profile.action_plan.to_dict(),
+            "intelligence_gaps": [g.to_dict() for g in profile.gaps],
+            "recommendations": profile.recommendations,
             "generated": profile.generated,
             "tool": f"localprofile {profile.tool_version}",
         }
