@@ -201,8 +201,8 @@ def test_the_layer_control_toggles_a_layer_and_its_legend_part(demo_root, audien
                                  .filter(e => e.getAttribute('data-layer') === name).map(e => !e.hidden)[0];
             return {gistar: m.querySelectorAll('.leaflet-gistar-pane path').length,
                     overlay: m.querySelectorAll('.leaflet-overlay-pane path').length,
-                    gi_part: part('Gi* hot and cold cells'), lisa_part: part('LISA clusters of LSOA rates'),
-                    rates_part: part('LSOA rate per 1,000 residents'), kde_part: part('KDE surface (crimes per km²)')};
+                    gi_part: part('gistar'), lisa_part: part('lisa'),
+                    rates_part: part('rates'), kde_part: part('kde')};
         }"""
         before = page.evaluate(state, [map_id, "gistar"])
         control = el.locator(".leaflet-control-layers")

@@ -302,7 +302,7 @@ def test_the_roads_basemap_draws_offline(roads_build):
             const pane = m.querySelector('.leaflet-basemap-pane');
             const label = [...m.querySelectorAll('.leaflet-control-layers label')].map(l => l.textContent.trim());
             return {paths: pane ? pane.querySelectorAll('path').length : -1, labels: label,
-                    legend: [...document.querySelectorAll('.legend [data-layer="Roads (offline basemap)"]')]
+                    legend: [...document.querySelectorAll('.legend [data-layer="roads"]')]
                             .map(e => e.hidden)};
         }""")
 
