@@ -9,8 +9,9 @@ Runs, one after the other in this process on this machine, ``bench_engine.run`` 
 against esda, libpysal, scikit-learn and an exact quartic sum), ``bench_inference.run``
 (permutation Gi* and local Moran's I against esda), ``bench_repeats.run`` (repeat locations
 against scikit-learn's DBSCAN) and ``bench_priority.run`` (whether the priority neighbourhoods
-find next year's SOC crime, beside IMD and past counts) and ``bench_outputs.run`` (the Leeds build
-for each audience: time stage by stage and the size of each output), then prints one table: each row's reference, the reference's time,
+ find next year's SOC crime, beside IMD and past counts), ``bench_outputs.run`` (the Leeds build
+ for each audience: time stage by stage and the size of each output) and ``bench_render.run`` (each audience's
+ HTML size and offline render time in headless Chromium), then prints one table: each row's reference, the reference's time,
 localprofile's time and the ratio reference / localprofile (best per-call times; above 1 means
 localprofile is faster), with a note where the two sides do not do the same work. It ends with
 whether the headline holds: permutation Gi* with 9,999 permutations on the West Yorkshire 250 m
@@ -37,6 +38,7 @@ import bench_engine
 import bench_inference
 import bench_outputs
 import bench_priority
+import bench_render
 import bench_repeats
 from bench_engine import fmt_time
 
@@ -259,6 +261,10 @@ def main(argv=None) -> int:
     t = time.perf_counter()
     outputs = bench_outputs.run(args.catalog)
     run_s["outputs"] = time.perf_counter() - t
+    progress.part = "render"
+    t = time.perf_counter()
+    render = bench_render.run(None, 1 if args.quick else 3, progress)
+    run_s["render"] = time.perf_counter() - t
     total = time.perf_counter() - t0
 
     rows = combined_rows(engine, inference, repeats)
@@ -292,11 +298,14 @@ def main(argv=None) -> int:
     report()
     report(f"build time and output sizes, {outputs['district']} (bench_outputs)")
     for line in bench_outputs.table_lines(outputs):
+    report()
+    report("the HTML profile offline (bench_render): size and render time in headless Chromium")
+    for line in bench_render.table_lines(render):
         report(line)
     report()
     report(f"run time {total:.0f} s (engine {run_s['engine']:.0f} s, inference {run_s['inference']:.0f} s, "
            f"repeat locations {run_s['repeats']:.0f} s, priority {run_s['priority']:.0f} s, "
-           f"outputs {run_s['outputs']:.0f} s)")
+           f"outputs {run_s['outputs']:.0f} s, render {run_s['render']:.0f} s)")
 
     if args.json:
         doc = {
@@ -310,7 +319,7 @@ def main(argv=None) -> int:
             "checks_pass": ok,
             "run_s": {**run_s, "total": total},
             "parts": {"engine": engine, "inference": inference, "repeats": repeats, "priority": priority,
-                      "outputs": outputs},
+                      "outputs": outputs, "render": render},
         }
         json.dump(doc, sys.stdout, indent=2)
         sys.stdout.write("\n")

@@ -6,7 +6,7 @@ catalog needs one layer in that role), optionally ``Options`` (a pydantic model 
 for spatial layers) and its record account (read = used + dropped by reason).
 
 >>> sorted(ADAPTERS)
-['census2011_population', 'census2021_population', 'codepoint_open', 'imd2019', 'iod2025', 'lsoa11_lsoa21_lookup', 'lsoa_boundaries', 'lsoa_lookup', 'lsoa_table', 'nominals', 'ons_postcode_directory', 'points', 'police_uk_outcomes', 'police_uk_stop_search', 'police_uk_street', 'polygons', 'raster', 'schools']
+['census2011_population', 'census2021_population', 'codepoint_open', 'imd2019', 'iod2025', 'lsoa11_lsoa21_lookup', 'lsoa_boundaries', 'lsoa_lookup', 'lsoa_table', 'nominals', 'ons_postcode_directory', 'points', 'police_uk_outcomes', 'police_uk_stop_search', 'police_uk_street', 'polygons', 'raster', 'roads', 'schools']
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from . import (
     police_uk_street,
     polygons,
     raster,
+    roads,
     schools,
 )
 
@@ -53,4 +54,5 @@ ADAPTERS: dict[str, ModuleType] = {
     "raster": raster,
     "nominals": nominals,
     "polygons": polygons,
+    "roads": roads,
 }

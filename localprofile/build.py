@@ -34,6 +34,7 @@ from .stages.place import place_crimes
 from .stages.rtm import risk_terrains, rtm_themes
 from .stages.theme_scores import theme_scores
 from .stages.nominals import nominal_priorities
+from .stages.orientation import orientation
 from .stages.scale import choose_cell_size, choose_scale
 from .stages.soc_themes import soc_themes
 from .stages.theme import analyse_theme, dual_result
@@ -91,9 +92,10 @@ def build_profile(
     table, bt_choices = profile_backtest(test_months, placed.crimes, masks, placed.located, placed.x,
                                          placed.y, scale.grid, scale.bandwidths, catalog)
     nominals = nominal_priorities(catalog, policy, inputs.loaded, placed, methods.months)
+    labels = orientation(catalog, inputs, placed, scale.buffer, context.neighbourhoods)
     profile = assemble_profile(catalog, policy, inputs, placed, scale, base, methods, analyses, masks,
                                context, overlay, rtm, theme_scores(catalog, analyses, scale, policy.audience), nominals, duals, table,
-                               bt_choices)
+                               bt_choices, labels)
     return judge(profile, plan)
 
 

@@ -236,6 +236,8 @@ class Profile:
     action_plan: Any = None  # ActionPlan: the 4P plan of the priority neighbourhoods
     gaps: list[Any] = field(default_factory=list)  # Gap: intelligence gaps
     recommendations: list[str] = field(default_factory=list)
+    # map labels and the offline basemap (localprofile.stages.orientation.Orientation)
+    orientation: Any = None
 
     @property
     def period(self) -> tuple[str, str]:

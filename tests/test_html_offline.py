@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from html.parser import HTMLParser
@@ -9,6 +10,8 @@ from pathlib import Path
 
 import pytest
 from conftest import THEMES
+
+from localprofile.stages.orientation import KINDS
 
 
 class _Resources(HTMLParser):
@@ -171,3 +174,75 @@ def test_the_wheel_scrolls_the_page_until_the_map_is_clicked_and_reset_puts_it_b
     assert after_click > before   # clicked: now the wheel zooms
     assert reset == before        # the reset button fits the district again
     assert (ARTIFACTS / f"{audience}.png").stat().st_size > 10_000
+
+
+MAX_PARTNER_HTML = 5_000_000  # bytes: issue 10's ceiling for the Leeds partner report
+
+
+def test_partner_html_for_leeds_stays_under_5_mb(demo_root):
+    size = (demo_root / "partner" / "index.html").stat().st_size
+    assert 1_000_000 < size <= MAX_PARTNER_HTML, size
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("audience", ["force", "partner", "public"])
+def test_the_layer_control_toggles_a_layer_and_its_legend_part(demo_root, audience):
+    """Switching the Gi* cells off removes their paths from the map and hides their part of the
+    legend; switching LISA on adds paths and shows its part. Parts of layers off by default are
+    hidden at load, those on by default shown."""
+
+    def inspect(page):
+        el = page.locator(".folium-map.leaflet-container").first
+        map_id = el.get_attribute("id")
+        state = """([id, pane]) => {
+            const m = document.getElementById(id);
+            const legend = document.querySelector('.legend[data-map="' + id + '"]');
+            const part = name => [...legend.querySelectorAll('[data-layer]')]
+                                 .filter(e => e.getAttribute('data-layer') === name).map(e => !e.hidden)[0];
+            return {gistar: m.querySelectorAll('.leaflet-gistar-pane path').length,
+                    overlay: m.querySelectorAll('.leaflet-overlay-pane path').length,
+                    gi_part: part('gistar'), lisa_part: part('lisa'),
+                    rates_part: part('rates'), kde_part: part('kde')};
+        }"""
+        before = page.evaluate(state, [map_id, "gistar"])
+        control = el.locator(".leaflet-control-layers")
+        control.hover()
+        control.locator("label", has_text="Gi* hot and cold cells").click()
+        control.locator("label", has_text="LISA clusters of LSOA rates").click()
+        page.wait_for_timeout(300)
+        after = page.evaluate(state, [map_id, "gistar"])
+        return before, after
+
+    (before, after), errors, blocked, _ = open_offline(demo_root / audience / "index.html", inspect)
+    assert errors == [] and blocked == []
+    assert before["gistar"] > 0 and after["gistar"] == 0  # the hot cells' paths are gone
+    assert after["overlay"] > before["overlay"]  # LISA's LSOAs drawn
+    assert before["gi_part"] is True and after["gi_part"] is False
+    assert before["lisa_part"] is False and after["lisa_part"] is True
+    assert before["rates_part"] is True and before["kde_part"] is False
+
+
+@pytest.mark.browser
+def test_place_names_follow_the_zoom(demo_root):
+    """At the district's zoom the first map names postcode districts (and MSOAs), not map
+    points; at street zoom in central Leeds it names police.uk map points; never more than 250
+    labels at once, and the labels' text is the data's text."""
+
+    def inspect(page):
+        el = page.locator(".folium-map.leaflet-container").first
+        name = el.get_attribute("id")
+        texts = """(id) => { const KINDS = %s; return [...document.getElementById(id).querySelectorAll('.leaflet-labels-pane .localprofile-label')]
+                           .map(e => [KINDS.find(k => e.classList.contains(k)), e.textContent]); }""" % json.dumps(list(KINDS))
+        district = page.evaluate(texts, name)
+        page.evaluate("(id) => window[id].setView([53.7965, -1.5478], 16.5)", name)
+        page.wait_for_timeout(400)
+        street = page.evaluate(texts, name)
+        return district, street
+
+    (district, street), errors, blocked, _ = open_offline(demo_root / "partner" / "index.html", inspect)
+    assert errors == [] and blocked == []
+    kinds = {k for k, _ in district}
+    assert "postcode_district" in kinds and "map_point" not in kinds
+    assert {"LS1", "LS6"} <= {t for _, t in district}
+    assert any(k == "map_point" and t.startswith("On or near ") for k, t in street)
+    assert 0 < len(district) <= 250 and len(street) <= 250

@@ -5,6 +5,13 @@ surface (a PNG reprojected to Web Mercator, embedded as a data URI), the distric
 layer control. Basemap tiles are off unless the catalog gives a tile URL. Strings from data are
 HTML-escaped before they enter a tooltip, because Leaflet tooltips are inserted as HTML.
 
+Orientation without tiles: the place names and offline roads of ``profile.orientation``
+(:mod:`localprofile.stages.orientation`) are embedded once in the document (compact JSON, see
+:func:`orientation_json`) and each map draws them: the roads as thin grey lines beneath every
+layer, the labels by zoom level, the most important kept where two would overlap (label text is
+set as text, never parsed as HTML). Each theme map's legend shows only the parts whose layers are
+on (:class:`LegendSync`).
+
 Element ids (the names of the map's JavaScript variables and HTML elements) are numbered, not
 random: see :func:`deterministic_ids`. Two renderings of one profile are the same text.
 """
@@ -17,6 +24,7 @@ import functools
 import hashlib
 import html
 import itertools
+import json
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -36,11 +44,17 @@ from rasterio.warp import Resampling, calculate_default_transform, reproject
 
 from ..geo import BNG, WGS84, mercator_to_lonlat
 from ..profile import Profile
+from ..stages.orientation import KINDS, MIN_TOP_CRIMES
 
-# Colour ramps (ColorBrewer YlOrRd, 5 classes; KDE ramp from transparent yellow to dark red).
-CHOROPLETH = ["#ffffb2", "#fecc5c", "#fd8d3c", "#f03b20", "#bd0026"]
+# Colour ramps. The LSOA rate choropleth is ColorBrewer YlGn (yellow to green, 5 classes): a hue
+# family of its own, so that the Gi* hot cells (red, dark red outline) and cold cells (blue, dark
+# blue outline) on top of it, the LISA clusters (GeoDa's red, blue, pink, light blue) and the KDE
+# (BuPu) never read as one of its classes.
+CHOROPLETH = ["#ffffcc", "#c2e699", "#78c679", "#31a354", "#006837"]
 NO_DATA = "#d9d9d9"
 HOT, COLD = "#d7191c", "#2c7bb6"
+HOT_EDGE, COLD_EDGE = "#67000d", "#08306b"
+ROAD = "#9e9e9e"
 REPEAT = "#ff7f00"
 LISA_COLOURS = {"high-high": "#b2182b", "low-low": "#2166ac", "high-low": "#f4a582", "low-high": "#92c5de"}
 # ArcGIS's emerging hot spot patterns: ColorBrewer Reds for hot, Blues for cold, darkest for the
@@ -153,6 +167,195 @@ class MapManners(MacroElement):
         self.bounds = [[round(float(v), 6) for v in corner] for corner in bounds]
 
 
+LABEL_CSS = """
+.localprofile-label { background: none; border: 0; white-space: nowrap; pointer-events: none; }
+.localprofile-label span { display: inline-block; transform: translate(-50%, -50%); font: 11px/1.1 Arial, Helvetica, sans-serif;
+  color: #333; text-shadow: 0 0 2px #fff, 0 0 2px #fff, 0 0 3px #fff; }
+.localprofile-label.postcode_district span { font-weight: bold; font-size: 13px; color: #111; }
+.localprofile-label.msoa span, .localprofile-label.lsoa span { font-style: italic; color: #444; }
+.localprofile-label.postcode_sector span { font-weight: bold; color: #222; }
+.localprofile-label.school span { color: #5a2d82; }
+.localprofile-label.road span { color: #555; font-size: 10px; }
+.localprofile-label.map_point span { color: #555; font-size: 10px; }
+"""
+
+
+def _script_json(value) -> str:
+    """``value`` as JSON that is safe inside a <script> element (no "<", ">" or "&" as such)."""
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+def _e5(values: np.ndarray) -> np.ndarray:
+    """Degrees as whole hundred-thousandths (about a metre)."""
+    return np.round(np.asarray(values, float) * 1e5).astype(np.int64)
+
+
+def _ints(values: np.ndarray) -> str:
+    return "[" + ",".join(np.asarray(values).astype(str)) + "]"
+
+
+def orientation_json(profile: Profile) -> str | None:
+    """The profile's labels and offline roads as compact JSON for the maps (None: none).
+
+    ``kinds``: [kind, min zoom, max zoom] in priority order; labels as parallel arrays ``k``
+    (index into kinds), ``n`` (index into ``names``), ``lat`` and ``lon`` (1e-5 degrees);
+    ``roads``: ``len`` (vertices per line) and ``c`` (lat, lon pairs in 1e-5 degrees, each
+    line's first pair absolute and the rest differences), built without a loop over points.
+
+    >>> from localprofile.demo import demo_stages
+    >>> from localprofile.context_layers import neighbourhoods
+    >>> from localprofile.stages.orientation import orientation
+    >>> catalog, inputs, placed = demo_stages("Leeds")
+    >>> o = orientation(catalog, inputs, placed, 1000.0, neighbourhoods(placed.area))
+    >>> d = json.loads(orientation_json(type("P", (), {"orientation": o})()))
+    >>> d["kinds"][0], d["names"][d["n"][0]], len(d["k"]) == len(o.labels), d["roads"]
+    (['postcode_district', 0, 14], 'BD10', True, None)
+    """
+    o = getattr(profile, "orientation", None)
+    if o is None:
+        return None
+    labels = o.labels.to_crs(WGS84)
+    kinds = list(KINDS)
+    codes, names = pd.factorize(labels["name"].astype(str), sort=False)
+    parts = [
+        '"kinds":' + _script_json([[k, KINDS[k][1], KINDS[k][2]] for k in kinds]),
+        '"k":' + _ints(pd.Categorical(labels["kind"], categories=kinds).codes),
+        '"n":' + _ints(codes),
+        '"names":' + _script_json(list(names)),
+        '"lat":' + _ints(_e5(labels.geometry.y)),
+        '"lon":' + _ints(_e5(labels.geometry.x)),
+    ]
+    roads = o.roads
+    if roads is not None and len(roads):
+        lines = shapely.get_parts(roads.to_crs(WGS84).geometry.to_numpy())
+        xy, index = shapely.get_coordinates(lines, return_index=True)
+        q = _e5(xy[:, ::-1])  # lat, lon
+        first = np.r_[True, index[1:] != index[:-1]]
+        delta = np.where(first[:, None], q, q - np.roll(q, 1, axis=0))
+        parts.append('"roads":{"len":' + _ints(np.bincount(index, minlength=len(lines))) + ',"c":' + _ints(delta.ravel()) + "}")
+    else:
+        parts.append('"roads":null')
+    return "{" + ",".join(parts) + "}"
+
+
+class OrientationData(MacroElement):
+    """The document's labels and roads (``window.localprofileOrientation``) and the labels'
+    style, placed once in the header of the first map; every map reads them."""
+
+    _template = Template("""
+        {% macro header(this, kwargs) %}
+        <style>{{ this.css }}</style>
+        <script>window.localprofileOrientation = {{ this.data }};</script>
+        {% endmacro %}
+    """)
+
+    def __init__(self, data: str) -> None:
+        super().__init__()
+        self._name = "OrientationData"
+        self.data, self.css = data, LABEL_CSS
+
+
+class OrientationLayers(MacroElement):
+    """Fill a map's "Roads" group with the embedded roads (one grey polyline beneath every
+    layer) and its "Place names" group with the labels for the current zoom and view, the most
+    important first and none where a more important one already stands (its estimated width on
+    a grid of 20 x 16 px cells)."""
+
+    _template = Template("""
+        {% macro script(this, kwargs) %}
+        (function (map, labels, roads) {
+            var D = window.localprofileOrientation;
+            if (!D) { return; }
+            if (roads && D.roads) {
+                if (!D.lines) {
+                    D.lines = [];
+                    var c = D.roads.c, n = D.roads.len, at = 0;
+                    for (var r = 0; r < n.length; r++) {
+                        var line = [], lat = 0, lon = 0;
+                        for (var j = 0; j < n[r]; j++, at += 2) {
+                            lat = j ? lat + c[at] : c[at]; lon = j ? lon + c[at + 1] : c[at + 1];
+                            line.push([lat / 1e5, lon / 1e5]);
+                        }
+                        D.lines.push(line);
+                    }
+                }
+                L.polyline(D.lines, {pane: 'basemap', color: '{{ this.colour }}', weight: 0.8, opacity: 0.9,
+                                     interactive: false}).addTo(roads);
+            }
+            function draw() {
+                labels.clearLayers();
+                if (!map.hasLayer(labels)) { return; }
+                var z = map.getZoom(), view = map.getBounds().pad(0.05), taken = {}, shown = 0;
+                for (var i = 0; i < D.k.length && shown < {{ this.most }}; i++) {
+                    var kind = D.kinds[D.k[i]];
+                    if (z < kind[1] || z >= kind[2]) { continue; }
+                    var at = [D.lat[i] / 1e5, D.lon[i] / 1e5];
+                    if (!view.contains(at)) { continue; }
+                    var p = map.latLngToContainerPoint(at), text = D.names[D.n[i]];
+                    var half = 3.2 * text.length + 4, row = Math.floor(p.y / 16), free = true;
+                    var c0 = Math.floor((p.x - half) / 20), c1 = Math.floor((p.x + half) / 20);
+                    for (var c = c0; c <= c1 && free; c++) { free = !taken[row + ':' + c]; }
+                    if (!free) { continue; }
+                    for (c = c0; c <= c1; c++) { taken[row + ':' + c] = true; }
+                    shown++;
+                    var span = document.createElement('span');
+                    span.textContent = text;
+                    L.marker(at, {icon: L.divIcon({className: 'localprofile-label ' + kind[0], html: span,
+                                                   iconSize: null}),
+                                  pane: 'labels', interactive: false, keyboard: false}).addTo(labels);
+                }
+            }
+            map.on('zoomend moveend', draw);
+            map.on('overlayadd', function (e) { if (e.layer === labels) { draw(); } });
+            draw();
+        })({{ this._parent.get_name() }}, {{ this.labels }}, {{ this.roads }});
+        {% endmacro %}
+    """)
+
+    def __init__(self, labels: str, roads: str | None) -> None:
+        super().__init__()
+        self._name = "OrientationLayers"
+        self.labels, self.roads = labels, roads or "null"
+        self.colour, self.most = ROAD, 250
+
+
+class LegendSync(MacroElement):
+    """Show each part of the map's legend (an element ``.legend[data-map=<map id>]`` whose parts
+    carry ``data-layer="<part key>"``) only while one of its layers is on: at load, then on
+    every ``overlayadd`` / ``overlayremove``. ``parts`` maps each key to the JavaScript names of
+    its layers. Without JavaScript (or where the legend is not found) every part stays visible."""
+
+    _template = Template("""
+        {% macro script(this, kwargs) %}
+        (function (map, layers) {
+            var box = document.querySelector('.legend[data-map="' + map.getContainer().id + '"]');
+            if (!box) { return; }
+            var parts = box.querySelectorAll('[data-layer]');
+            function sync() {
+                for (var i = 0; i < parts.length; i++) {
+                    var own = layers[parts[i].getAttribute('data-layer')] || [], on = false;
+                    for (var j = 0; j < own.length; j++) { if (map.hasLayer(own[j])) { on = true; } }
+                    parts[i].hidden = !on;
+                }
+            }
+            map.on('overlayadd overlayremove', sync);
+            sync();
+        })({{ this._parent.get_name() }}, {
+            {%- for key, names in this.parts.items() %}{{ key|tojson }}: [{{ names|join(", ") }}]{{ "," if not loop.last }}{% endfor -%}
+        });
+        {% endmacro %}
+    """)
+
+    def __init__(self, parts: dict[str, list[str]]) -> None:
+        super().__init__()
+        self._name = "LegendSync"
+        self.parts = parts
+
+
+PLACE_NAMES, ROADS = "Place names", "Roads (offline basemap)"
+
+
 def leaflet_assets() -> tuple[str, str]:
     """Leaflet's JavaScript and CSS, with the CSS's images inlined as data URIs."""
     root = resources.files("localprofile").joinpath("static/leaflet")
@@ -174,6 +377,7 @@ class RenderedMap:
     body: Markup
     script: Markup
     legend: dict
+    name: str = ""  # the map's element id (its legend names it in ``data-map``)
 
 
 def _geojson_ready(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
@@ -182,16 +386,23 @@ def _geojson_ready(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     return out
 
 
-def rate_classes(values: np.ndarray) -> tuple[np.ndarray, list[tuple[str, str]]]:
+def rate_classes(values: np.ndarray, crimes: np.ndarray | None = None,
+                 min_top: int = MIN_TOP_CRIMES) -> tuple[np.ndarray, list[tuple[str, str]]]:
     """Choropleth classes for LSOA rates: "0" on its own (many LSOAs have no crime of a rarer
     theme), then up to 4 quantile classes of the positive rates; grey where there is no
-    population figure. Returns each value's fill colour and the legend (label, colour) rows.
+    population figure. With ``crimes`` (per LSOA), an LSOA with fewer than ``min_top`` crimes is
+    never in the top class, however small its population: it is capped one class below (the
+    rule and its reason are the profile's "map rate classes" choice). Returns each value's fill
+    colour and the legend (label, colour) rows.
 
     >>> fills, legend = rate_classes(np.array([0, 0, 1.0, 2.0, 3.0, 4.0, np.nan]))
     >>> [label for label, _ in legend]
     ['0', '1 to 1.75', '1.75 to 2.5', '2.5 to 3.25', '3.25 to 4', 'no population figure']
     >>> fills[0] == CHOROPLETH[0], fills[-1] == NO_DATA
     (True, True)
+    >>> capped, _ = rate_classes(np.array([1.0, 2.0, 3.0, 4.0, 9.0]), crimes=np.array([9, 9, 9, 9, 1]))
+    >>> capped[-1] == CHOROPLETH[-2]   # the highest rate, but on one crime
+    True
     """
     values = np.asarray(values, float)
     fills = np.full(values.shape, NO_DATA, dtype=object)
@@ -209,9 +420,13 @@ def rate_classes(values: np.ndarray) -> tuple[np.ndarray, list[tuple[str, str]]]
         n = len(breaks) - 1
         colours = CHOROPLETH[-n:]  # n <= 4: the darker colours; the lightest is kept for "0"
         idx = np.clip(np.searchsorted(breaks, values[pos], side="right") - 1, 0, n - 1)
+        if crimes is not None and n > 1:
+            few = np.asarray(crimes, float)[pos] < min_top
+            idx = np.where(few, np.minimum(idx, n - 2), idx)
         fills[pos] = np.array(colours)[idx]
         for i in range(n):
-            legend.append((f"{breaks[i]:g} to {breaks[i + 1]:g}", colours[i]))
+            top = f" ({min_top}+ crimes)" if crimes is not None and n > 1 and i == n - 1 else ""
+            legend.append((f"{breaks[i]:g} to {breaks[i + 1]:g}{top}", colours[i]))
     if (~finite).any():
         legend.append(("no population figure", NO_DATA))
     return fills, legend
@@ -265,9 +480,11 @@ def _surface_png(profile: Profile, surface: np.ndarray, diverging: bool = False)
     return url, [[south, west], [north, east]], vmax
 
 
-def _base_map(profile: Profile) -> tuple[OfflineMap, gpd.GeoDataFrame]:
-    """An offline map fitted to the district, with the panes, and the basemap if configured;
-    the district boundary (WGS84) comes back to be drawn last."""
+def _base_map(profile: Profile, embed: bool = False) -> tuple[OfflineMap, gpd.GeoDataFrame]:
+    """An offline map fitted to the district, with the panes, the basemap (tiles if configured,
+    the offline roads if the profile has them) and the place names; the district boundary
+    (WGS84) comes back to be drawn last. ``embed``: this map's header carries the document's
+    labels and roads (:class:`OrientationData`), once per document."""
     s = profile.settings
     district = gpd.GeoDataFrame(
         {"name": [html.escape(profile.district.name)]},
@@ -285,8 +502,10 @@ def _base_map(profile: Profile) -> tuple[OfflineMap, gpd.GeoDataFrame]:
         height="100%",
         zoom_snap=0.25,
     )
-    # Panes stack the layers: LSOA fill (overlay pane, 400) < KDE < Gi* cells < boundary.
-    for name, z, events in (("kde", 410, False), ("gistar", 420, True), ("boundary", 430, False)):
+    # Panes stack the layers: roads < LSOA fill (overlay pane, 400) < KDE < Gi* cells < boundary
+    # < place names.
+    for name, z, events in (("basemap", 350, False), ("kde", 410, False), ("gistar", 420, True),
+                            ("boundary", 430, False), ("labels", 440, False)):
         folium.map.CustomPane(name, z_index=z, pointer_events=events).add_to(m)
     if s.basemap_tiles:
         folium.TileLayer(
@@ -295,6 +514,18 @@ def _base_map(profile: Profile) -> tuple[OfflineMap, gpd.GeoDataFrame]:
         ).add_to(m)
     m.fit_bounds([[miny, minx], [maxy, maxx]])
     MapManners([[miny, minx], [maxy, maxx]]).add_to(m)
+    o = getattr(profile, "orientation", None)
+    if o is not None:
+        if embed:
+            data = orientation_json(profile)
+            OrientationData(data).add_to(m)
+        roads = None
+        if o.roads is not None and len(o.roads):
+            roads = folium.FeatureGroup(name=ROADS, show=True)
+            roads.add_to(m)
+        labels = folium.FeatureGroup(name=PLACE_NAMES, show=True)
+        labels.add_to(m)
+        OrientationLayers(labels.get_name(), roads.get_name() if roads else None).add_to(m)
     return m, district
 
 
@@ -308,11 +539,20 @@ def _finish(m: OfflineMap, district: gpd.GeoDataFrame, legend: dict) -> Rendered
         interactive=False,
     ).add_to(m)
     folium.LayerControl(collapsed=True).add_to(m)  # opened on hover or tap: the map stays visible
+    # each legend part's layers, found by their names in the layer control
+    named = {}
+    for child in m._children.values():
+        if getattr(child, "layer_name", None):
+            named.setdefault(child.layer_name, []).append(child.get_name())
+    parts = {key: [v for n in names.split("|") for v in named.get(n, [])]
+             for key, names in legend.get("layer", {}).items() if names}
+    LegendSync(parts).add_to(m)
     root = m.get_root()
     root.render()
     # Generated by folium from escaped data: inserted into the report as markup.
     return RenderedMap(
-        Markup(root.header.render()), Markup(root.html.render()), Markup(root.script.render()), legend
+        Markup(root.header.render()), Markup(root.html.render()), Markup(root.script.render()), legend,
+        m.get_name(),
     )
 
 
@@ -328,11 +568,11 @@ def _cell_places(places: pd.DataFrame | None, cells: np.ndarray) -> list[str]:
 def _hot_cold_layer(cells: gpd.GeoDataFrame, name: str, aliases: list[str], style: dict,
                     show: bool = True) -> folium.GeoJson:
     """Gi* hot and cold cells (``hotspot`` first, then the tooltip's columns), filled red or
-    blue; the outline takes the fill's colour unless ``style`` gives one."""
+    blue; outlined dark red or dark blue unless ``style`` gives an outline colour."""
 
     def style_function(f):
-        colour = HOT if f["properties"]["hotspot"] == "hot" else COLD
-        return {"fillColor": colour, "color": colour, **style}
+        hot = f["properties"]["hotspot"] == "hot"
+        return {"fillColor": HOT if hot else COLD, "color": HOT_EDGE if hot else COLD_EDGE, **style}
 
     return folium.GeoJson(
         _geojson_ready(cells), name=name, pane="gistar", style_function=style_function,
@@ -345,11 +585,11 @@ def _hot_cold_layer(cells: gpd.GeoDataFrame, name: str, aliases: list[str], styl
 def theme_map(profile: Profile, slug: str) -> RenderedMap:
     """The folium map of one theme, rendered to HTML parts."""
     result = profile.themes[slug]
-    m, district = _base_map(profile)
+    m, district = _base_map(profile, embed=slug == next(iter(profile.themes)))
 
     # LSOA rate choropleth
     rate = profile.lsoa[f"rate_{slug}"].to_numpy(dtype=float)
-    fills, rate_legend = rate_classes(rate)
+    fills, rate_legend = rate_classes(rate, profile.lsoa[f"count_{slug}"].to_numpy(dtype=float))
     lsoa = profile.lsoa[["lsoa_code", "lsoa_name", "geometry"]].copy()
     lsoa["lsoa_name"] = lsoa["lsoa_name"].fillna("").map(html.escape)
     lsoa["lsoa_code"] = lsoa["lsoa_code"].map(html.escape)
@@ -461,15 +701,17 @@ def theme_map(profile: Profile, slug: str) -> RenderedMap:
 
     # Repeat locations: the largest clusters (all of them are in the GeoPackage)
     reps = result.repeats
+    repeat_layer = ""
     if reps is not None and len(reps):
         top = reps.head(MAP_REPEATS)
+        repeat_layer = f"Repeat locations (largest {len(top)} of {len(reps)})"
         gdf = _geojson_ready(gpd.GeoDataFrame(
             {"crimes": top["crimes"].astype(int), "points": top["points"].astype(int),
              "where": _escaped(top["location_1"])},
             geometry=top.geometry.to_numpy(), crs=reps.crs))
         folium.GeoJson(
             gdf,
-            name=f"Repeat locations (largest {len(top)} of {len(reps)})",
+            name=repeat_layer,
             pane="gistar",
             style_function=lambda f: {"color": REPEAT, "weight": 2, "fillColor": REPEAT, "fillOpacity": 0.25},
             tooltip=GeoJsonTooltip(fields=["crimes", "points", "where"],
@@ -493,7 +735,7 @@ def theme_map(profile: Profile, slug: str) -> RenderedMap:
             crs=BNG,
         )
         _hot_cold_layer(cells, "Gi* hot and cold cells", ["Gi*", "crimes in cell", "z", "q", "busiest map points"],
-                        {"weight": 0.5, "fillOpacity": 0.55}).add_to(m)
+                        {"weight": 0.8, "fillOpacity": 0.6}).add_to(m)
 
     legend = {
         "rates": rate_legend,
@@ -507,6 +749,23 @@ def theme_map(profile: Profile, slug: str) -> RenderedMap:
         "emerging": emerging_legend,
         "harm_max": harm_max,
         "duals": duals,
+        "min_top": MIN_TOP_CRIMES,
+        "road": ROAD,
+        # the layers (control names, "|" between two) behind each legend part, by the part's key
+        # (the template's data-layer): a part shows only while one of them is on
+        "layer": {
+            "rates": "LSOA rate per 1,000 residents",
+            "kde": "KDE surface (crimes per km²)",
+            "rate_surface": "Rate surface (crimes per 1,000 residents)",
+            "harm": "Harm-weighted KDE (harm per km²)|Harm-weighted Gi* hot and cold cells",
+            "gistar": "Gi* hot and cold cells",
+            "emerging": "Emerging hot and cold spots",
+            "repeats": repeat_layer,
+            "lisa": "LISA clusters of LSOA rates",
+            **{f"dual_{i}": f"Dual KDE: {d['label']}" for i, d in enumerate(duals)},
+            "roads": ROADS if profile.orientation is not None and profile.orientation.roads is not None
+            and len(profile.orientation.roads) else "",
+        },
     }
     return _finish(m, district, legend)
 

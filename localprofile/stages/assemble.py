@@ -33,7 +33,7 @@ from .theme import ThemeAnalysis
 def assemble_profile(catalog: Catalog, policy: AudiencePolicy, inputs: Inputs, placed: PlacedCrimes,
                      scale: Scale, base: LsoaBase, methods: Methods, themes: dict[str, ThemeAnalysis],
                      masks: dict[str, np.ndarray], context: Context, overlay: Overlay, rtm: tuple, scores, nominals, duals: list[DualResult],
-                     backtest_table: dict, backtest_choices: list[Choice]) -> Profile:
+                     backtest_table: dict, backtest_choices: list[Choice], orientation=None) -> Profile:
     """The Profile of the stages' results; its choices in the order the stages made them."""
     lsoa = base.lsoa.copy()
     for t in themes.values():
@@ -43,7 +43,7 @@ def assemble_profile(catalog: Catalog, policy: AudiencePolicy, inputs: Inputs, p
         lsoa[col] = values
     choices = [*placed.choices, *scale.choices, *base.choices, *methods.choices,
                *(c for t in themes.values() for c in t.choices), *context.choices, *overlay.choices, *rtm[1], *(scores.choices if scores else []),
-               *backtest_choices]
+               *backtest_choices, *(orientation.choices if orientation is not None else [])]
     generated = generation_date(methods.months)  # SOURCE_DATE_EPOCH, else the data: never the clock
     roles = inputs.roles
     return Profile(
@@ -78,6 +78,7 @@ def assemble_profile(catalog: Catalog, policy: AudiencePolicy, inputs: Inputs, p
         choices=[*choices, generated],
         generated=generated.value,
         tool_version=__version__,
+        orientation=orientation,
     )
 
 
