@@ -18,6 +18,8 @@ catalog file), vintage, licence and attribution, and sensitivity. Code never hol
 from __future__ import annotations
 
 import glob
+import re
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -26,6 +28,14 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError, f
 
 from .errors import InputError
 from .layers import ADAPTERS
+
+
+class _KeyedError(ValueError):
+    """A model-level check's error that names the catalog key it is about."""
+
+    def __init__(self, key: str, message: str):
+        super().__init__(message)
+        self.key = key
 
 
 class _Strict(BaseModel):
@@ -180,6 +190,10 @@ class ProfileSettings(_Strict):
 
     title: str = "Serious and Organised Crime local profile"
     marking: str = "OFFICIAL"
+    # the profile's own version and the date it is next reviewed, shown on the cover (None: the
+    # cover says no version is given, and states a review date six months after the latest month)
+    version: str | None = None
+    review_date: date | None = None
     basemap_tiles: str | None = None
     basemap_attribution: str | None = None
     hotspot_q: float = Field(0.05, gt=0, lt=1)
@@ -289,6 +303,17 @@ class Catalog(_Strict):
         if not v:
             raise ValueError("the catalog declares no layers")
         return v
+
+    @model_validator(mode="after")
+    def _title_tells_the_truth(self) -> Catalog:
+        # one title serves every audience: it must not claim "open data only" for the force's and
+        # partners' profiles, which are built with the restricted layers
+        restricted = [n for n, s in self.layers.items() if s.sensitivity == "restricted"]
+        if restricted and re.search(r"open[\s-]+data[\s-]+only", self.profile.title, re.IGNORECASE):
+            raise _KeyedError("profile.title", f"says \"open data only\" but the catalog has restricted layers "
+                             f"({', '.join(restricted)}); reword the title (the cover states each "
+                             "audience's data)")
+        return self
 
     def paths(self, name: str) -> list[Path]:
         """The files of layer ``name``: globs expanded, sorted; an error if nothing matches."""
@@ -406,6 +431,9 @@ def load_catalog(path: str | Path) -> Catalog:
     except ValidationError as exc:
         err = exc.errors()[0]
         key = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        keyed = err.get("ctx", {}).get("error")
+        if isinstance(keyed, _KeyedError):
+            key = keyed.key
         msg = err["msg"].removeprefix("Value error, ")
         if err["type"] == "missing":
             msg = "required key is missing"

@@ -78,7 +78,7 @@ def test_script_location_never_runs_in_the_browser(hostile_out):
         page.wait_for_timeout(300)
         return page.evaluate(
             """() => ({
-              cells: [...document.querySelectorAll('#locations td')].map(td => td.textContent),
+              cells: [...document.querySelectorAll('table.locations td')].map(td => td.textContent),
               tooltips: [...document.querySelectorAll('.rendered-tooltip')].map(t => t.textContent),
               injected: document.querySelectorAll('img[src="x"], .rendered-tooltip img, .rendered-tooltip script').length,
               title: document.querySelector('h1').textContent,
