@@ -15,6 +15,7 @@ True
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from .catalog import Catalog, load_catalog
@@ -22,6 +23,7 @@ from .loading import Progress
 from .profile import Profile
 from .stages.assemble import assemble_profile, profile_backtest
 from .stages.audience import audience_policy
+from .stages.briefings import briefing_units
 from .stages.context import context_layers
 from .stages.inputs import layer_summaries, load_inputs
 from .stages.lsoa_base import lsoa_base
@@ -86,6 +88,8 @@ def build_profile(
     table, bt_choices = profile_backtest(test_months, placed.crimes, masks, placed.located, placed.x,
                                          placed.y, scale.grid, scale.bandwidths, catalog)
     nominals = nominal_priorities(catalog, policy, inputs.loaded, placed, methods.months)
-    return assemble_profile(catalog, policy, inputs, placed, scale, base, methods, analyses, masks,
+    briefing = briefing_units(catalog, policy, placed.area, base, context, placed, inputs.loaded, list(themes))
+    profile = assemble_profile(catalog, policy, inputs, placed, scale, base, methods, analyses, masks,
                             context, overlay, rtm, theme_scores(catalog, analyses, scale, policy.audience), nominals, duals, table,
                             bt_choices)
+    return replace(profile, briefing=briefing)

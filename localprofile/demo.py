@@ -69,6 +69,20 @@ def demo_overlay(district: str = DEMO_DISTRICT, audience: str = "public"):
     return build_profile(demo_catalog_path(), district, audience=audience).overlay
 
 
+@functools.lru_cache(maxsize=4)
+def demo_briefing_units(district: str = DEMO_DISTRICT, audience: str = "partner"):
+    """The briefing sheets' units of ``district`` as ``audience`` sees them, from a build of the
+    shipped demo (cached).
+
+    >>> b = demo_briefing_units("Leeds", "force")
+    >>> b.unit, len(b.codes), len(b.restricted.columns)
+    ('MSOA', 107, 4)
+    """
+    from .build import build_profile
+
+    return build_profile(demo_catalog_path(), district, audience=audience).briefing
+
+
 @dataclass(frozen=True)
 class DemoGrid:
     """A theme's located crimes in a district of the shipped data, on the profile's grid: for

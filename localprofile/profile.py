@@ -229,6 +229,8 @@ class Profile:
     tool_version: str
     backtest: dict[str, list[dict]] = field(default_factory=dict)  # theme -> metric rows
     monthly_lsoa: pd.DataFrame | None = None  # lsoa_code, theme, month, crimes (long form)
+    # the briefing sheets' units and lists (localprofile.stages.briefings.BriefingUnits)
+    briefing: Any = None
 
     @property
     def period(self) -> tuple[str, str]:
