@@ -9,7 +9,8 @@ Runs, one after the other in this process on this machine, ``bench_engine.run`` 
 against esda, libpysal, scikit-learn and an exact quartic sum), ``bench_inference.run``
 (permutation Gi* and local Moran's I against esda), ``bench_repeats.run`` (repeat locations
 against scikit-learn's DBSCAN) and ``bench_priority.run`` (whether the priority neighbourhoods
-find next year's SOC crime, beside IMD and past counts), then prints one table: each row's reference, the reference's time,
+find next year's SOC crime, beside IMD and past counts) and ``bench_briefings.run`` (the PCSO
+briefing sheets: time per sheet and per district, force and partner), then prints one table: each row's reference, the reference's time,
 localprofile's time and the ratio reference / localprofile (best per-call times; above 1 means
 localprofile is faster), with a note where the two sides do not do the same work. It ends with
 whether the headline holds: permutation Gi* with 9,999 permutations on the West Yorkshire 250 m
@@ -32,6 +33,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import bench_briefings
 import bench_engine
 import bench_inference
 import bench_priority
@@ -251,6 +253,11 @@ def main(argv=None) -> int:
     t = time.perf_counter()
     priority = bench_priority.run()
     run_s["priority"] = time.perf_counter() - t
+    gc.collect()
+    progress.part = "briefings"
+    t = time.perf_counter()
+    briefings = bench_briefings.run(sheets=10 if args.quick else None, progress=progress)
+    run_s["briefings"] = time.perf_counter() - t
     total = time.perf_counter() - t0
 
     rows = combined_rows(engine, inference, repeats)
@@ -282,8 +289,13 @@ def main(argv=None) -> int:
     for line in bench_priority.table_lines(priority):
         report(line)
     report()
+    report(f"PCSO briefing sheets, {briefings['district']} (bench_briefings)")
+    for line in bench_briefings.table_lines(briefings):
+        report(line)
+    report()
     report(f"run time {total:.0f} s (engine {run_s['engine']:.0f} s, inference {run_s['inference']:.0f} s, "
-           f"repeat locations {run_s['repeats']:.0f} s, priority {run_s['priority']:.0f} s)")
+           f"repeat locations {run_s['repeats']:.0f} s, priority {run_s['priority']:.0f} s, "
+           f"briefings {run_s['briefings']:.0f} s)")
 
     if args.json:
         doc = {
@@ -296,7 +308,8 @@ def main(argv=None) -> int:
             "headline": {**inference["checks"]["headline"], "holds": inference["checks"]["headline"]["pass"]},
             "checks_pass": ok,
             "run_s": {**run_s, "total": total},
-            "parts": {"engine": engine, "inference": inference, "repeats": repeats, "priority": priority},
+            "parts": {"engine": engine, "inference": inference, "repeats": repeats, "priority": priority,
+                      "briefings": briefings},
         }
         json.dump(doc, sys.stdout, indent=2)
         sys.stdout.write("\n")

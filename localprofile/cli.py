@@ -1,5 +1,5 @@
-"""The ``localprofile`` command line: ``demo``, ``build``, ``backtest``, ``validate``,
-``synthesize``, ``themes`` and ``fetch``.
+"""The ``localprofile`` command line: ``demo``, ``build``, ``briefings``, ``backtest``,
+``validate``, ``synthesize``, ``themes`` and ``fetch``.
 
 Results go to standard output; messages to standard error: a progress display of the command's
 stages at a terminal (none in a pipe or with ``--quiet``, see :mod:`localprofile.console`) and a
@@ -118,10 +118,13 @@ def default_out(district_name: str, audience: str | None) -> Path:
 
 def _build(catalog: Path, district: str, out_dir: Path | None, cell_size: float | None,
            bandwidth: float | None, audience: str | None = None, test_months: list[str] | None = None,
-           *, quiet: bool = False, prefix: str = "") -> Path:
+           *, quiet: bool = False, prefix: str = "", briefings: bool = False) -> Path:
     from .build import build_profile
     from .render import write_outputs
+    from .render.briefings import check_briefing_audience, write_briefings
 
+    if briefings:
+        check_briefing_audience(audience)
     with stages("loading catalog", quiet=quiet, prefix=prefix) as progress:
         profile = build_profile(
             catalog, district, audience=audience, cell_size=cell_size, bandwidth=bandwidth,
@@ -129,6 +132,8 @@ def _build(catalog: Path, district: str, out_dir: Path | None, cell_size: float 
         )
         target = out_dir or default_out(profile.district.name, audience)
         written = write_outputs(profile, target, progress)
+        if briefings:
+            written.update(write_briefings(profile, target, progress=progress))
     if not quiet:
         err.print(
             f"{profile.district.name} ({profile.district.code}"
@@ -165,6 +170,11 @@ Audience = Annotated[
         "when the catalog holds restricted layers.",
     ),
 ]
+Briefings = Annotated[
+    bool,
+    typer.Option("--briefings", help="Also write the PCSO briefing sheets (one A4 PDF per "
+                 "neighbourhood, in briefings/; force and partner audiences)."),
+]
 DEMO_OUT = Path("out/leeds-demo")
 
 
@@ -177,13 +187,15 @@ def demo(
     """Build the Leeds demo for the force, partner and public audiences.
 
     The demo uses the shipped data: real open data plus SYNTHETIC restricted layers. It prints
-    the paths of the three index.html files.
+    the paths of the three index.html files. The force and partner folders also hold PCSO
+    briefing sheets (briefings/).
     """
-    from .demo import DEMO_DISTRICT, demo_catalog_path
+    from .demo import DEMO_BRIEFINGS, DEMO_DISTRICT, demo_catalog_path
 
     for i, audience in enumerate(AUDIENCES, 1):
         index = _build(demo_catalog_path(), DEMO_DISTRICT, out_dir / audience, None, None, audience,
-                       quiet=quiet, prefix=f"{audience} ({i}/{len(AUDIENCES)}): ")
+                       quiet=quiet, prefix=f"{audience} ({i}/{len(AUDIENCES)}): ",
+                       briefings=audience in DEMO_BRIEFINGS)
         out.print(str(index.resolve()), markup=False)
 
 
@@ -199,18 +211,58 @@ def build(
     bandwidth: Bandwidth = None,
     test_months: Annotated[str | None, typer.Option(
         "--test-months", help="Backtest the hotspot methods on these months (trained on the others): a table in the profile.")] = None,
+    briefings: Briefings = False,
     quiet: Quiet = False,
 ) -> None:
     """Build the profile of one district.
 
     It writes index.html, summary.json, results.gpkg and GeoTIFFs (kde_<theme>.tif and others)
-    and prints the path of index.html.
+    and prints the path of index.html. With --briefings, also the PCSO briefing sheets.
     """
     from .fetch import parse_months
 
     index = _build(catalog, district, out_dir, cell_size, bandwidth, audience and audience.value,
-                   parse_months(test_months) if test_months else None, quiet=quiet)
+                   parse_months(test_months) if test_months else None, quiet=quiet, briefings=briefings)
     out.print(str(index.resolve()), markup=False)
+
+
+@command("briefings")
+def briefings_command(
+    catalog: Annotated[Path, typer.Option("--catalog", help="The data catalog (YAML).")],
+    district: Annotated[str, typer.Option("--district", help="Local authority name or code, e.g. Leeds or E08000035.")],
+    out_dir: Annotated[Path | None, typer.Option(
+        "--out", help="Output folder; the sheets go in its briefings/ subfolder (default: "
+        "out/<district>/<audience>).")] = None,
+    audience: Audience = None,
+    neighbourhood: Annotated[list[str] | None, typer.Option(
+        "--neighbourhood", help="A neighbourhood to print, by code or name (e.g. E02002415 or "
+        "'Leeds 086'); repeat it for more (default: every neighbourhood of the district).")] = None,
+    quiet: Quiet = False,
+) -> None:
+    """Write printed PCSO briefing sheets: one A4 PDF per neighbourhood.
+
+    Each sheet has a map, the top named map points, key facts, the priority rank and its
+    drivers, and what to look for; the marking is on every page. The sheets and an index.html
+    go in the briefings/ subfolder of the output folder; it prints the path of that index.
+
+    Sheets are for the force (restricted counts included) and partners (open data only); public
+    outputs have none.
+    """
+    from .build import build_profile
+    from .render.briefings import check_briefing_audience, select_units, write_briefings
+
+    aud = audience and audience.value
+    check_briefing_audience(aud)
+    with stages("loading catalog", quiet=quiet) as progress:
+        profile = build_profile(catalog, district, audience=aud, progress=progress)
+        select_units(profile, neighbourhood or None)  # a bad name stops before any sheet is drawn
+        target = out_dir or default_out(profile.district.name, aud)
+        written = write_briefings(profile, target, neighbourhood or None, progress=progress)
+    if not quiet:
+        err.print(f"{profile.district.name} ({profile.district.code}{', for ' + aud if aud else ''}, "
+                  f"{profile.marking}): {len(written) - 1} briefing sheets in {target / 'briefings'}",
+                  markup=False)
+    out.print(str(written["briefings/index.html"].resolve()), markup=False)
 
 
 @command("backtest")

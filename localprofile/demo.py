@@ -16,6 +16,7 @@ from .engine.grid import Grid
 from .errors import InputError
 
 DEMO_DISTRICT = "Leeds"
+DEMO_BRIEFINGS = ("force", "partner")  # the audiences whose demo folders hold briefing sheets
 
 
 def demo_catalog_path() -> Path:

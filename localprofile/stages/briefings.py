@@ -7,9 +7,9 @@ A record belongs to the neighbourhood holding its LSOA (the LSOA the profile cou
 a polygons layer that does not nest LSOAs, an LSOA goes whole to the unit holding most of its area.
 
 >>> from localprofile.demo import demo_briefing_units
->>> b = demo_briefing_units("Leeds", "partner")     # the shipped data, as partners may see it
->>> b.unit, len(b.codes), b.restricted.shape[1]      # partners: no restricted layer at all
-('MSOA', 107, 0)
+>>> b = demo_briefing_units("Leeds", "force")       # the shipped data, as the force sees it
+>>> b.unit, len(b.codes), list(b.restricted.columns)[:2]  # partners get no restricted column
+('MSOA', 107, ["OCG members' home addresses", 'CSE locations'])
 """
 
 from __future__ import annotations
