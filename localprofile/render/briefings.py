@@ -123,7 +123,7 @@ class _MapDrawer:
     """One matplotlib figure for all sheets: the district-wide layers drawn once, each sheet only
     moving the view and adding its outline and labels (no per-point Python loop)."""
 
-    def __init__(self, profile: Profile, width_in: float = 7.0, height_in: float = 4.4):
+    def __init__(self, profile: Profile, width_in: float = 7.0, height_in: float = 4.2):
         import matplotlib
 
         matplotlib.use("Agg", force=False)
@@ -309,6 +309,9 @@ def _sheet_context(profile: Profile, i: int) -> dict:
         rows = table.iloc[0:0]
     priority = [{"code": r[key], "name": r["name"], "rank": int(r["rank"]), "bivariate": r["bivariate"],
                  "why": r["why"]} for _, r in rows.iterrows()]
+    ranks = {p["code"]: p["rank"] for p in priority} if ov.unit == "LSOA" and b.unit != "LSOA" else {}
+    for r in lsoa_rows:
+        r["rank"] = ranks.get(r["code"])
     indicators = ov.indicators
     near = [c for c in indicators.columns if c.endswith("near hot cells") and ov.kinds.get(c) == "vulnerability"]
     near_rows = []
@@ -332,7 +335,7 @@ def _sheet_context(profile: Profile, i: int) -> dict:
     points = locs[["x", "y"]].to_numpy(float)
     return {
         "code": code, "name": name, "polygon": polygon, "labels": labels, "points": points,
-        "school_xy": school_xy, "lsoa_rows": lsoa_rows,
+        "school_xy": school_xy, "lsoa_rows": lsoa_rows, "ranked_lsoas": bool(ranks),
         "theme_labels": [profile.themes[s].theme.label.split(" (")[0] for s in themes],
         "locations": locations, "priority": priority, "schools": schools, "near": near_rows,
         "restricted": restricted, "file": sheet_name(code, name), "Markup": Markup,
