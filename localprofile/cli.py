@@ -187,8 +187,9 @@ def demo(
     """Build the Leeds demo for the force, partner and public audiences.
 
     The demo uses the shipped data: real open data plus SYNTHETIC restricted layers. It prints
-    the paths of the three index.html files. The force and partner folders also hold PCSO
-    briefing sheets (briefings/).
+    the paths of the three index.html files.
+
+    The force and partner folders also hold PCSO briefing sheets (briefings/).
     """
     from .demo import DEMO_BRIEFINGS, DEMO_DISTRICT, demo_catalog_path
 
