@@ -123,7 +123,7 @@ class _MapDrawer:
     """One matplotlib figure for all sheets: the district-wide layers drawn once, each sheet only
     moving the view and adding its outline and labels (no per-point Python loop)."""
 
-    def __init__(self, profile: Profile, width_in: float = 7.0, height_in: float = 4.2):
+    def __init__(self, profile: Profile, width_in: float = 7.0, height_in: float = 3.95):
         import matplotlib
 
         matplotlib.use("Agg", force=False)
