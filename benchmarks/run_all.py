@@ -11,7 +11,8 @@ against esda, libpysal, scikit-learn and an exact quartic sum), ``bench_inferenc
 against scikit-learn's DBSCAN) and ``bench_priority.run`` (whether the priority neighbourhoods
  find next year's SOC crime, beside IMD and past counts), ``bench_outputs.run`` (the Leeds build
  for each audience: time stage by stage and the size of each output) and ``bench_render.run`` (each audience's
- HTML size and offline render time in headless Chromium), then prints one table: each row's reference, the reference's time,
+ HTML size and offline render time in headless Chromium) and ``bench_briefings.run`` (the PCSO
+briefing sheets: time per sheet and per district, force and partner), then prints one table: each row's reference, the reference's time,
 localprofile's time and the ratio reference / localprofile (best per-call times; above 1 means
 localprofile is faster), with a note where the two sides do not do the same work. It ends with
 whether the headline holds: permutation Gi* with 9,999 permutations on the West Yorkshire 250 m
@@ -34,6 +35,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import bench_briefings
 import bench_engine
 import bench_inference
 import bench_outputs
@@ -265,6 +267,10 @@ def main(argv=None) -> int:
     t = time.perf_counter()
     render = bench_render.run(None, 1 if args.quick else 3, progress)
     run_s["render"] = time.perf_counter() - t
+    progress.part = "briefings"
+    t = time.perf_counter()
+    briefings = bench_briefings.run(sheets=10 if args.quick else None, progress=progress)
+    run_s["briefings"] = time.perf_counter() - t
     total = time.perf_counter() - t0
 
     rows = combined_rows(engine, inference, repeats)
@@ -301,11 +307,15 @@ def main(argv=None) -> int:
     report()
     report("the HTML profile offline (bench_render): size and render time in headless Chromium")
     for line in bench_render.table_lines(render):
+    report()
+    report(f"PCSO briefing sheets, {briefings['district']} (bench_briefings)")
+    for line in bench_briefings.table_lines(briefings):
         report(line)
     report()
     report(f"run time {total:.0f} s (engine {run_s['engine']:.0f} s, inference {run_s['inference']:.0f} s, "
            f"repeat locations {run_s['repeats']:.0f} s, priority {run_s['priority']:.0f} s, "
-           f"outputs {run_s['outputs']:.0f} s, render {run_s['render']:.0f} s)")
+           f"outputs {run_s['outputs']:.0f} s, render {run_s['render']:.0f} s, "
+           f"briefings {run_s['briefings']:.0f} s)")
 
     if args.json:
         doc = {
@@ -319,7 +329,7 @@ def main(argv=None) -> int:
             "checks_pass": ok,
             "run_s": {**run_s, "total": total},
             "parts": {"engine": engine, "inference": inference, "repeats": repeats, "priority": priority,
-                      "outputs": outputs, "render": render},
+                      "outputs": outputs, "render": render, "briefings": briefings},
         }
         json.dump(doc, sys.stdout, indent=2)
         sys.stdout.write("\n")

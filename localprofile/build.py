@@ -24,6 +24,7 @@ from .profile import Profile
 from .stages.action_plan import action_plan, read_plan
 from .stages.assemble import assemble_profile, profile_backtest
 from .stages.audience import audience_policy
+from .stages.briefings import briefing_units
 from .stages.context import context_layers
 from .stages.inputs import layer_summaries, load_inputs
 from .stages.judgements import intelligence_gaps, key_judgements
@@ -92,11 +93,12 @@ def build_profile(
     table, bt_choices = profile_backtest(test_months, placed.crimes, masks, placed.located, placed.x,
                                          placed.y, scale.grid, scale.bandwidths, catalog)
     nominals = nominal_priorities(catalog, policy, inputs.loaded, placed, methods.months)
+    briefing = briefing_units(catalog, policy, placed.area, base, context, placed, inputs.loaded, list(themes))
     labels = orientation(catalog, inputs, placed, scale.buffer, context.neighbourhoods)
     profile = assemble_profile(catalog, policy, inputs, placed, scale, base, methods, analyses, masks,
                                context, overlay, rtm, theme_scores(catalog, analyses, scale, policy.audience), nominals, duals, table,
                                bt_choices, labels)
-    return judge(profile, plan)
+    return judge(dataclasses.replace(profile, briefing=briefing), plan)
 
 
 def judge(profile: Profile, plan=None) -> Profile:

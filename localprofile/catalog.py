@@ -185,6 +185,21 @@ class SocThemeSpec(_Strict):
     needs: str | None = None
 
 
+class BriefingSettings(_Strict):
+    """Printed PCSO briefing sheets (``localprofile briefings``): see
+    :mod:`localprofile.render.briefings`."""
+
+    # one sheet per unit: msoa (the district's neighbourhoods), lsoa, or the name of a polygons
+    # layer (neighbourhood policing areas, wards)
+    unit: str = "msoa"
+    # the "what to look for" text (plain text or simple Markdown, relative to the catalog); None:
+    # the shipped text on signs of exploitation, cuckooing and county lines
+    look_for: str | None = None
+    top_locations: int = Field(10, ge=1, le=30)  # named map points listed per sheet
+    # the themes whose Gi* hot cells and repeat locations each sheet maps (None: the overlay's)
+    themes: list[str] | None = Field(None, min_length=1)
+
+
 class ProfileSettings(_Strict):
     """Profile-wide settings; every ``None`` means "choose automatically and say why"."""
 
@@ -253,6 +268,7 @@ class ProfileSettings(_Strict):
     soc_themes: dict[str, SocThemeSpec | None] = {}
     rtm: RtmSettings = RtmSettings()
     nominals: NominalSettings = NominalSettings()
+    briefings: BriefingSettings = BriefingSettings()
 
     @field_validator("suppress_below", mode="before")
     @classmethod

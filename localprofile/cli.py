@@ -1,5 +1,5 @@
-"""The ``localprofile`` command line: ``demo``, ``build``, ``backtest``, ``validate``,
-``synthesize``, ``themes`` and ``fetch``.
+"""The ``localprofile`` command line: ``demo``, ``build``, ``briefings``, ``backtest``,
+``validate``, ``synthesize``, ``themes`` and ``fetch``.
 
 Results go to standard output; messages to standard error: a progress display of the command's
 stages at a terminal (none in a pipe or with ``--quiet``, see :mod:`localprofile.console`) and a
@@ -119,10 +119,13 @@ def default_out(district_name: str, audience: str | None, root: Path = Path("out
 
 def _build(catalog: Path, district: str, out_dir: Path | None, cell_size: float | None,
            bandwidth: float | None, audience: str | None = None, test_months: list[str] | None = None,
-           *, quiet: bool = False, prefix: str = "", root: Path = Path("out")) -> Path:
+           *, quiet: bool = False, prefix: str = "", root: Path = Path("out"), briefings: bool = False) -> Path:
     from .build import build_profile
     from .render import write_outputs
+    from .render.briefings import check_briefing_audience, write_briefings
 
+    if briefings:
+        check_briefing_audience(audience)
     with stages("loading catalog", quiet=quiet, prefix=prefix) as progress:
         profile = build_profile(
             catalog, district, audience=audience, cell_size=cell_size, bandwidth=bandwidth,
@@ -130,6 +133,8 @@ def _build(catalog: Path, district: str, out_dir: Path | None, cell_size: float 
         )
         target = out_dir or default_out(profile.district.name, audience, root)
         written = write_outputs(profile, target, progress)
+        if briefings:
+            written.update(write_briefings(profile, target, progress=progress))
     if not quiet:
         err.print(
             f"{profile.district.name} ({profile.district.code}"
@@ -166,6 +171,11 @@ Audience = Annotated[
         "when the catalog holds restricted layers.",
     ),
 ]
+Briefings = Annotated[
+    bool,
+    typer.Option("--briefings", help="Also write the PCSO briefing sheets (one A4 PDF per "
+                 "neighbourhood, in briefings/; force and partner audiences)."),
+]
 DEMO_OUT = Path("out/leeds-demo")
 
 
@@ -179,12 +189,15 @@ def demo(
 
     The demo uses the shipped data: real open data plus SYNTHETIC restricted layers. It prints
     the paths of the three index.html files.
+
+    The force and partner folders also hold PCSO briefing sheets (briefings/).
     """
-    from .demo import DEMO_DISTRICT, demo_catalog_path
+    from .demo import DEMO_BRIEFINGS, DEMO_DISTRICT, demo_catalog_path
 
     for i, audience in enumerate(AUDIENCES, 1):
         index = _build(demo_catalog_path(), DEMO_DISTRICT, out_dir / audience, None, None, audience,
-                       quiet=quiet, prefix=f"{audience} ({i}/{len(AUDIENCES)}): ")
+                       quiet=quiet, prefix=f"{audience} ({i}/{len(AUDIENCES)}): ",
+                       briefings=audience in DEMO_BRIEFINGS)
         out.print(str(index.resolve()), markup=False)
 
 
@@ -201,7 +214,7 @@ def _catalog_districts(catalog: Path) -> list[str]:
 
 def _build_many(catalog: Path, districts: list[str], root: Path, cell_size: float | None,
                 bandwidth: float | None, audience: str | None, test_months: list[str] | None,
-                *, quiet: bool = False) -> Path:
+                *, quiet: bool = False, briefings: bool = False) -> Path:
     """Build each district into root/<district>/<audience> and write root/index.html, the front
     page that links them; returns the front page's path."""
     from .catalog import load_catalog
@@ -212,7 +225,7 @@ def _build_many(catalog: Path, districts: list[str], root: Path, cell_size: floa
     folders = []
     for i, name in enumerate(districts, 1):
         index = _build(catalog, name, None, cell_size, bandwidth, audience, test_months, quiet=quiet,
-                       prefix=f"{name} ({i}/{len(districts)}): ", root=root)
+                       prefix=f"{name} ({i}/{len(districts)}): ", root=root, briefings=briefings)
         out.print(str(index.resolve()), markup=False)
         folders.append(index.parent)
     return write_front_page(root, folders, title=load_catalog(catalog).profile.title)
@@ -233,12 +246,13 @@ def build(
     bandwidth: Bandwidth = None,
     test_months: Annotated[str | None, typer.Option(
         "--test-months", help="Backtest the hotspot methods on these months (trained on the others): a table in the profile.")] = None,
+    briefings: Briefings = False,
     quiet: Quiet = False,
 ) -> None:
     """Build the profile of one district, or of several with a front page.
 
     It writes index.html, summary.json, results.gpkg and GeoTIFFs (kde_<theme>.tif and others)
-    and prints the path of index.html.
+    and prints the path of index.html. With --briefings, also the PCSO briefing sheets.
 
     With several districts (--district repeated, or all), each goes to <out>/<district>/<audience>.
 
@@ -251,12 +265,52 @@ def build(
         if "all" in [d.casefold() for d in district] and len(district) > 1:
             raise InputError("--district all builds every district: give it alone", key="--district")
         page = _build_many(catalog, ["all"] if len(district) == 1 else district, out_dir or Path("out"),
-                           cell_size, bandwidth, audience and audience.value, months, quiet=quiet)
+                           cell_size, bandwidth, audience and audience.value, months, quiet=quiet,
+                           briefings=briefings)
         out.print(str(page.resolve()), markup=False)
         return
     index = _build(catalog, district[0], out_dir, cell_size, bandwidth, audience and audience.value,
-                   months, quiet=quiet)
+                   months, quiet=quiet, briefings=briefings)
     out.print(str(index.resolve()), markup=False)
+
+
+@command("briefings")
+def briefings_command(
+    catalog: Annotated[Path, typer.Option("--catalog", help="The data catalog (YAML).")],
+    district: Annotated[str, typer.Option("--district", help="Local authority name or code, e.g. Leeds or E08000035.")],
+    out_dir: Annotated[Path | None, typer.Option(
+        "--out", help="Output folder; the sheets go in its briefings/ subfolder (default: "
+        "out/<district>/<audience>).")] = None,
+    audience: Audience = None,
+    neighbourhood: Annotated[list[str] | None, typer.Option(
+        "--neighbourhood", help="A neighbourhood to print, by code or name (e.g. E02002415 or "
+        "'Leeds 086'); repeat it for more (default: every neighbourhood of the district).")] = None,
+    quiet: Quiet = False,
+) -> None:
+    """Write printed PCSO briefing sheets: one A4 PDF per neighbourhood.
+
+    Each sheet has a map, the top named map points, key facts, the priority rank and its
+    drivers, and what to look for; the marking is on every page. The sheets and an index.html
+    go in the briefings/ subfolder of the output folder; it prints the path of that index.
+
+    Sheets are for the force (restricted counts included) and partners (open data only); public
+    outputs have none.
+    """
+    from .build import build_profile
+    from .render.briefings import check_briefing_audience, select_units, write_briefings
+
+    aud = audience and audience.value
+    check_briefing_audience(aud)
+    with stages("loading catalog", quiet=quiet) as progress:
+        profile = build_profile(catalog, district, audience=aud, progress=progress)
+        select_units(profile, neighbourhood or None)  # a bad name stops before any sheet is drawn
+        target = out_dir or default_out(profile.district.name, aud)
+        written = write_briefings(profile, target, neighbourhood or None, progress=progress)
+    if not quiet:
+        err.print(f"{profile.district.name} ({profile.district.code}{', for ' + aud if aud else ''}, "
+                  f"{profile.marking}): {len(written) - 1} briefing sheets in {target / 'briefings'}",
+                  markup=False)
+    out.print(str(written["briefings/index.html"].resolve()), markup=False)
 
 
 @command("backtest")

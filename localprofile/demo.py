@@ -16,6 +16,7 @@ from .engine.grid import Grid
 from .errors import InputError
 
 DEMO_DISTRICT = "Leeds"
+DEMO_BRIEFINGS = ("force", "partner")  # the audiences whose demo folders hold briefing sheets
 
 
 def demo_catalog_path() -> Path:
@@ -67,6 +68,20 @@ def demo_overlay(district: str = DEMO_DISTRICT, audience: str = "public"):
     from .build import build_profile
 
     return build_profile(demo_catalog_path(), district, audience=audience).overlay
+
+
+@functools.lru_cache(maxsize=4)
+def demo_briefing_units(district: str = DEMO_DISTRICT, audience: str = "partner"):
+    """The briefing sheets' units of ``district`` as ``audience`` sees them, from a build of the
+    shipped demo (cached).
+
+    >>> b = demo_briefing_units("Leeds", "force")
+    >>> b.unit, len(b.codes), len(b.restricted.columns)
+    ('MSOA', 107, 4)
+    """
+    from .build import build_profile
+
+    return build_profile(demo_catalog_path(), district, audience=audience).briefing
 
 
 @dataclass(frozen=True)

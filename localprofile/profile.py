@@ -238,6 +238,8 @@ class Profile:
     recommendations: list[str] = field(default_factory=list)
     # map labels and the offline basemap (localprofile.stages.orientation.Orientation)
     orientation: Any = None
+    # the briefing sheets' units and lists (localprofile.stages.briefings.BriefingUnits)
+    briefing: Any = None
 
     @property
     def period(self) -> tuple[str, str]:
