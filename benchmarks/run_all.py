@@ -304,9 +304,11 @@ def main(argv=None) -> int:
     report()
     report(f"build time and output sizes, {outputs['district']} (bench_outputs)")
     for line in bench_outputs.table_lines(outputs):
+        report(line)
     report()
     report("the HTML profile offline (bench_render): size and render time in headless Chromium")
     for line in bench_render.table_lines(render):
+        report(line)
     report()
     report(f"PCSO briefing sheets, {briefings['district']} (bench_briefings)")
     for line in bench_briefings.table_lines(briefings):
