@@ -16,7 +16,6 @@ import json
 import sys
 import tempfile
 import time
-from pathlib import Path
 
 from localprofile.build import build_profile
 from localprofile.demo import demo_catalog_path

@@ -16,7 +16,6 @@ import numpy as np
 from markupsafe import Markup
 
 from ..engine.permutation import ADJUST_NAMES
-from ..engine.suppress import HIDDEN
 from ..profile import Profile
 from . import charts
 from .maps import context_map, deterministic_ids, leaflet_assets, priority_map, theme_map

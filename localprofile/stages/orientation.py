@@ -36,7 +36,6 @@ from ..context_layers import Neighbourhoods
 from ..engine.choices import Choice
 from ..geo import BNG
 from ..geocode import Geocoder
-from ..layers import ADAPTERS
 from .inputs import Inputs
 from .place import PlacedCrimes
 
