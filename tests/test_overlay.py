@@ -258,7 +258,7 @@ def test_every_audience_gets_the_ranked_table_map_and_layer(demo_root, audience)
 
     folder = demo_root / audience
     html = (folder / "index.html").read_text(encoding="utf-8")
-    section = html[html.index('<section id="priority">'):]
+    section = html[html.index('<section id="priority"'):]
     section = section[:section.index("</section>")]
     assert section.count('<tr><td class="num">') == 10  # the top 10
     assert "How firm the top 10 is" in section and "Threat &rarr; / vulnerability &uarr;" in section
