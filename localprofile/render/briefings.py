@@ -26,27 +26,18 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-import jinja2
 import numpy as np
 import shapely
 
 from ..errors import InputError
 from ..loading import Progress
 from ..profile import Profile
-from .html import _template, months_text
+from .html import _ENV, _template, months_text  # the report's Jinja environment and filters
 
 BRIEFINGS_DIR = "briefings"
 A4_MM = (210, 297)
 HATCHES = ("////", "\\\\\\\\", "xxxx", "....", "++++")
 
-_ENV = jinja2.Environment(
-    loader=jinja2.FunctionLoader(_template),
-    autoescape=True,
-    undefined=jinja2.StrictUndefined,
-    trim_blocks=True,
-    lstrip_blocks=True,
-)
-_ENV.filters["count"] = lambda v: f"{v:,}" if isinstance(v, (int, np.integer)) else str(v)
 
 
 def _slug(text: str) -> str:

@@ -33,10 +33,9 @@ from importlib import resources
 from pathlib import Path
 from urllib.parse import quote
 
-import jinja2
 
 from ..errors import InputError
-from .html import AUDIENCE_TEXT, months_text
+from .html import _ENV, AUDIENCE_TEXT, months_text  # the report's Jinja environment
 
 KEY_THEME = "all_crime"
 DEFAULT_TITLE = "Serious and Organised Crime local profile"  # the catalog default
@@ -106,18 +105,6 @@ def front_page_entries(root: str | Path, folders: list[str | Path]) -> list[Dist
     return sorted(entries.values(), key=lambda e: (e.name, e.code, e.href))
 
 
-def _template(name: str) -> str | None:
-    f = resources.files("localprofile.templates").joinpath(name)
-    return f.read_text(encoding="utf-8") if f.is_file() else None
-
-
-_ENV = jinja2.Environment(
-    loader=jinja2.FunctionLoader(_template),
-    autoescape=True,
-    undefined=jinja2.StrictUndefined,
-    trim_blocks=True,
-    lstrip_blocks=True,
-)
 
 
 def render_front_page(entries: list[DistrictEntry], title: str = DEFAULT_TITLE) -> str:
