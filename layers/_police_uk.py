@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from .. import cache
 from ..sources import iter_tables
 from ..errors import InputError
 from ..validate import read_csv, select_columns, truncated_reason
@@ -42,14 +43,21 @@ def read_police_uk_tables(
     frames, seen, empty = [], set(), []
     for table in iter_tables(paths, member_pattern):
         raw = table.read_bytes()
-        parsed = read_csv(io.BytesIO(raw), file=table.label, encoding=spec.encoding)
-        frame = select_columns(parsed, columns, file=table.label, hint=hint)
+
+        def parse(raw=raw, label=table.label) -> pd.DataFrame:
+            parsed = read_csv(io.BytesIO(raw), file=label, encoding=spec.encoding)
+            frame = select_columns(parsed, columns, file=label, hint=hint)
+            # the last row of a file cut off mid-row (pandas padded it): dropped as "truncated row"
+            frame["truncated"] = False
+            if parsed.attrs.get("truncated"):
+                frame.loc[frame.index[-1], "truncated"] = True
+            return frame
+
+        # each monthly table parsed once: a rebuild after adding a month parses only that month
+        frame = cache.cached_table(cache.key("police.uk table", table.label, hashlib.sha256(raw).hexdigest(),
+                                             spec.encoding, columns, hint), parse)
         if not len(frame):
             empty.append(table.label)
-        # the last row of a file cut off mid-row (pandas padded it): dropped as "truncated row"
-        frame["truncated"] = False
-        if parsed.attrs.get("truncated"):
-            frame.loc[frame.index[-1], "truncated"] = True
         name = table.name.lower()
         # The same month and force loaded twice (an archive and its unpacked copy, say) would
         # count every row twice, and these rows have no ID to de-duplicate on.

@@ -1,4 +1,4 @@
-"""The ``localprofile`` command line: ``demo``, ``build``, ``briefings``, ``backtest``,
+"""The ``localprofile`` command line: ``demo``, ``build``, ``build-all``, ``briefings``, ``backtest``,
 ``validate``, ``synthesize``, ``themes`` and ``fetch``.
 
 Results go to standard output; messages to standard error: a progress display of the command's
@@ -120,21 +120,16 @@ def default_out(district_name: str, audience: str | None, root: Path = Path("out
 def _build(catalog: Path, district: str, out_dir: Path | None, cell_size: float | None,
            bandwidth: float | None, audience: str | None = None, test_months: list[str] | None = None,
            *, quiet: bool = False, prefix: str = "", root: Path = Path("out"), briefings: bool = False) -> Path:
-    from .build import build_profile
-    from .render import write_outputs
-    from .render.briefings import check_briefing_audience, write_briefings
+    from .batch import Options, build_district
+    from .render.briefings import check_briefing_audience
 
     if briefings:
         check_briefing_audience(audience)
+    options = Options(audience, cell_size, bandwidth, tuple(test_months) if test_months else None, briefings)
     with stages("loading catalog", quiet=quiet, prefix=prefix) as progress:
-        profile = build_profile(
-            catalog, district, audience=audience, cell_size=cell_size, bandwidth=bandwidth,
-            test_months=test_months, progress=progress,
-        )
-        target = out_dir or default_out(profile.district.name, audience, root)
-        written = write_outputs(profile, target, progress)
-        if briefings:
-            written.update(write_briefings(profile, target, progress=progress))
+        profile, written = build_district(catalog, district, lambda p: out_dir or default_out(p.district.name, audience, root),
+                                          options, progress)
+    target = written["index.html"].parent
     if not quiet:
         err.print(
             f"{profile.district.name} ({profile.district.code}"
@@ -212,23 +207,33 @@ def _catalog_districts(catalog: Path) -> list[str]:
     return sorted(frame["lad_name"].dropna().unique())
 
 
-def _build_many(catalog: Path, districts: list[str], root: Path, cell_size: float | None,
-                bandwidth: float | None, audience: str | None, test_months: list[str] | None,
-                *, quiet: bool = False, briefings: bool = False) -> Path:
-    """Build each district into root/<district>/<audience> and write root/index.html, the front
-    page that links them; returns the front page's path."""
-    from .catalog import load_catalog
-    from .render.front_page import write_front_page
+def _run_batch(catalog: Path, root: Path, *, force: str | None = None, districts: list[str] | None = None,
+               options, quiet: bool, **how) -> None:
+    """Build a batch of districts (:func:`localprofile.batch.build_all`): each district's
+    index.html and then the front page on standard output, a line per district on standard
+    error as it finishes; exit code 2 when a district failed on bad input, 1 on a bug."""
+    from .batch import build_all
 
-    if districts == ["all"]:
-        districts = _catalog_districts(catalog)
-    folders = []
-    for i, name in enumerate(districts, 1):
-        index = _build(catalog, name, None, cell_size, bandwidth, audience, test_months, quiet=quiet,
-                       prefix=f"{name} ({i}/{len(districts)}): ", root=root, briefings=briefings)
-        out.print(str(index.resolve()), markup=False)
-        folders.append(index.parent)
-    return write_front_page(root, folders, title=load_catalog(catalog).profile.title)
+    def done(o) -> None:
+        if o.status == "failed":
+            err.print(f"{o.name} ({o.code}): FAILED: {o.error}", markup=False)
+        elif not quiet:
+            err.print(f"{o.name} ({o.code}): {o.status}, in {root / o.folder}", markup=False)
+
+    report = build_all(catalog, root, force=force, districts=districts, options=options, on_done=done, **how)
+    for o in report.outcomes:
+        if o.status != "failed":
+            out.print(str((root / o.folder / "index.html").resolve()), markup=False)
+    out.print(str(report.front_page.resolve()), markup=False)
+    if report.failed:
+        err.print(f"error: {len(report.failed)} of {len(report.outcomes)} districts failed ("
+                  + ", ".join(o.name for o in report.failed) + f"); the front page names them: {report.front_page}",
+                  markup=False)
+        raise typer.Exit(report.exit_code)
+    if not quiet:
+        built = sum(o.status == "built" for o in report.outcomes)
+        err.print(f"{len(report.outcomes)} districts ({built} built, {len(report.outcomes) - built} up to date); "
+                  f"front page {report.front_page}", markup=False)
 
 
 @command()
@@ -264,14 +269,69 @@ def build(
     if len(district) > 1 or [d.casefold() for d in district] == ["all"]:
         if "all" in [d.casefold() for d in district] and len(district) > 1:
             raise InputError("--district all builds every district: give it alone", key="--district")
-        page = _build_many(catalog, ["all"] if len(district) == 1 else district, out_dir or Path("out"),
-                           cell_size, bandwidth, audience and audience.value, months, quiet=quiet,
-                           briefings=briefings)
-        out.print(str(page.resolve()), markup=False)
+        from .batch import Options
+
+        _run_batch(catalog, out_dir or Path("out"), districts=_catalog_districts(catalog) if len(district) == 1 else district,
+                   options=Options(audience and audience.value, cell_size, bandwidth, tuple(months) if months else None,
+                                   briefings), quiet=quiet, serial=True)
         return
     index = _build(catalog, district[0], out_dir, cell_size, bandwidth, audience and audience.value,
                    months, quiet=quiet, briefings=briefings)
     out.print(str(index.resolve()), markup=False)
+
+
+def _default_cache() -> Path:
+    """Where build-all keeps parsed inputs: $XDG_CACHE_HOME/localprofile (~/.cache/localprofile)."""
+    base = os.environ.get("XDG_CACHE_HOME", "").strip() or Path.home() / ".cache"
+    return Path(base) / "localprofile"
+
+
+@command("build-all")
+def build_all_command(
+    catalog: Annotated[Path, typer.Option("--catalog", help="The data catalog (YAML).")],
+    out_dir: Annotated[Path, typer.Option(
+        "--out", help="Output folder: <district>/<audience> for each district, the front page index.html and build-all.json.")],
+    force: Annotated[str | None, typer.Option(
+        "--force", help="Build every district of this police force in the catalog's LSOA lookup, e.g. 'West Yorkshire'.")] = None,
+    districts: Annotated[str | None, typer.Option(
+        "--districts", help="Or these districts, by name or code, comma-separated: Leeds,Bradford or E08000035,E08000032.")] = None,
+    audience: Audience = None,
+    scheduler: Annotated[str | None, typer.Option(
+        "--scheduler", help="Address of a running Dask scheduler, e.g. tcp://10.0.0.5:8786 (default: a LocalCluster on this machine).")] = None,
+    workers: Annotated[int | None, typer.Option(
+        "--workers", min=1, help="Worker processes of the LocalCluster (default: one per usable core).")] = None,
+    serial: Annotated[bool, typer.Option(
+        "--serial", help="Build the districts one after the other in this process, without Dask.")] = False,
+    cache: Annotated[Path | None, typer.Option(
+        "--cache", help="Folder of parsed inputs (GeoParquet) shared by runs (default: ~/.cache/localprofile).")] = None,
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="Keep no parsed inputs on disk.")] = False,
+    cell_size: CellSize = None,
+    bandwidth: Bandwidth = None,
+    test_months: Annotated[str | None, typer.Option(
+        "--test-months", help="Backtest the hotspot methods on these months (trained on the others).")] = None,
+    briefings: Briefings = False,
+    quiet: Quiet = False,
+) -> None:
+    """Build every district of a force, or a list of districts, in parallel on Dask.
+
+    Each district's profile goes to <out>/<district>/<audience>, the same files as localprofile build writes; the front page <out>/index.html links them and names any district whose build failed.
+
+    A failed district does not stop the others; the exit code is then 2 (1 if it was a bug). A re-run rebuilds only the districts that failed or whose inputs, catalog or options changed (build-all.json keeps the record).
+
+    Parsed inputs are cached as GeoParquet, keyed by each file's content hash and the adapter's code, so a rebuild after adding a month parses only that month. Restricted layers are never cached.
+    """
+    from .batch import Options
+    from .fetch import parse_months
+
+    if (force is None) == (districts is None):
+        raise InputError("give one of --force NAME or --districts A,B,...", key="--districts")
+    if scheduler and serial:
+        raise InputError("--serial builds without Dask: drop --scheduler or --serial", key="--scheduler")
+    months = parse_months(test_months) if test_months else None
+    options = Options(audience and audience.value, cell_size, bandwidth, tuple(months) if months else None, briefings)
+    _run_batch(catalog, out_dir, force=force, districts=districts.split(",") if districts else None,
+               options=options, quiet=quiet, scheduler=scheduler, workers=workers, serial=serial,
+               cache=None if no_cache else cache or _default_cache())
 
 
 @command("briefings")

@@ -15,6 +15,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
 
+from . import cache
 from .account import LayerData
 from .catalog import Catalog
 from .errors import InputError
@@ -31,14 +32,14 @@ _CACHE_SIZE = 32
 
 
 def _fingerprint(paths: list[Path]) -> tuple | None:
-    """The files behind ``paths`` (folders walked) with a SHA-1 of each one's bytes; None when a
-    path is missing (the adapter will say so)."""
+    """The files behind ``paths`` (folders walked) with a SHA-256 of each one's bytes; None when
+    a path is missing (the adapter will say so)."""
     out = []
     for p in paths:
         files = [p] if p.is_file() else sorted(f for f in p.rglob("*") if f.is_file()) if p.is_dir() else None
         if files is None:
             return None
-        out += [(str(f.resolve()), hashlib.sha1(f.read_bytes()).hexdigest()) for f in files]
+        out += [(str(f.resolve()), hashlib.sha256(f.read_bytes()).hexdigest()) for f in files]
     return tuple(out)
 
 
@@ -58,9 +59,11 @@ class LoadContext:
     """What adapters may ask for while loading: layers they depend on, loaded once."""
 
     def __init__(
-        self, catalog: Catalog, progress: Progress | None = None, skip: set[str] = frozenset()
+        self, catalog: Catalog, progress: Progress | None = None, skip: set[str] = frozenset(),
+        *, memory: bool = True,
     ) -> None:
         self.catalog = catalog
+        self.memory = memory  # False: skip this process's store of layers (the disk cache stays)
         self.progress = progress
         self.skip = set(skip)  # layers this build may not use (restricted, for its audience)
         self.loaded: dict[str, LayerData] = {}
@@ -76,12 +79,14 @@ class LoadContext:
             paths = self.catalog.paths(name)
             files = None if getattr(module, "USES_CONTEXT", False) else _fingerprint(paths)
             key = None if files is None else (spec.adapter, spec.model_dump_json(), files)
-            if key is not None and key in _CACHE:
+            if self.memory and key is not None and key in _CACHE:
                 _CACHE.move_to_end(key)
                 self.loaded[name] = _copy(_CACHE[key])
             else:
-                self.loaded[name] = module.load(paths, spec, self)
-                if key is not None:
+                # on disk only open layers: restricted ones never leave the force's own folder
+                disk = cache.key("layer", *key) if key is not None and spec.sensitivity == "open" else None
+                self.loaded[name] = cache.cached_layer(disk, lambda: module.load(paths, spec, self))
+                if key is not None and self.memory:
                     _CACHE[key] = _copy(self.loaded[name])
                     while len(_CACHE) > _CACHE_SIZE:
                         _CACHE.popitem(last=False)

@@ -129,7 +129,7 @@ def test_front_page_is_reproducible(multi, tmp_path):
 
     write_front_page(root, folders, title=load_catalog(CATALOG).profile.title)
     assert (root / "index.html").read_bytes() == before  # same bytes, whatever the order given
-    assert sorted(p.name for p in root.iterdir()) == ["calderdale", "index.html", "wakefield"]
+    assert sorted(p.name for p in root.iterdir()) == ["build-all.json", "calderdale", "index.html", "wakefield"]
 
 
 def test_names_from_data_are_escaped(multi):

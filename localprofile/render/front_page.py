@@ -107,14 +107,25 @@ def front_page_entries(root: str | Path, folders: list[str | Path]) -> list[Dist
 
 
 
-def render_front_page(entries: list[DistrictEntry], title: str = DEFAULT_TITLE) -> str:
+def render_front_page(entries: list[DistrictEntry], title: str = DEFAULT_TITLE, *,
+                      failed: list[tuple[str, str, str]] = (), audience: str | None = None,
+                      marking: str | None = None) -> str:
     """The front page's HTML: the same text for the same entries.
 
-    Raises InputError when there are no entries, or when they differ in audience or marking.
+    ``failed`` lists the districts whose build failed, as (name, code, error): they are named
+    at the top of the page. ``audience`` and ``marking`` are the batch's (they must match every
+    entry's); a page of failures alone needs them.
+
+    Raises InputError when there is nothing to list, or when the entries differ in audience or
+    marking.
     """
-    if not entries:
-        raise InputError("a front page needs at least one district")
     kinds = {(e.audience, e.marking) for e in entries}
+    if marking is not None:
+        kinds.add((audience, marking))
+    if not entries and not failed:
+        raise InputError("a front page needs at least one district")
+    if not kinds:
+        raise InputError("a front page of failed districts alone needs the batch's marking")
     if len(kinds) > 1:
         raise InputError(
             "the districts' profiles are for different audiences or markings ("
@@ -125,18 +136,23 @@ def render_front_page(entries: list[DistrictEntry], title: str = DEFAULT_TITLE) 
     periods = sorted({e.months for e in entries})
     return _ENV.get_template("front_page.html.j2").render(
         title=title, entries=entries, audience=audience, marking=marking,
+        failed=sorted(failed),
         audience_text=AUDIENCE_TEXT.get(audience, audience) if audience else None,
         period=months_text(list(periods[0])) if len(periods) == 1 else None, months_text=months_text,
         css=resources.files("localprofile.templates").joinpath("profile.css").read_text(encoding="utf-8"),
     )
 
 
-def write_front_page(root: str | Path, folders: list[str | Path], title: str = DEFAULT_TITLE) -> Path:
-    """Write ``root``/index.html listing the profiles in ``folders``; written to a temporary
-    folder in ``root`` and moved into place, so a failure leaves any earlier front page whole."""
+def write_front_page(root: str | Path, folders: list[str | Path], title: str = DEFAULT_TITLE, *,
+                     failed: list[tuple[str, str, str]] = (), audience: str | None = None,
+                     marking: str | None = None) -> Path:
+    """Write ``root``/index.html listing the profiles in ``folders`` (and the ``failed``
+    districts, see :func:`render_front_page`); written to a temporary folder in ``root`` and
+    moved into place, so a failure leaves any earlier front page whole."""
     root = Path(root)
     root.mkdir(parents=True, exist_ok=True)
-    html = render_front_page(front_page_entries(root, folders), title)
+    html = render_front_page(front_page_entries(root, folders), title, failed=list(failed),
+                             audience=audience, marking=marking)
     tmp = Path(tempfile.mkdtemp(prefix=".localprofile-", dir=root))
     try:
         (tmp / "index.html").write_text(html, encoding="utf-8")

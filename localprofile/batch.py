@@ -1,0 +1,350 @@
+"""Build every district of a force, or a list of districts, in one run: ``build-all``.
+
+Each district is one task: build its profile and write its outputs into
+``<out>/<district>/<audience>``, exactly as ``localprofile build`` would. The tasks run in
+parallel on Dask — a ``LocalCluster`` of one single-threaded worker process per usable core by
+default, or an existing cluster given by its scheduler's address — and the biggest districts
+start first. A district whose build fails does not stop the others: its error is kept, shown on
+the front page (``<out>/index.html``) and in the exit status.
+
+``<out>/build-all.json`` records, per district, the key of what it was built from (localprofile's
+code, the catalog, every input file's bytes, the options): a re-run rebuilds only the districts
+whose key changed or whose build failed, and leaves the others' files as they are.
+
+>>> import tempfile
+>>> from localprofile.demo import demo_catalog_path
+>>> tasks = plan_batch(demo_catalog_path(), force="West Yorkshire")
+>>> [t.name for t in tasks]                  # biggest first
+['Leeds', 'Bradford', 'Kirklees', 'Wakefield', 'Calderdale']
+>>> with tempfile.TemporaryDirectory() as tmp:
+...     report = build_all(demo_catalog_path(), tmp, districts=["Calderdale"], audience="public")
+...     [(o.name, o.status, o.folder) for o in report.outcomes], report.exit_code
+([('Calderdale', 'built', 'calderdale/public')], 0)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import re
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+from .catalog import Catalog, load_catalog
+from .errors import InputError
+
+MANIFEST = "build-all.json"
+
+
+def slug(text: str) -> str:
+    """A district's folder name: lower case, words joined by "-"."""
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "district"
+
+
+@dataclasses.dataclass(frozen=True)
+class Options:
+    """What every district of a batch is built with (as ``localprofile build`` takes them)."""
+
+    audience: str | None = None
+    cell_size: float | None = None
+    bandwidth: float | None = None
+    test_months: tuple[str, ...] | None = None
+    briefings: bool = False
+
+
+@dataclasses.dataclass(frozen=True)
+class Task:
+    """One district to build: its name and code from the catalog's lookup, its size (LSOAs, for
+    the order), its output folder relative to the batch's root and the key of its inputs."""
+
+    name: str
+    code: str
+    lsoas: int
+    folder: str
+    key: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
+class Outcome:
+    """What became of one district: ``built``, ``up to date`` (kept from an earlier run) or
+    ``failed`` with its one-line ``error`` and its ``kind`` (input: bad data, exit code 2;
+    internal: a bug, exit code 1)."""
+
+    name: str
+    code: str
+    folder: str
+    status: str
+    key: str
+    error: str | None = None
+    kind: str | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class BatchReport:
+    """The outcomes of a batch in the tasks' order, and the front page written."""
+
+    outcomes: list[Outcome]
+    front_page: Path
+
+    @property
+    def failed(self) -> list[Outcome]:
+        return [o for o in self.outcomes if o.status == "failed"]
+
+    @property
+    def exit_code(self) -> int:
+        """0 when every district has its profile; 1 if a build hit a bug; else 2 (bad input)."""
+        kinds = {o.kind for o in self.failed}
+        return 0 if not kinds else 1 if "internal" in kinds else 2
+
+
+def _districts(catalog: Catalog):
+    """The lookup's districts: a frame of lad_code, lad_name, force_name and LSOAs."""
+    from .loading import load_layers
+
+    lookup = catalog.roles()["lookup"]
+    frame = load_layers(catalog, skip=set(catalog.layers) - {lookup})[lookup].frame
+    return frame, catalog.layers[lookup]
+
+
+def plan_batch(catalog: Catalog | str | Path, *, force: str | None = None,
+               districts: list[str] | None = None, audience: str | None = None) -> list[Task]:
+    """The districts to build, biggest (most LSOAs) first: every district of ``force`` in the
+    catalog's lookup, or ``districts`` by name or code. Unknown names are an error that lists
+    the lookup's districts (or forces)."""
+    cat = catalog if isinstance(catalog, Catalog) else load_catalog(catalog)
+    frame, spec = _districts(cat)
+    lads = frame.dropna(subset=["lad_code"]).groupby(["lad_code", "lad_name"], dropna=False)
+    sizes = lads.size()
+    if force is not None:
+        if "force_name" not in frame or frame["force_name"].isna().all():
+            raise InputError("the catalog's LSOA lookup has no police force column: give --districts",
+                             file=cat.source, key="--force")
+        forces = sorted(frame["force_name"].dropna().unique())
+        match = [f for f in forces if f.casefold() == force.strip().casefold()]
+        if not match:
+            raise InputError(f"no police force '{force}' in the LSOA lookup; it has: {', '.join(forces)}",
+                             key="--force")
+        codes = set(frame.loc[frame["force_name"] == match[0], "lad_code"].dropna())
+        chosen = [(c, n) for c, n in sizes.index if c in codes]
+    else:
+        by_name = {}
+        for c, n in sizes.index:
+            by_name[str(c).casefold()] = (c, n)
+            by_name[str(n).casefold()] = (c, n)
+        asked = [d.strip() for d in districts or [] if d.strip()]
+        if not asked:
+            raise InputError("give --force NAME or --districts A,B,...", key="--districts")
+        unknown = [d for d in asked if d.casefold() not in by_name]
+        if unknown:
+            raise InputError(f"no district {', '.join(repr(d) for d in unknown)} in the LSOA lookup; it has: "
+                             + ", ".join(sorted(str(n) for _, n in sizes.index)), key="--districts")
+        chosen = list(dict.fromkeys(by_name[d.casefold()] for d in asked))
+    tasks = [Task(str(n), str(c), int(sizes[(c, n)]), f"{slug(str(n))}/{audience}" if audience else slug(str(n)))
+             for c, n in chosen]
+    return sorted(tasks, key=lambda t: (-t.lsoas, t.name))
+
+
+def _inputs_digest(catalog: Catalog) -> str:
+    """A SHA-256 of the catalog file and of every file it names (layers and profile settings):
+    any change to what a build reads changes it."""
+    from .cache import code_version
+
+    h = hashlib.sha256(code_version().encode())
+    h.update(Path(catalog.source).read_bytes())
+    files: list[Path] = []
+    for name in catalog.layers:
+        try:
+            files += catalog.paths(name)
+        except InputError:  # a missing file: the build will say so; the key notes its absence
+            h.update(f"missing {name}".encode())
+    for value in catalog.profile.model_dump().values():
+        if isinstance(value, str) and value and (catalog.base_dir / value).is_file():
+            files.append(catalog.base_dir / value)
+    for f in sorted(set(files)):
+        for g in sorted(p for p in f.rglob("*") if p.is_file()) if f.is_dir() else [f]:
+            h.update(str(g.resolve()).encode() + b"\0")
+            h.update(hashlib.sha256(g.read_bytes()).digest())
+    return h.hexdigest()
+
+
+def _one_line(text: object) -> str:
+    return " ".join(str(text).split())
+
+
+def build_district(catalog: Catalog | str | Path, district: str, target: Path | Callable, options: Options,
+                   progress: Callable[[str], None] | None = None):
+    """Build ``district`` and write its outputs (and briefing sheets) into ``target`` (a folder,
+    or a function of the profile that gives it): what ``localprofile build`` does for one
+    district. Returns the profile and the files written."""
+    from .build import build_profile
+    from .render import write_outputs
+    from .render.briefings import check_briefing_audience, write_briefings
+
+    if options.briefings:
+        check_briefing_audience(options.audience)
+    profile = build_profile(catalog, district, audience=options.audience, cell_size=options.cell_size,
+                            bandwidth=options.bandwidth,
+                            test_months=list(options.test_months) if options.test_months else None,
+                            progress=progress)
+    if callable(target):
+        target = target(profile)
+    written = write_outputs(profile, target, progress)
+    if options.briefings:
+        written.update(write_briefings(profile, target, progress=progress))
+    return profile, written
+
+
+def run_task(catalog_path: str, root: str, task: Task, options: Options, cache: str | None) -> Outcome:
+    """Build one district of a batch (on a Dask worker, or in this process): never raises; a
+    failure comes back as an Outcome with its one-line error."""
+    from . import cache as layer_cache
+
+    layer_cache.use_cache(cache)
+    base = dict(name=task.name, code=task.code, folder=task.folder, key=task.key)
+    try:
+        build_district(catalog_path, task.code, Path(root) / task.folder, options)
+    except InputError as exc:
+        return Outcome(**base, status="failed", error=_one_line(exc), kind="input")
+    except OSError as exc:
+        where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
+        return Outcome(**base, status="failed", error=f"{where}{_one_line(exc.strerror or exc)}", kind="input")
+    except Exception as exc:  # a bug: reported, and the other districts still built
+        return Outcome(**base, status="failed", error=f"internal error: {type(exc).__name__}: {_one_line(exc)}",
+                       kind="internal")
+    return Outcome(**base, status="built")
+
+
+def _usable_cpus() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+def _read_manifest(root: Path) -> dict[str, dict]:
+    try:
+        data = json.loads((root / MANIFEST).read_text(encoding="utf-8"))
+        return {d["folder"]: d for d in data["districts"]}
+    except (OSError, ValueError, KeyError, TypeError):  # none yet, or unreadable: build everything
+        return {}
+
+
+def _write_manifest(root: Path, outcomes: list[Outcome], show_errors: bool) -> None:
+    """``build-all.json``: each district's status, key and error (only its kind when
+    ``show_errors`` is false). Written whole or not at all."""
+    rows = [{"name": o.name, "code": o.code, "folder": o.folder, "status": o.status, "key": o.key,
+             "error": o.error if show_errors else (o.kind and f"{o.kind} error"), "kind": o.kind}
+            for o in outcomes]
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".json", dir=root)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        json.dump({"districts": rows}, f, indent=2, sort_keys=True)
+        f.write("\n")
+    os.replace(tmp, root / MANIFEST)
+
+
+def _up_to_date(root: Path, task: Task, previous: dict | None) -> bool:
+    folder = root / task.folder
+    return (previous is not None and previous.get("status") in ("built", "up to date")
+            and previous.get("key") == task.key
+            and (folder / "index.html").is_file() and (folder / "summary.json").is_file())
+
+
+def _run_dask(catalog_path: str, root: str, tasks: list[Task], options: Options, cache: str | None,
+              scheduler: str | None, workers: int | None, on_done) -> dict[str, Outcome]:
+    """The tasks on a Dask cluster: the one at ``scheduler``, or a LocalCluster of ``workers``
+    single-threaded processes on this machine (loopback only, no dashboard)."""
+    import logging
+
+    from dask.distributed import Client, LocalCluster, as_completed
+
+    results: dict[str, Outcome] = {}
+    with tempfile.TemporaryDirectory(prefix="localprofile-dask-") as scratch:
+        if scheduler:
+            client, cluster = Client(scheduler), None
+        else:
+            cluster = LocalCluster(n_workers=max(1, min(workers or _usable_cpus(), len(tasks))),
+                                   threads_per_worker=1, processes=True, host="127.0.0.1",
+                                   dashboard_address=None, silence_logs=logging.ERROR,
+                                   local_directory=scratch)
+            client = Client(cluster)
+        try:
+            futures = {client.submit(run_task, catalog_path, root, t, options, cache, pure=False,
+                                     key=f"localprofile-build-{t.code}-{t.key[:12]}",
+                                     priority=len(tasks) - i): t for i, t in enumerate(tasks)}
+            for fut in as_completed(futures):
+                t = futures[fut]
+                try:
+                    o = fut.result()
+                except Exception as exc:  # the worker died (out of memory, killed): this district fails
+                    o = Outcome(t.name, t.code, t.folder, "failed", t.key,
+                                f"internal error: the Dask worker building it stopped: {type(exc).__name__}: "
+                                f"{_one_line(exc)}", "internal")
+                results[t.folder] = o
+                if on_done:
+                    on_done(o)
+        finally:
+            client.close()
+            if cluster is not None:
+                cluster.close()
+    return results
+
+
+def build_all(catalog: str | Path, root: str | Path, *, force: str | None = None,
+              districts: list[str] | None = None, audience: str | None = None,
+              options: Options | None = None, scheduler: str | None = None, workers: int | None = None,
+              serial: bool = False, cache: str | Path | None = None,
+              on_done: Callable[[Outcome], None] | None = None) -> BatchReport:
+    """Build the districts of ``force`` (or ``districts``) into ``root``/<district>/<audience>
+    and write the front page ``root``/index.html; ``serial`` builds them one after the other in
+    this process instead of on Dask. ``cache``: the folder of parsed inputs (:mod:`.cache`).
+    ``on_done`` is told of each district as it finishes."""
+    from .render.front_page import write_front_page
+    from .stages.audience import audience_policy
+
+    options = dataclasses.replace(options or Options(), audience=audience) if audience else options or Options()
+    catalog_path = str(Path(catalog).resolve())
+    cat = load_catalog(catalog_path)
+    policy = audience_policy(cat, options.audience)  # a bad or missing audience stops here, once
+    if options.briefings:
+        from .render.briefings import check_briefing_audience
+
+        check_briefing_audience(options.audience)
+    planned = plan_batch(cat, force=force, districts=districts, audience=options.audience)
+    digest = _inputs_digest(cat)
+    opts = json.dumps(dataclasses.asdict(options), sort_keys=True)
+    tasks = [dataclasses.replace(t, key=hashlib.sha256(f"{digest} {opts} {t.code}".encode()).hexdigest())
+             for t in planned]
+    root = Path(root).resolve()
+    root.mkdir(parents=True, exist_ok=True)
+    previous = _read_manifest(root)
+    results: dict[str, Outcome] = {}
+    todo = []
+    for t in tasks:
+        if _up_to_date(root, t, previous.get(t.folder)):
+            results[t.folder] = Outcome(t.name, t.code, t.folder, "up to date", t.key)
+            if on_done:
+                on_done(results[t.folder])
+        else:
+            todo.append(t)
+    cache = str(Path(cache).resolve()) if cache else None
+    if serial or (len(todo) <= 1 and not scheduler):  # one district: no cluster to start
+        for t in todo:
+            results[t.folder] = run_task(catalog_path, str(root), t, options, cache)
+            if on_done:
+                on_done(results[t.folder])
+    elif todo:
+        results.update(_run_dask(catalog_path, str(root), todo, options, cache, scheduler, workers, on_done))
+    outcomes = [results[t.folder] for t in tasks]
+    # a partner build reads restricted point layers, and an error may quote one of their rows:
+    # partner outputs then say only what kind of error it was (the analyst sees it on screen)
+    show = not (policy.audience == "partner" and policy.restricted)
+    _write_manifest(root, outcomes, show_errors=show)
+    page = write_front_page(
+        root, [root / o.folder for o in outcomes if o.status != "failed"], title=cat.profile.title,
+        failed=[(o.name, o.code, o.error if show else f"{o.kind} error: the analyst who ran the build has the detail")
+                for o in outcomes if o.status == "failed"],
+        audience=policy.audience, marking=policy.marking)
+    return BatchReport(outcomes, page)

@@ -1,0 +1,185 @@
+"""Issue 11: ``build-all`` builds every district of a force on Dask, with the same bytes as serial
+builds; a broken district does not sink the batch; a re-run rebuilds only what failed or changed;
+parsed inputs are cached so a new month is the only one parsed again."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import zipfile
+from pathlib import Path
+
+import pytest
+from conftest import CATALOG, DATA, lookup_rows, one_line_error, run_cli, write_catalog
+
+from localprofile import cache
+from localprofile.catalog import load_catalog
+from localprofile.loading import LoadContext
+
+FORCE = "West Yorkshire"
+DISTRICTS = sorted({r["Local authority name"] for r in lookup_rows()})  # an independent recount
+
+
+def files(folder: Path) -> dict[str, bytes]:
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture(scope="module")
+def force_batch(tmp_path_factory):
+    """``build-all --force "West Yorkshire"`` on a two-worker Dask LocalCluster, public audience."""
+    tmp = tmp_path_factory.mktemp("batch")
+    root = tmp / "out"
+    res = run_cli("build-all", "--catalog", str(CATALOG), "--force", FORCE, "--audience", "public",
+                  "--out", str(root), "--workers", "2", "--cache", str(tmp / "cache"))
+    return root, res, tmp
+
+
+def test_build_all_writes_every_district_and_the_front_page(force_batch):
+    root, res, _ = force_batch
+    assert res.returncode == 0, res.stderr
+    assert len(DISTRICTS) == 5
+    folders = {d: root / d.lower() / "public" for d in DISTRICTS}
+    printed = res.stdout.split()
+    assert sorted(printed[:-1]) == sorted(str((f / "index.html").resolve()) for f in folders.values())
+    assert printed[-1] == str((root / "index.html").resolve())
+    page = (root / "index.html").read_text(encoding="utf-8")
+    for d, f in folders.items():
+        assert {"index.html", "summary.json", "results.gpkg"} <= set(files(f)), d
+        assert f'href="{d.lower()}/public/index.html"' in page
+    assert 'id="failed"' not in page
+    manifest = json.loads((root / "build-all.json").read_text(encoding="utf-8"))
+    assert sorted(m["name"] for m in manifest["districts"]) == DISTRICTS
+    assert {m["status"] for m in manifest["districts"]} == {"built"}
+
+
+def test_a_district_is_byte_identical_to_its_serial_build(force_batch):
+    root, res, tmp = force_batch
+    assert res.returncode == 0, res.stderr
+    alone = tmp / "alone"
+    one = run_cli("build", "--catalog", str(CATALOG), "--district", "Calderdale", "--audience", "public",
+                  "--out", str(alone), "-q")
+    assert one.returncode == 0, one.stderr
+    ours, theirs = files(root / "calderdale" / "public"), files(alone)
+    assert sorted(ours) == sorted(theirs) and len(ours) > 10
+    assert [n for n in ours if ours[n] != theirs[n]] == []
+    # and the front page is the one a serial multi-district build writes
+    serial = tmp / "serial"
+    args = ["build", "--catalog", str(CATALOG), "--audience", "public", "--out", str(serial), "-q"]
+    assert run_cli(*args, "--district", "all").returncode == 0
+    assert (serial / "index.html").read_bytes() == (root / "index.html").read_bytes()
+
+
+def test_a_rerun_rebuilds_nothing_when_nothing_changed(force_batch):
+    root, res, tmp = force_batch
+    before = {d: files(root / d.lower() / "public") for d in DISTRICTS}
+    again = run_cli("build-all", "--catalog", str(CATALOG), "--force", FORCE, "--audience", "public",
+                    "--out", str(root), "--cache", str(tmp / "cache"))
+    assert again.returncode == 0, again.stderr
+    assert again.stderr.count(": up to date,") == 5 and ": built," not in again.stderr
+    assert {d: files(root / d.lower() / "public") for d in DISTRICTS} == before
+
+
+def _broken_catalog(tmp: Path, district: str) -> Path:
+    """The demo catalog with a boundary file that lost every LSOA of ``district`` (a cut download)."""
+    src = json.loads((DATA / "boundaries" / "lsoa11_bsc_west_yorkshire.geojson").read_text(encoding="utf-8"))
+    codes = {r["LSOA Code"] for r in lookup_rows() if r["Local authority name"] == district}
+    kept = dict(src, features=[f for f in src["features"] if f["properties"]["LSOA11CD"] not in codes])
+    assert len(kept["features"]) == len(src["features"]) - len(codes) > 0
+    (tmp / "boundaries.geojson").write_text(json.dumps(kept), encoding="utf-8")
+    return write_catalog(tmp, layers={"lsoa_boundaries": {"path": str(tmp / "boundaries.geojson")}})
+
+
+def test_a_broken_district_is_named_on_the_front_page_and_fails_the_batch(tmp_path):
+    catalog = _broken_catalog(tmp_path, "Calderdale")
+    root = tmp_path / "out"
+    args = ["build-all", "--catalog", str(catalog), "--districts", "Calderdale,Wakefield", "--out", str(root),
+            "--workers", "2", "--no-cache"]
+    res = run_cli(*args)
+    assert res.returncode == 2, res.stderr
+    assert "Traceback" not in res.stderr
+    assert re.search(r"Calderdale \(E08000033\): FAILED: .*none of the 128 LSOAs of Calderdale", res.stderr)
+    assert "1 of 2 districts failed (Calderdale)" in res.stderr
+    assert (root / "wakefield" / "index.html").is_file() and not (root / "calderdale").exists()
+    page = (root / "index.html").read_text(encoding="utf-8")
+    failed = page.split('id="failed"', 1)[1].split("</section>", 1)[0]
+    assert "Calderdale (E08000033)" in failed and "none of the 128 LSOAs of Calderdale" in failed
+    assert 'href="wakefield/index.html"' in page and 'href="calderdale' not in page
+    assert res.stdout.split() == [str((root / "wakefield" / "index.html").resolve()), str((root / "index.html").resolve())]
+
+    # mended: the re-run builds Calderdale only; Wakefield's files are kept as they were
+    wakefield = files(root / "wakefield")
+    (tmp_path / "boundaries.geojson").write_bytes((DATA / "boundaries" / "lsoa11_bsc_west_yorkshire.geojson").read_bytes())
+    again = run_cli(*args)
+    assert again.returncode == 0, again.stderr
+    assert "Calderdale (E08000033): built" in again.stderr and "Wakefield (E08000036): built" in again.stderr
+    # the boundary file changed, so Wakefield's inputs changed too: both rebuilt, Wakefield the same?
+    assert files(root / "wakefield").keys() == wakefield.keys()
+    page = (root / "index.html").read_text(encoding="utf-8")
+    assert 'id="failed"' not in page and 'href="calderdale/index.html"' in page
+
+
+def test_an_unknown_force_or_district_is_a_one_line_error(tmp_path):
+    res = run_cli("build-all", "--catalog", str(CATALOG), "--force", "Atlantis", "--audience", "public",
+                  "--out", str(tmp_path / "o"))
+    one_line_error(res, "no police force 'Atlantis'", "West Yorkshire")
+    res = run_cli("build-all", "--catalog", str(CATALOG), "--districts", "Leeds,Gotham", "--audience", "public",
+                  "--out", str(tmp_path / "o"))
+    one_line_error(res, "no district 'Gotham'", "Calderdale")
+    res = run_cli("build-all", "--catalog", str(CATALOG), "--audience", "public", "--out", str(tmp_path / "o"))
+    one_line_error(res, "--force NAME or --districts")
+    assert not (tmp_path / "o").exists()
+
+
+def _month_folder(tmp: Path, months: list[str]) -> Path:
+    folder = tmp / "police"
+    folder.mkdir(exist_ok=True)
+    for m in months:
+        with zipfile.ZipFile(DATA / "police_uk" / f"{m}.zip") as zf:
+            (folder / f"{m}-west-yorkshire-street.csv").write_bytes(zf.read(f"{m}/{m}-west-yorkshire-street.csv"))
+    return folder
+
+
+def test_a_new_month_is_the_only_table_parsed_again_and_the_cache_changes_nothing(tmp_path):
+    folder = _month_folder(tmp_path, ["2016-07"])
+    cat = load_catalog(write_catalog(tmp_path, layers={"crimes": {"path": str(folder)}}))
+    try:
+        cache.use_cache(tmp_path / "cache")
+        cache.STATS.clear()
+        LoadContext(cat, memory=False).layer("crimes")
+        assert cache.STATS["table_misses"] == 1 and cache.STATS["table_hits"] == 0
+        _month_folder(tmp_path, ["2017-07"])  # a month is added
+        cache.STATS.clear()
+        cached = LoadContext(cat, memory=False).layer("crimes")
+        assert cache.STATS["table_hits"] == 1 and cache.STATS["table_misses"] == 1  # only the new month parsed
+        assert cache.STATS["layer_misses"] == 1  # the layer as a whole is new
+        cache.STATS.clear()
+        again = LoadContext(cat, memory=False).layer("crimes")
+        assert cache.STATS["layer_hits"] == 1 and cache.STATS["table_misses"] == 0
+    finally:
+        cache.use_cache(None)
+    fresh = LoadContext(cat, memory=False).layer("crimes")  # no cache at all
+    for got in (cached, again):
+        assert got.frame.equals(fresh.frame) and list(got.frame.dtypes) == list(fresh.frame.dtypes)
+        assert got.account.to_dict() == fresh.account.to_dict() and got.meta == fresh.meta
+        assert got.frame.crs == fresh.frame.crs and got.frame.attrs == fresh.frame.attrs
+    assert fresh.meta["months"] == ["2016-07", "2017-07"]
+
+
+def test_restricted_layers_are_never_cached(tmp_path):
+    import pandas as pd
+
+    cat = load_catalog(CATALOG)
+    try:
+        cache.use_cache(tmp_path)
+        ctx = LoadContext(cat, memory=False)
+        ocg = ctx.layer("ocg_members").frame  # geocoded through the (open) postcode layers
+        ctx.layer("imd2019")
+    finally:
+        cache.use_cache(None)
+    open_read = [n for n in ctx.loaded if cat.layers[n].sensitivity == "open"]
+    assert "imd2019" in open_read and "codepoint_open" in open_read
+    stored = [pd.read_parquet(p) for p in tmp_path.rglob("*.parquet")]
+    assert len(stored) == len(open_read)  # one per open layer, none for ocg_members
+    assert not [f for f in stored if set(f.columns) == set(ocg.columns)]
+    assert not any("SYNTHETIC" in p.read_text(encoding="utf-8", errors="ignore") for p in tmp_path.rglob("*.json"))
