@@ -79,8 +79,10 @@ def main(argv: list[str]) -> None:
     else:
         ensure_browser()
         # one worker per core (pytest-xdist); the fixtures that build a profile are built once
-        # per worker. Arguments given are passed on (-n 0 runs in this one process).
-        workers = [] if any(a == "-n" or a.startswith(("-n", "--numprocesses")) for a in argv[1:]) else ["-n", "auto"]
+        # per worker, and a module marked xdist_group runs on one worker, so its fixtures are
+        # built once. Arguments given are passed on (-n 0 runs in this one process).
+        workers = [] if any(a == "-n" or a.startswith(("-n", "--numprocesses")) for a in argv[1:]) else [
+            "-n", "auto", "--dist", "loadgroup"]
         run(PY, "-m", "pytest", *workers, *argv[1:])
 
 

@@ -267,7 +267,7 @@ def _run_dask(catalog_path: str, root: str, tasks: list[Task], options: Options,
         else:
             cluster = LocalCluster(n_workers=max(1, min(workers or _usable_cpus(), len(tasks))),
                                    threads_per_worker=1, processes=True, host="127.0.0.1",
-                                   dashboard_address=None, silence_logs=logging.ERROR,
+                                   dashboard_address="127.0.0.1:0", silence_logs=logging.ERROR,
                                    local_directory=scratch)
             client = Client(cluster)
         try:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import zipfile
 from pathlib import Path
 
@@ -16,6 +15,9 @@ from conftest import CATALOG, DATA, lookup_rows, one_line_error, run_cli, write_
 from localprofile import cache
 from localprofile.catalog import load_catalog
 from localprofile.loading import LoadContext
+
+# one xdist worker runs this module, so the five-district batch is built once (dev.py: loadgroup)
+pytestmark = pytest.mark.xdist_group("batch")
 
 FORCE = "West Yorkshire"
 DISTRICTS = sorted({r["Local authority name"] for r in lookup_rows()})  # an independent recount
@@ -63,11 +65,20 @@ def test_a_district_is_byte_identical_to_its_serial_build(force_batch):
     ours, theirs = files(root / "calderdale" / "public"), files(alone)
     assert sorted(ours) == sorted(theirs) and len(ours) > 10
     assert [n for n in ours if ours[n] != theirs[n]] == []
-    # and the front page is the one a serial multi-district build writes
-    serial = tmp / "serial"
-    args = ["build", "--catalog", str(CATALOG), "--audience", "public", "--out", str(serial), "-q"]
-    assert run_cli(*args, "--district", "all").returncode == 0
-    assert (serial / "index.html").read_bytes() == (root / "index.html").read_bytes()
+
+
+def test_an_existing_dask_cluster_is_used_by_its_address(force_batch, tmp_path):
+    from dask.distributed import LocalCluster
+
+    root, res, _ = force_batch
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, host="127.0.0.1",
+                      dashboard_address="127.0.0.1:0") as cluster:
+        got = run_cli("build-all", "--catalog", str(CATALOG), "--districts", "E08000033", "--audience", "public",
+                      "--out", str(tmp_path), "--scheduler", cluster.scheduler_address, "--no-cache")
+        assert got.returncode == 0, got.stderr
+        ran = cluster.scheduler.task_prefixes["localprofile-build"]  # the build ran there, not here
+        assert ran.all_durations["compute"] > 1
+    assert files(tmp_path / "calderdale" / "public") == files(root / "calderdale" / "public")
 
 
 def test_a_rerun_rebuilds_nothing_when_nothing_changed(force_batch):
@@ -107,16 +118,25 @@ def test_a_broken_district_is_named_on_the_front_page_and_fails_the_batch(tmp_pa
     assert 'href="wakefield/index.html"' in page and 'href="calderdale' not in page
     assert res.stdout.split() == [str((root / "wakefield" / "index.html").resolve()), str((root / "index.html").resolve())]
 
-    # mended: the re-run builds Calderdale only; Wakefield's files are kept as they were
+
+
+def test_a_rerun_rebuilds_only_the_district_that_failed(tmp_path):
+    root = tmp_path / "out"
+    root.mkdir()
+    (root / "calderdale").write_text("a file where the folder must go", encoding="utf-8")  # cannot be written
+    args = ["build-all", "--catalog", str(CATALOG), "--districts", "Calderdale,Wakefield", "--audience", "public",
+            "--out", str(root), "--workers", "2", "--no-cache"]
+    res = run_cli(*args)
+    assert res.returncode == 2 and "Calderdale (E08000033): FAILED: " in res.stderr, res.stderr
+    kept = {p: p.stat().st_mtime_ns for p in (root / "wakefield").rglob("*")}
     wakefield = files(root / "wakefield")
-    (tmp_path / "boundaries.geojson").write_bytes((DATA / "boundaries" / "lsoa11_bsc_west_yorkshire.geojson").read_bytes())
+    (root / "calderdale").unlink()
     again = run_cli(*args)
     assert again.returncode == 0, again.stderr
-    assert "Calderdale (E08000033): built" in again.stderr and "Wakefield (E08000036): built" in again.stderr
-    # the boundary file changed, so Wakefield's inputs changed too: both rebuilt, Wakefield the same?
-    assert files(root / "wakefield").keys() == wakefield.keys()
-    page = (root / "index.html").read_text(encoding="utf-8")
-    assert 'id="failed"' not in page and 'href="calderdale/index.html"' in page
+    assert "Calderdale (E08000033): built" in again.stderr and "Wakefield (E08000036): up to date" in again.stderr
+    assert files(root / "wakefield") == wakefield
+    assert {p: p.stat().st_mtime_ns for p in (root / "wakefield").rglob("*")} == kept  # not even rewritten
+    assert (root / "calderdale" / "public" / "index.html").is_file()
 
 
 def test_an_unknown_force_or_district_is_a_one_line_error(tmp_path):
