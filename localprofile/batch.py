@@ -258,7 +258,12 @@ def _run_dask(catalog_path: str, root: str, tasks: list[Task], options: Options,
     single-threaded processes on this machine (loopback only, no dashboard)."""
     import logging
 
+    import dask
     from dask.distributed import Client, LocalCluster, as_completed
+
+    # a build is one long CPU-bound task: the workers' sampling profiler (every 10 ms) would
+    # only slow it; the nanny passes this configuration on to each worker process
+    dask.config.set({"distributed.worker.profile.enabled": False})
 
     results: dict[str, Outcome] = {}
     with tempfile.TemporaryDirectory(prefix="localprofile-dask-") as scratch:

@@ -1,0 +1,120 @@
+#!/usr/bin/env python3
+"""build-all: every district of West Yorkshire, serial against Dask, cold against warm cache.
+
+    .venv/bin/python benchmarks/bench_batch.py            # table on stdout
+    .venv/bin/python benchmarks/bench_batch.py --json     # JSON on stdout
+
+Each run is ``localprofile build-all --force "West Yorkshire" --audience partner`` in a fresh
+process (the whole command's wall time, start-up included), one after the other:
+
+1. serial: ``--serial --no-cache``, the districts one after the other in one process (layers
+   read once and shared in memory, as ``build --district all`` does);
+2. Dask, cold: the default LocalCluster (one single-threaded worker per usable core) with an
+   empty input cache, which it fills;
+3. Dask, warm: the same, into a new output folder (so every district is built again), with the
+   input cache the cold run left;
+4. re-run: the warm command again into the same folder: nothing changed, every district is up
+   to date and nothing is built.
+
+It checks that the Dask outputs equal the serial ones byte for byte and prints the speed-ups
+against serial; the issue's targets: Dask cold at least 1.7x serial on 2 cores, warm faster
+again.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+FORCE = "West Yorkshire"
+TARGET = 1.7
+
+
+def _cli() -> list[str]:
+    exe = Path(sys.executable).parent / "localprofile"
+    return [str(exe)] if exe.exists() else [sys.executable, "-m", "localprofile"]
+
+
+def _run(catalog: Path, out: Path, *extra: str) -> float:
+    cmd = [*_cli(), "build-all", "--catalog", str(catalog), "--force", FORCE, "--audience", "partner",
+           "--out", str(out), "-q", *extra]
+    t0 = time.perf_counter()
+    res = subprocess.run(cmd, capture_output=True, text=True, env=dict(os.environ, PYTHONHASHSEED="0"))
+    dt = time.perf_counter() - t0
+    if res.returncode:
+        raise SystemExit(f"{' '.join(cmd)} failed ({res.returncode}): {res.stderr[-2000:]}")
+    return dt
+
+
+def _files(folder: Path) -> dict[str, bytes]:
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*"))
+            if p.is_file() and p.name != "build-all.json"}
+
+
+def run(catalog: Path | None = None, log=lambda msg="": None) -> dict:
+    """The four runs; their wall times, the speed-ups and whether the outputs agree."""
+    catalog = Path(catalog or ROOT / "data_catalog.yaml").resolve()
+    with tempfile.TemporaryDirectory(prefix="bench-batch-") as tmp:
+        tmp = Path(tmp)
+        times = {}
+        log("build-all serial (no cache)")
+        times["serial"] = _run(catalog, tmp / "serial", "--serial", "--no-cache")
+        log("build-all on Dask, cold cache")
+        times["dask_cold"] = _run(catalog, tmp / "cold", "--cache", str(tmp / "cache"))
+        log("build-all on Dask, warm cache")
+        times["dask_warm"] = _run(catalog, tmp / "warm", "--cache", str(tmp / "cache"))
+        log("build-all re-run, nothing changed")
+        times["rerun"] = _run(catalog, tmp / "warm", "--cache", str(tmp / "cache"))
+        serial = _files(tmp / "serial")
+        differ = {k: sorted(n for n, b in _files(tmp / k).items() if serial.get(n) != b)
+                  + sorted(set(serial) - set(_files(tmp / k))) for k in ("cold", "warm")}
+        same = {k: not v for k, v in differ.items()}
+        districts = sorted({p.split("/")[0] for p in serial if "/" in p})
+    ratios = {k: times["serial"] / times[k] for k in ("dask_cold", "dask_warm", "rerun")}
+    return {
+        "force": FORCE, "districts": districts, "cpus": len(os.sched_getaffinity(0)),
+        "seconds": times, "speedup_vs_serial": ratios, "outputs_identical": same, "files_differing": differ,
+        "checks": {
+            f"Dask cold >= {TARGET}x serial": ratios["dask_cold"] >= TARGET,
+            "Dask warm faster than cold": times["dask_warm"] < times["dask_cold"],
+            "outputs byte-identical to serial": all(same.values()),
+        },
+    }
+
+
+def report(r: dict) -> str:
+    lines = [f"build-all --force \"{r['force']}\" --audience partner: {len(r['districts'])} districts "
+             f"({', '.join(r['districts'])}), {r['cpus']} usable CPUs; wall time of the whole command",
+             "", "| run | seconds | speed-up vs serial |", "|---|---:|---:|"]
+    names = {"serial": "serial, no cache (--serial --no-cache)", "dask_cold": "Dask LocalCluster, cold cache",
+             "dask_warm": "Dask LocalCluster, warm cache (all rebuilt)", "rerun": "re-run, nothing changed (all up to date)"}
+    for k, label in names.items():
+        sp = "1.0x" if k == "serial" else f"{r['speedup_vs_serial'][k]:.2f}x"
+        lines.append(f"| {label} | {r['seconds'][k]:.1f} | {sp} |")
+    lines.append("")
+    lines += [f"- {name}: {'yes' if ok else 'NO'}" for name, ok in r["checks"].items()]
+    for k, names in r["files_differing"].items():
+        if names:
+            lines.append(f"  - {k}: {len(names)} files differ from serial: {', '.join(names[:8])}")
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--catalog", type=Path)
+    ap.add_argument("--json", action="store_true")
+    a = ap.parse_args(argv)
+    r = run(a.catalog, log=lambda m="": print(m, file=sys.stderr, flush=True))
+    print(json.dumps(r, indent=2) if a.json else report(r))
+    return 0 if all(r["checks"].values()) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
