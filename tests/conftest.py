@@ -149,3 +149,28 @@ def write_catalog(tmp_path: Path, layers: dict | None = None, profile: dict | No
 def police_csv_text(month: str = "2016-07") -> str:
     with zipfile.ZipFile(DATA / "police_uk" / f"{month}.zip") as zf:
         return zf.read(f"{month}/{month}-west-yorkshire-street.csv").decode("utf-8")
+
+
+@pytest.fixture(scope="session")
+def leeds_profiles() -> dict:
+    """The Leeds demo profile for each audience, built once per test process (shared by the
+    report-section tests; none of them changes a profile)."""
+    from localprofile.stages.soc_themes import demo_profile
+
+    return {a: demo_profile("Leeds", a) for a in AUDIENCES}
+
+
+@pytest.fixture(scope="session")
+def leeds_police_rows():
+    """Every shipped police.uk row as read by the csv module, with ``leeds`` (its LSOA code is
+    one of Leeds') and ``x``, ``y`` (British National Grid by pyproj): the independent recount."""
+    import pandas as pd
+    from pyproj import Transformer
+
+    leeds = {r["LSOA Code"] for r in lookup_rows() if r["Local authority name"] == "Leeds"}
+    f = pd.DataFrame(read_police_rows())
+    f["leeds"] = f["LSOA code"].isin(leeds)
+    lon = pd.to_numeric(f["Longitude"], errors="coerce").to_numpy()
+    lat = pd.to_numeric(f["Latitude"], errors="coerce").to_numpy()
+    f["x"], f["y"] = Transformer.from_crs(4326, 27700, always_xy=True).transform(lon, lat)
+    return f

@@ -12,11 +12,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
-from conftest import CATALOG, lookup_rows, one_line_error, read_police_rows, run_cli, write_catalog
-from pyproj import Transformer
+from conftest import CATALOG, one_line_error, run_cli, write_catalog
 
-from localprofile.build import build_profile
-from localprofile.demo import demo_catalog_path
 from localprofile.render.html import render_html
 from localprofile.render.summary import summary_dict
 from localprofile.stages.action_plan import P_STAGES, action_plan, load_plan
@@ -26,19 +23,14 @@ THEME_TYPES = {"soc_indicators": {"Drugs", "Possession of weapons", "Robbery"},
 
 
 @pytest.fixture(scope="module")
-def profiles():
-    return {a: build_profile(demo_catalog_path(), "leeds", audience=a) for a in ("force", "partner", "public")}
+def profiles(leeds_profiles):
+    return leeds_profiles
 
 
 @pytest.fixture(scope="module")
-def raw() -> pd.DataFrame:
-    leeds = {r["LSOA Code"] for r in lookup_rows() if r["Local authority name"] == "Leeds"}
-    f = pd.DataFrame(read_police_rows())
-    f["leeds"] = f["LSOA code"].isin(leeds)
-    lon = pd.to_numeric(f["Longitude"], errors="coerce").to_numpy()
-    lat = pd.to_numeric(f["Latitude"], errors="coerce").to_numpy()
-    f["x"], f["y"] = Transformer.from_crs(4326, 27700, always_xy=True).transform(lon, lat)
-    return f
+def raw(leeds_police_rows) -> pd.DataFrame:
+    """The shipped police.uk rows (``leeds`` marks Leeds' by LSOA code), projected to British National Grid."""
+    return leeds_police_rows
 
 
 def rows_of(plan, theme=None):

@@ -13,11 +13,9 @@ import pandas as pd
 import pytest
 import shapely
 from conftest import DATA, lookup_rows, read_police_rows
-from pyproj import Transformer
 from scipy import stats
 
 from localprofile.build import build_profile
-from localprofile.demo import demo_catalog_path
 from localprofile.render.html import render_html
 from localprofile.render.summary import summary_dict
 
@@ -25,20 +23,14 @@ SOC_TYPES = {"Drugs", "Possession of weapons", "Robbery"}
 
 
 @pytest.fixture(scope="module")
-def profiles():
-    return {a: build_profile(demo_catalog_path(), "leeds", audience=a) for a in ("force", "partner", "public")}
+def profiles(leeds_profiles):
+    return leeds_profiles
 
 
 @pytest.fixture(scope="module")
-def raw() -> pd.DataFrame:
-    """The shipped police.uk rows of Leeds (by their LSOA code), projected to British National Grid."""
-    leeds = {r["LSOA Code"] for r in lookup_rows() if r["Local authority name"] == "Leeds"}
-    f = pd.DataFrame(read_police_rows())
-    f["leeds"] = f["LSOA code"].isin(leeds)
-    lon = pd.to_numeric(f["Longitude"], errors="coerce")
-    lat = pd.to_numeric(f["Latitude"], errors="coerce")
-    f["x"], f["y"] = Transformer.from_crs(4326, 27700, always_xy=True).transform(lon.to_numpy(), lat.to_numpy())
-    return f
+def raw(leeds_police_rows) -> pd.DataFrame:
+    """The shipped police.uk rows (``leeds`` marks Leeds' by LSOA code), projected to British National Grid."""
+    return leeds_police_rows
 
 
 def judgement(p, topic):
