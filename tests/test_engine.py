@@ -59,6 +59,28 @@ def test_kde_against_the_exact_quartic_sum_on_a_fine_grid():
     assert dens.sum() * g.cell_area_km2 == pytest.approx(len(pts), rel=1e-9)
 
 
+@pytest.mark.parametrize("bandwidth,kernel", [(160.0, "quartic"), (60.0, "gaussian"), (900.0, "quartic")])
+def test_both_convolutions_equal_scipys(monkeypatch, bandwidth, kernel):
+    from scipy import ndimage
+
+    from localprofile.engine import kde
+
+    rng = np.random.default_rng(8)
+    counts = np.zeros((90, 130))
+    cells = rng.choice(counts.size, 600, replace=False)
+    counts.flat[cells] = rng.gamma(1.0, 2.0, 600)  # a sparse raster, as binned crimes make
+    k = kde.kernel_weights(25.0, bandwidth, kernel)
+    ref = ndimage.convolve(counts, k, mode="constant")  # the kernels are symmetric
+    for cost in (0.0, 1e12):  # always the FFT, always the direct sum
+        monkeypatch.setattr(kde, "DIRECT_COST", cost)
+        got, peak = kde.convolve_same(counts, k)
+        np.testing.assert_allclose(got, ref, atol=1e-12 * ref.max())
+        assert peak == counts.max()
+        dens = kde.quartic_kde(counts, 25.0, bandwidth, kernel)
+        np.testing.assert_allclose(dens, np.where(ref < 1e-9 * counts.max(), 0, ref) / 25.0**2 * 1e6,
+                                   rtol=1e-9, atol=1e-9 * dens.max())
+
+
 def test_quartic_kernel_shape():
     k = quartic_kernel(100, 350)
     assert k.shape == (9, 9) and k.sum() == pytest.approx(1)
