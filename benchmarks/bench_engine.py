@@ -367,9 +367,8 @@ def bench_kde(tag, title, grid, xy, h, repeat, log, profile_kde=None):
         "corr_sklearn_epanechnikov_vs_exact_quartic": float(np.corrcoef(skd, exact)[0, 1]),
     }
     size = f"{len(xy):,} pts -> {nq:,} raster cells"
-    same_cells = (f"ours: the build's KDE raster ({f}x{f} cells of {fine.cell_size:.1f} m to each "
-                  f"{grid.cell_size:.0f} m cell), all {surface.size:,} cells, binned + kernel sum; the reference "
-                  f"exact at its {nq:,} in-area cells")
+    cells = (f"at {nq:,} in-area raster cells, ours binned + kernel sum over all {surface.size:,} "
+             f"({fine.cell_size:.1f} m, {f}x{f} per {grid.cell_size:.0f} m cell)")
     rows = [
         row(
             f"kde_{tag}sklearn",
@@ -379,7 +378,7 @@ def bench_kde(tag, title, grid, xy, h, repeat, log, profile_kde=None):
             "sklearn KernelDensity, Epanechnikov (*)",
             t_sk,
             note=("NOT like for like: sklearn has no quartic kernel, Epanechnikov instead (same support h); "
-                  + same_cells),
+                  f"sklearn exact {cells}"),
         ),
         row(
             f"kde_{tag}exact_quartic",
@@ -388,7 +387,7 @@ def bench_kde(tag, title, grid, xy, h, repeat, log, profile_kde=None):
             t_ours,
             "exact quartic sum, cKDTree",
             t_exact,
-            note=f"same kernel; {same_cells} (ours within {acc['max_abs_diff_over_peak']:.1%} of peak)",
+            note=f"same kernel; exact sum {cells}, within {acc['max_abs_diff_over_peak']:.1%} of peak",
         ),
     ]
     return rows, acc

@@ -81,12 +81,17 @@ def quartic_kde(counts: np.ndarray, cell_size: float, bandwidth: float, kernel: 
     return _density(counts, cell_size, bandwidth, kernel)
 
 
-def _density(counts: np.ndarray, cell_size: float, bandwidth: float, kernel: str) -> np.ndarray:
-    """:func:`quartic_kde` once its inputs are checked (finite, not negative)."""
+def _density(counts: np.ndarray, cell_size: float, bandwidth: float, kernel: str,
+             reuse: bool = False) -> np.ndarray:
+    """:func:`quartic_kde` once its inputs are checked (finite, not negative); ``reuse``: the
+    surface is written over ``counts`` (a raster the caller made and no longer needs), which
+    spares a fresh raster-sized allocation."""
     smooth, peak = convolve_same(counts, _trimmed(kernel_weights(cell_size, bandwidth, kernel)))
     # FFT round-off leaves values of order 1e-16 where the true density is zero; the same cut
     # applies to the direct sum, so both give one surface
     smooth[smooth < 1e-9 * max(peak, 1.0)] = 0.0
+    if reuse:  # counts was read in full by the convolution
+        return np.divide(smooth, cell_size**2 / 1e6, out=counts)
     return smooth / (cell_size**2 / 1e6)
 
 
@@ -137,7 +142,7 @@ def convolve_same(counts: np.ndarray, kernel: np.ndarray) -> tuple[np.ndarray, f
     row, col = np.divmod(cells, nx)
     corner = row * width + col  # where the kernel's top-left tap of each nonzero cell lands
     # a loop over the kernel's taps (tens to a few hundred), each a vectorised add over every
-    # nonzero cell: np.add.at is an unbuffered scatter, and within one tap no target repeats
+    # nonzero cell (np.add.at: a scatter-add in one pass)
     for a, b, k in zip(dy.tolist(), dx.tolist(), kernel[dy, dx].tolist()):
         np.add.at(out[a * width + b:], corner, k * vals)  # the tap's offset as a view
     return out.reshape(ny + 2 * r0, width)[r0:r0 + ny, r1:r1 + nx], peak
@@ -322,7 +327,7 @@ def kde_raster(grid, x, y, bandwidth: float, kernel: str = "quartic", weights=No
     cs = grid.cell_size / f  # the raster of fine_grid(grid, f), without its masks
     # linear binning of checked weights gives finite, non-negative cells: no second check
     binned = linear_bin(grid.x0, grid.y1, cs, (grid.ny * f, grid.nx * f), x, y, weights)
-    return _density(binned, cs, bandwidth, kernel), f
+    return _density(binned, cs, bandwidth, kernel, reuse=True), f
 
 
 def fine_grid(grid, factor: int):
