@@ -59,6 +59,28 @@ def test_kde_against_the_exact_quartic_sum_on_a_fine_grid():
     assert dens.sum() * g.cell_area_km2 == pytest.approx(len(pts), rel=1e-9)
 
 
+@pytest.mark.parametrize("bandwidth,kernel", [(160.0, "quartic"), (60.0, "gaussian"), (900.0, "quartic")])
+def test_both_convolutions_equal_scipys(monkeypatch, bandwidth, kernel):
+    from scipy import ndimage
+
+    from localprofile.engine import kde
+
+    rng = np.random.default_rng(8)
+    counts = np.zeros((90, 130))
+    cells = rng.choice(counts.size, 600, replace=False)
+    counts.flat[cells] = rng.gamma(1.0, 2.0, 600)  # a sparse raster, as binned crimes make
+    k = kde.kernel_weights(25.0, bandwidth, kernel)
+    ref = ndimage.convolve(counts, k, mode="constant")  # the kernels are symmetric
+    for cost in (0.0, 1e12):  # always the FFT, always the direct sum
+        monkeypatch.setattr(kde, "DIRECT_COST", cost)
+        got, peak = kde.convolve_same(counts, k)
+        np.testing.assert_allclose(got, ref, atol=1e-12 * ref.max())
+        assert peak == counts.max()
+        dens = kde.quartic_kde(counts, 25.0, bandwidth, kernel)
+        np.testing.assert_allclose(dens, np.where(ref < 1e-9 * counts.max(), 0, ref) / 25.0**2 * 1e6,
+                                   rtol=1e-9, atol=1e-9 * dens.max())
+
+
 def test_quartic_kernel_shape():
     k = quartic_kernel(100, 350)
     assert k.shape == (9, 9) and k.sum() == pytest.approx(1)
@@ -100,6 +122,32 @@ def test_gi_star_equals_esda_on_an_irregular_area():
     np.testing.assert_allclose(z[active], ref[active], atol=1e-9)
     assert np.isnan(z[~active]).all()
     np.testing.assert_allclose(p[active], 2 * stats.norm.sf(np.abs(ref[active])))
+
+
+def test_queen_sum_is_the_3x3_convolution():
+    from scipy import ndimage
+
+    from localprofile.engine.gistar import _QUEEN, queen_sum
+
+    a = np.random.default_rng(3).gamma(0.7, 2.0, (13, 21))  # harm-like weights, not integers
+    np.testing.assert_allclose(queen_sum(a), ndimage.convolve(a, _QUEEN, mode="constant"), rtol=1e-13)
+    m = np.random.default_rng(4).random((13, 21)) < 0.6
+    np.testing.assert_array_equal(queen_sum(m.view(np.uint8)),
+                                  ndimage.convolve(m.astype(int), np.ones((3, 3), int), mode="constant"))
+
+
+def test_gi_star_equals_esda_with_few_cells_and_harm_weights():
+    # 7 active cells (the general path, not the 1-9 neighbour table) and non-integer values
+    counts = np.array([[0.5, 2.25, 0.0, 0.0], [1.75, 0.0, 3.5, 0.0], [0.0, 0.0, 0.25, 6.0]])
+    active = np.array([[True, True, False, False], [True, False, True, False], [False, False, True, True]])
+    z, p = gi_star(counts, active)
+    ref = _esda_gistar(counts, active)
+    np.testing.assert_allclose(z[active], ref[active], rtol=1e-12)
+    np.testing.assert_allclose(p[active], 2 * stats.norm.sf(np.abs(ref[active])), rtol=1e-12)
+    rng = np.random.default_rng(11)
+    big = rng.gamma(0.5, 3.0, (20, 24))
+    act = rng.random((20, 24)) < 0.8
+    np.testing.assert_allclose(gi_star(big, act)[0][act], _esda_gistar(big, act)[act], rtol=1e-12)
 
 
 def test_gi_star_without_variation_finds_nothing():

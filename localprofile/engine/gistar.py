@@ -22,11 +22,30 @@ the cells inside the study area by :func:`localprofile.engine.permutation.adjust
 from __future__ import annotations
 
 import numpy as np
-from scipy import ndimage, stats
+from scipy.special import ndtr
 
 from .checks import check_counts, check_mask
 
-_QUEEN = np.ones((3, 3))
+_QUEEN = np.ones((3, 3))  # the weights, for readers and callers that convolve themselves
+
+
+def queen_sum(a: np.ndarray) -> np.ndarray:
+    """Sum of each cell and its 8 neighbours (zeros beyond the edge): the 3x3 convolution with
+    :data:`_QUEEN` (``scipy.ndimage.convolve(a, _QUEEN, mode="constant")``) as two 1-D box sums
+    on a padded copy. Hand-written because this separable sum is about three times faster than
+    ``ndimage.convolve``/``correlate`` with the 3x3 kernel (five array additions, no per-tap
+    loop), and ``uniform_filter`` gives a mean whose division by 9 changes the rounding; integer
+    dtypes stay integer (a mask's neighbour count in uint8).
+
+    >>> queen_sum(np.arange(9.0).reshape(3, 3)).tolist()
+    [[8.0, 15.0, 12.0], [21.0, 36.0, 27.0], [20.0, 33.0, 24.0]]
+    """
+    p = np.pad(a, 1)
+    cols = p[:-2] + p[1:-1]
+    cols += p[2:]
+    out = cols[:, :-2] + cols[:, 1:-1]
+    out += cols[:, 2:]
+    return out
 
 
 def gi_star(counts: np.ndarray, active: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -59,10 +78,9 @@ def gi_star(counts: np.ndarray, active: np.ndarray) -> tuple[np.ndarray, np.ndar
     """
     active = check_mask(active, np.shape(counts), "active")
     counts = check_counts(counts, "counts", where=active, ndim=2)
-    y = np.where(active, counts, 0.0).astype(float)
-    lag = ndimage.convolve(y, _QUEEN, mode="constant", cval=0.0)
-    w = ndimage.convolve(active.astype(float), _QUEEN, mode="constant", cval=0.0)
-    return gi_star_from_sums(y, active, lag, w)
+    y = np.where(active, counts, 0.0)
+    # the neighbour count in uint8 (at most 9): exact, and an eighth of the memory traffic
+    return gi_star_from_sums(y, active, queen_sum(y), queen_sum(active.view(np.uint8)))
 
 
 def gi_star_from_sums(
@@ -71,19 +89,39 @@ def gi_star_from_sums(
     """Gi* z and two-sided p from each cell's neighbourhood sum ``lag`` and neighbour count
     ``w`` (the cell itself included): shared by square and hexagonal grids, which differ only in
     how they find neighbours. ``y`` is zero outside ``active``."""
-    n = int(active.sum())
-    vals = y[active]
+    idx = np.flatnonzero(active)  # the active cells, once: every step below works on them only
+    n = idx.size
+    vals = y.ravel()[idx]
     mean = vals.mean() if n else 0.0
-    s = np.sqrt(max((vals**2).mean() - mean**2, 0.0)) if n else 0.0
+    s = np.sqrt(max((vals**2).mean() - mean**2, 0.0)) if n else 0.0  # not np.dot: BLAS threads stall on a busy machine
     z = np.full(y.shape, np.nan)
-    if n > 1 and s > 0:
-        with np.errstate(divide="ignore", invalid="ignore"):
-            den = s * np.sqrt(w * (n - w) / (n - 1))
-            z_all = (lag - w * mean) / den
-        z[active] = z_all[active]
-    else:
-        z[active] = 0.0
-    p = np.where(np.isfinite(z), 2 * stats.norm.sf(np.abs(z)), np.nan)
+    p = np.full(y.shape, np.nan)
+    if not (n > 1 and s > 0):
+        z.ravel()[idx] = 0.0
+        p.ravel()[idx] = 1.0
+        return z, p
+    w_a = w.ravel()[idx]
+    lag_a = lag.ravel()[idx]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if w_a.dtype.kind in "ub" and n > 9:
+            # a square grid's counts (1-9 cells): the mean term and the denominator looked up in
+            # a table of the 10 possible values, computed as below; never 0 as n > 9
+            k = np.arange(10.0)
+            z_a = lag_a - (k * mean)[w_a]
+            z_a /= (s * np.sqrt(k * (n - k) / (n - 1)))[w_a]
+        else:
+            w_a = w_a.astype(float)
+            z_a = (lag_a - w_a * mean) / (s * np.sqrt(w_a * (n - w_a) / (n - 1)))
+    z.ravel()[idx] = z_a
+    # two-sided normal p: 2 * ndtr(-|z|) is scipy.stats.norm.sf's own formula, without its
+    # argument handling (which cost more than the statistic); NaN where z is not finite
+    # (a cell whose neighbours are every active cell)
+    t = np.abs(z_a)
+    np.negative(t, out=t)
+    ndtr(t, out=t)
+    t *= 2
+    t[~np.isfinite(z_a)] = np.nan
+    p.ravel()[idx] = t
     return z, p
 
 

@@ -121,20 +121,7 @@ class Grid:
         >>> g.linear_bin([100], [50]).tolist()   # on the edge between two cell centres
         [[0.5, 0.5]]
         """
-        fx = (np.asarray(x, float) - self.x0) / self.cell_size - 0.5  # 0 at the first centre
-        mass = np.ones(len(fx)) if weights is None else np.asarray(weights, float)
-        fy = (self.y1 - np.asarray(y, float)) / self.cell_size - 0.5
-        c0, r0 = np.floor(fx).astype(np.int64), np.floor(fy).astype(np.int64)
-        tx, ty = fx - c0, fy - r0
-        total = np.zeros(self.nx * self.ny)
-        for dc, dr, w in (
-            (0, 0, (1 - tx) * (1 - ty)), (1, 0, tx * (1 - ty)),
-            (0, 1, (1 - tx) * ty), (1, 1, tx * ty),
-        ):
-            c, r = c0 + dc, r0 + dr
-            ok = (c >= 0) & (c < self.nx) & (r >= 0) & (r < self.ny)
-            total += np.bincount(r[ok] * self.nx + c[ok], weights=(w * mass)[ok], minlength=total.size)
-        return total.reshape(self.shape)
+        return linear_bin(self.x0, self.y1, self.cell_size, self.shape, x, y, weights)
 
     def cells(self, mask: np.ndarray | None = None) -> np.ndarray:
         """Cell polygons (shapely boxes), row-major, for the cells in ``mask`` (default: all)."""
@@ -150,6 +137,28 @@ class Grid:
         from affine import Affine
 
         return Affine(self.cell_size, 0.0, self.x0, 0.0, -self.cell_size, self.y1)
+
+
+def linear_bin(x0: float, y1: float, cell_size: float, shape: tuple[int, int], x, y,
+               weights=None) -> np.ndarray:
+    """:meth:`Grid.linear_bin` on a grid given by its north-west corner, cell size and
+    (rows, cols) shape (a KDE raster needs no masks): the four shares of every point summed by
+    one ``np.bincount``."""
+    ny, nx = shape
+    fx = (np.asarray(x, float) - x0) / cell_size - 0.5  # 0 at the first centre
+    fy = (y1 - np.asarray(y, float)) / cell_size - 0.5
+    c0, r0 = np.floor(fx), np.floor(fy)
+    tx, ty = fx - c0, fy - r0
+    c0, r0 = c0.astype(np.int64), r0.astype(np.int64)
+    sx, sy = 1 - tx, 1 - ty
+    if weights is not None:
+        mass = np.asarray(weights, float)
+        sy, ty = sy * mass, ty * mass
+    share = np.concatenate([sx * sy, tx * sy, sx * ty, tx * ty])
+    col = np.concatenate([c0, c0 + 1, c0, c0 + 1])
+    row = np.concatenate([r0, r0, r0 + 1, r0 + 1])
+    ok = (col >= 0) & (col < nx) & (row >= 0) & (row < ny)
+    return np.bincount((row * nx + col)[ok], weights=share[ok], minlength=nx * ny).reshape(shape)
 
 
 def _centres(x0: float, y1: float, cell_size: float, nx: int, ny: int):

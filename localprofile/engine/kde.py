@@ -27,6 +27,7 @@ from scipy.spatial import cKDTree
 
 from .checks import check_counts, check_positive
 from .choices import Choice
+from .grid import linear_bin
 
 
 KERNELS = ("quartic", "epanechnikov", "gaussian")
@@ -77,11 +78,74 @@ def quartic_kde(counts: np.ndarray, cell_size: float, bandwidth: float, kernel: 
     check_positive(cell_size, "cell_size")
     check_positive(bandwidth, "bandwidth")
     counts = check_counts(counts, "counts")
-    kernel = kernel_weights(cell_size, bandwidth, kernel)
-    smooth = fftconvolve(counts, kernel, mode="same")
-    # FFT round-off leaves values of order 1e-16 where the true density is zero.
-    smooth[smooth < 1e-9 * max(float(counts.max()), 1.0)] = 0.0
+    return _density(counts, cell_size, bandwidth, kernel)
+
+
+def _density(counts: np.ndarray, cell_size: float, bandwidth: float, kernel: str,
+             reuse: bool = False) -> np.ndarray:
+    """:func:`quartic_kde` once its inputs are checked (finite, not negative); ``reuse``: the
+    surface is written over ``counts`` (a raster the caller made and no longer needs), which
+    spares a fresh raster-sized allocation."""
+    smooth, peak = convolve_same(counts, _trimmed(kernel_weights(cell_size, bandwidth, kernel)))
+    # FFT round-off leaves values of order 1e-16 where the true density is zero; the same cut
+    # applies to the direct sum, so both give one surface
+    smooth[smooth < 1e-9 * max(peak, 1.0)] = 0.0
+    if reuse:  # counts was read in full by the convolution
+        return np.divide(smooth, cell_size**2 / 1e6, out=counts)
     return smooth / (cell_size**2 / 1e6)
+
+
+def _trimmed(kernel: np.ndarray) -> np.ndarray:
+    """The kernel without its outer rings of zeros (a tap exactly one bandwidth away weighs 0)."""
+    t = int(np.flatnonzero(kernel.any(axis=0))[0])  # the kernel is symmetric: rows as columns
+    return kernel[t:kernel.shape[0] - t, t:kernel.shape[1] - t]
+
+
+DIRECT_COST = 0.5  # direct sum when nonzero cells x kernel taps < DIRECT_COST * M log2 M (M: padded size)
+
+
+def direct_is_cheaper(cells: int, taps: int, size: int) -> bool:
+    """Whether adding ``taps`` kernel weights for each of ``cells`` nonzero cells costs less than
+    the FFT of a raster of ``size`` cells (:data:`DIRECT_COST`)."""
+    return cells * taps < DIRECT_COST * size * math.log2(max(size, 2))
+
+
+def convolve_same(counts: np.ndarray, kernel: np.ndarray) -> tuple[np.ndarray, float]:
+    """``scipy.signal.fftconvolve(counts, kernel, mode="same")`` for a non-negative ``counts`` and
+    an odd-sized kernel, and ``counts.max()``.
+
+    Binned crimes fill few cells of a fine raster (West Yorkshire's 52,825 crimes sit on 18,572
+    map points: 3% of the cells of its 36 m raster). When the nonzero cells times the kernel's
+    taps are below :data:`DIRECT_COST` times M log2 M (M the padded raster's cells; on the
+    West Yorkshire rasters the two methods cost the same at 0.5 to 0.9 of it), each nonzero
+    cell's kernel is added directly: 2 to 5 times faster than the FFT at the automatic
+    bandwidths, and free of FFT round-off. Otherwise the FFT.
+
+    >>> c = np.zeros((6, 7)); c[1, 1] = 2.0; c[4, 5] = 1.0
+    >>> k = np.outer([1.0, 2, 1], [1.0, 2, 1]) / 16
+    >>> d, peak = convolve_same(c, k)
+    >>> bool(np.allclose(d, fftconvolve(c, k, mode="same"))), peak
+    (True, 2.0)
+    """
+    ny, nx = counts.shape
+    r0, r1 = kernel.shape[0] // 2, kernel.shape[1] // 2
+    flat = counts.ravel()
+    cells = np.flatnonzero(flat != 0)
+    vals = flat[cells]
+    peak = float(vals.max()) if vals.size else 0.0
+    dy, dx = np.nonzero(kernel)
+    width = nx + 2 * r1
+    size = (ny + 2 * r0) * width
+    if not direct_is_cheaper(cells.size, dy.size, size):
+        return fftconvolve(counts, kernel, mode="same"), peak
+    out = np.zeros(size)
+    row, col = np.divmod(cells, nx)
+    corner = row * width + col  # where the kernel's top-left tap of each nonzero cell lands
+    # a loop over the kernel's taps (tens to a few hundred), each a vectorised add over every
+    # nonzero cell (np.add.at: a scatter-add in one pass)
+    for a, b, k in zip(dy.tolist(), dx.tolist(), kernel[dy, dx].tolist()):
+        np.add.at(out[a * width + b:], corner, k * vals)  # the tap's offset as a view
+    return out.reshape(ny + 2 * r0, width)[r0:r0 + ny, r1:r1 + nx], peak
 
 
 def _nrd(v: np.ndarray) -> float:
@@ -258,10 +322,12 @@ def kde_raster(grid, x, y, bandwidth: float, kernel: str = "quartic", weights=No
     """
     check_positive(bandwidth, "bandwidth")
     f = factor or kde_factor(grid.cell_size, bandwidth, grid.nx * grid.ny)
-    fine = fine_grid(grid, f)
     if weights is not None:
         weights = check_counts(weights, "weights")
-    return quartic_kde(fine.linear_bin(x, y, weights=weights), fine.cell_size, bandwidth, kernel), f
+    cs = grid.cell_size / f  # the raster of fine_grid(grid, f), without its masks
+    # linear binning of checked weights gives finite, non-negative cells: no second check
+    binned = linear_bin(grid.x0, grid.y1, cs, (grid.ny * f, grid.nx * f), x, y, weights)
+    return _density(binned, cs, bandwidth, kernel, reuse=True), f
 
 
 def fine_grid(grid, factor: int):
