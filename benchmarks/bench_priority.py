@@ -41,6 +41,9 @@ def training_catalog(folder: Path, train: str) -> Path:
     spec["layers"]["crimes"]["path"] = str(cat.parent / "data" / "police_uk" / f"{train}.zip")
     spec.setdefault("profile", {})["overlay"] = {"unit": "lsoa"}
     spec["profile"].pop("scoring", None)  # the theme table plays no part here
+    for key in ("plan", "harm_weights"):  # files named relative to the demo catalog
+        if spec["profile"].get(key):
+            spec["profile"][key] = str(cat.parent / spec["profile"][key])
     out = folder / "catalog.yaml"
     out.write_text(yaml.safe_dump(spec, sort_keys=False), encoding="utf-8")
     return out
