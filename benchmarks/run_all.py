@@ -82,12 +82,12 @@ def combined_rows(engine: dict, inference: dict, repeats: dict) -> list[dict]:
         "kde_sklearn": (
             "KDE, Leeds all_crime",
             ("NOT like for like: sklearn has no quartic kernel, Epanechnikov instead (same support h); sklearn "
-             f"exact at {acc['cells_compared']:,} in-area cells, ours binned + FFT over all {acc['grid_cells']:,}"),
+             f"exact at {acc['cells_compared']:,} in-area raster cells, ours binned + kernel sum (direct or FFT) over all {acc['grid_cells']:,}"),
         ),
         "kde_exact_quartic": (
             "KDE, Leeds all_crime",
-            (f"same kernel; ours binned + FFT over all {acc['grid_cells']:,} cells (within "
-             f"{acc['max_abs_diff_over_peak']:.1%} of peak), exact sum at {acc['cells_compared']:,} in-area cells"),
+            (f"same kernel; ours binned + kernel sum (direct or FFT) over all {acc['grid_cells']:,} raster cells (within "
+             f"{acc['max_abs_diff_over_peak']:.1%} of peak), exact sum at {acc['cells_compared']:,} in-area raster cells"),
         ),
         "gi_weights": ("Gi* permutation, West Yorkshire 250 m", "esda's input only; ours needs no weights object"),
         "lisa_weights": ("queen weights, West Yorkshire LSOAs", "same neighbour sets (checked)"),
