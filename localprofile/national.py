@@ -162,7 +162,7 @@ def national_crimes(boundaries, population, n: int, seed: int,
     -------
     NationalCrimes
         ``x``, ``y`` and ``lsoa`` (the row of ``boundaries`` each crime was drawn in), in random
-        order.
+        order (shuffled: crimes of one LSOA are not neighbours in the arrays).
 
     Notes
     -----
@@ -185,7 +185,9 @@ def national_crimes(boundaries, population, n: int, seed: int,
     per_lsoa = rng.multinomial(n, pop / pop.sum())
     if (per_lsoa[t.last < t.first] > 0).any():
         raise ValueError("a polygon with residents has no area")
-    lsoa = rng.permutation(np.repeat(np.arange(len(geoms)), per_lsoa))
+    # drawn LSOA by LSOA (the triangle look-ups then run through memory in order: twice as
+    # fast at 6 million crimes as in random order), then shuffled
+    lsoa = np.repeat(np.arange(len(geoms)), per_lsoa)
     lo, hi = t.first[lsoa], t.last[lsoa]
     base = np.where(lo > 0, t.cum_area[np.maximum(lo - 1, 0)], 0.0)
     target = base + rng.random(n) * (t.cum_area[hi] - base)
@@ -196,7 +198,8 @@ def national_crimes(boundaries, population, n: int, seed: int,
     a, b, c = t.corners[k, 0], t.corners[k, 1], t.corners[k, 2]
     x = a[:, 0] + u * (b[:, 0] - a[:, 0]) + v * (c[:, 0] - a[:, 0])
     y = a[:, 1] + u * (b[:, 1] - a[:, 1]) + v * (c[:, 1] - a[:, 1])
-    return NationalCrimes(x, y, lsoa.astype(np.int64), seed)
+    shuffle = rng.permutation(n)
+    return NationalCrimes(x[shuffle], y[shuffle], lsoa[shuffle].astype(np.int64), seed)
 
 
 def national_grid(boundaries, cell_size: float = 250.0, margin: float = 0.0) -> Grid:

@@ -240,3 +240,14 @@ def test_kde_keeps_every_crime_and_matches_a_direct_quartic_sum(run, crimes):
     wrong = exact(1.25 * BANDWIDTH)
     assert np.abs(got - wrong).sum() / wrong.sum() > 0.04
     assert run.bandwidth.value == BANDWIDTH and run.bandwidth.why.startswith("given")
+
+
+def test_without_a_bandwidth_the_engines_rule_chooses_it_and_says_so(run, lsoas, crimes):
+    from localprofile.engine.kde import auto_bandwidth
+
+    auto = national_run(crimes.x, crimes.y, lsoas, bandwidth=None, grid=run.grid, lsoa_method="strtree")
+    assert auto.bandwidth == auto_bandwidth(crimes.x, crimes.y, 250)
+    assert auto.bandwidth.why.startswith("automatic") and "bandwidth" in auto.seconds
+    assert auto.bandwidth.value != BANDWIDTH and not np.array_equal(auto.kde, run.kde)
+    np.testing.assert_array_equal(auto.gi_z, run.gi_z)
+    np.testing.assert_array_equal(auto.lsoa, run.lsoa)
