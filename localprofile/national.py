@@ -1,9 +1,10 @@
 """National scale: SYNTHETIC crimes spread over the LSOAs of England and Wales by population, and
 the profile's grid counts, Gi*, KDE and LSOA counts run on all of them at once.
 
-The crimes are SYNTHETIC (not real data): police.uk publishes no national point file in one
-place that a test may ship, and the question here is speed and memory at national size, for
-which points placed where people live are a fair stand-in. The boundaries and populations are
+The crimes are SYNTHETIC (not real data): the repository ships police.uk crimes of one force
+only (a national year is some 6 million rows, far too large to ship), and the question here is
+speed and memory at national size, for which points placed where people live are a fair
+stand-in. The boundaries and populations are
 real (``data/boundaries/lsoa11_bsc_england_wales.parquet``,
 ``data/census/census2011_usual_residents_lsoa11_england_wales.csv.gz``).
 
@@ -70,7 +71,9 @@ def read_national(boundaries: str | Path, population: str | Path):
     for col in ("LSOA11CD", "LSOA11NM"):
         if col not in b.columns:
             raise InputError(f"missing column '{col}'", file=boundaries, column=col)
-    if b.crs is None or b.crs.to_epsg() != 27700:
+    if b.crs is None:
+        raise InputError("no coordinate reference system", file=boundaries)
+    if b.crs.to_epsg() != 27700:
         b = b.to_crs(27700)
     pop = pd.read_csv(population, dtype={"LSOA Code": str})
     for col in ("LSOA Code", "Usual residents"):
@@ -81,6 +84,10 @@ def read_national(boundaries: str | Path, population: str | Path):
     if len(bad):
         raise InputError(f"not a count: {pop['Usual residents'].iloc[bad[0]]!r}", file=population,
                          row=int(bad[0]) + 2, column="Usual residents")
+    dup = np.flatnonzero(pop["LSOA Code"].duplicated().to_numpy())
+    if len(dup):
+        raise InputError(f"LSOA {pop['LSOA Code'].iloc[dup[0]]} appears twice", file=population,
+                         row=int(dup[0]) + 2, column="LSOA Code")
     res = pd.Series(res.to_numpy(np.int64), index=pop["LSOA Code"])
     b = b.sort_values("LSOA11CD", kind="stable").reset_index(drop=True)
     missing = ~b["LSOA11CD"].isin(res.index)
@@ -178,7 +185,7 @@ def national_crimes(boundaries, population, n: int, seed: int,
         raise ValueError("population must be finite, non-negative and not all zero")
     if n < 0:
         raise ValueError(f"n must be 0 or more, not {n}")
-    t = triangles or triangulate(geoms)
+    t = triangles if triangles is not None else triangulate(geoms)
     if len(t.first) != len(geoms):
         raise ValueError(f"triangles are of {len(t.first)} polygons, not {len(geoms)}")
     rng = np.random.default_rng(seed)
