@@ -35,6 +35,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import bench_batch
 import bench_briefings
 import bench_engine
 import bench_inference
@@ -42,6 +43,7 @@ import bench_outputs
 import bench_priority
 import bench_render
 import bench_repeats
+import national as bench_national
 from bench_engine import fmt_time
 
 # repeats per measurement: (engine, inference, inference share_draws=False row, repeat locations).
@@ -217,6 +219,34 @@ def check_lines(engine: dict, inference: dict, repeats: dict) -> list[str]:
     return out
 
 
+def step7_targets(rows: list[dict], batch: dict, national: dict, floor: dict | None) -> list[dict]:
+    """Issue 11's measured targets, each with its figure from this run and whether it is met."""
+    by_id = {r["id"]: r for r in rows}
+    out = []
+    if floor is not None:
+        out.append({"target": "Leeds build / load floor <= 3", "figure": f"{floor['ratio']:.2f}x "
+                    f"({floor['build_s']:.2f} s / {floor['floor_s']:.2f} s)", "met": floor["ratio"] <= 3})
+    gi, kde = by_id.get("gi_wy_esda"), by_id.get("kde_wy_sklearn")
+    out.append({"target": "Gi* / esda G_Local, West Yorkshire 250 m >= 300x",
+                "figure": _ratio(gi and gi["ratio"]), "met": bool(gi and gi["ratio"] >= 300)})
+    out.append({"target": "KDE / scikit-learn KernelDensity, West Yorkshire 250 m >= 100x",
+                "figure": _ratio(kde and kde["ratio"]), "met": bool(kde and kde["ratio"] >= 100)})
+    sp, sec = batch["speedup_vs_serial"], batch["seconds"]
+    out.append({"target": f"build-all on Dask >= {bench_batch.TARGET}x serial ({len(batch['districts'])} districts, "
+                f"{batch['cpus']} CPUs)", "figure": f"{sp['dask_cold']:.2f}x ({sec['dask_cold']:.1f} s / "
+                f"{sec['serial']:.1f} s)", "met": sp["dask_cold"] >= bench_batch.TARGET})
+    out.append({"target": "build-all, warm cache faster again", "figure": f"{sec['dask_warm']:.1f} s "
+                f"({sp['dask_warm']:.2f}x serial)", "met": sec["dask_warm"] < sec["dask_cold"]})
+    labels = {"core_under_10_s_at_6m": ("national 6M crimes: bin + Gi* + KDE < 10 s", "{:.2f} s"),
+              "peak_under_4_gb_at_6m": ("national 6M crimes: peak memory < 4 GB", "{:.2f} GB"),
+              "core_growth_at_most_linear": ("national 60k -> 6M: bin + Gi* + KDE time grows <= 100x", "{:.1f}x")}
+    for key, (label, fmt) in labels.items():
+        t = national["targets"].get(key)
+        out.append({"target": label, "figure": fmt.format(t["value"]) if t else "not measured",
+                    "met": bool(t and t["met"])})
+    return out
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--json", action="store_true", help="write results as JSON to stdout (report to stderr)")
@@ -271,11 +301,21 @@ def main(argv=None) -> int:
     t = time.perf_counter()
     briefings = bench_briefings.run(sheets=10 if args.quick else None, progress=progress)
     run_s["briefings"] = time.perf_counter() - t
+    progress.part = "build-all"
+    t = time.perf_counter()
+    batch = bench_batch.run(args.catalog, log=progress)
+    run_s["build-all"] = time.perf_counter() - t
+    progress.part = "national"
+    t = time.perf_counter()
+    national = bench_national.run(repeat=1 if args.quick else 3, log=progress)
+    run_s["national"] = time.perf_counter() - t
     total = time.perf_counter() - t0
 
     rows = combined_rows(engine, inference, repeats)
     m = inference["machine"]
-    ok = bool(engine["pass"] and inference["pass"] and outputs["partner_html_within_limit"] is not False)
+    targets = step7_targets(rows, batch, national, None)
+    ok = bool(engine["pass"] and inference["pass"] and outputs["partner_html_within_limit"] is not False
+              and all(batch["checks"].values()) and national["checks_ok"] and all(t["met"] for t in targets))
 
     report(f"localprofile benchmarks, one run ({mode}), {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}")
     report(f"machine: {m['cpu_count']} CPUs ({m['cpus_usable']} usable), {m['cpu_model']}; {m['platform']}")
@@ -314,10 +354,17 @@ def main(argv=None) -> int:
     for line in bench_briefings.table_lines(briefings):
         report(line)
     report()
-    report(f"run time {total:.0f} s (engine {run_s['engine']:.0f} s, inference {run_s['inference']:.0f} s, "
-           f"repeat locations {run_s['repeats']:.0f} s, priority {run_s['priority']:.0f} s, "
-           f"outputs {run_s['outputs']:.0f} s, render {run_s['render']:.0f} s, "
-           f"briefings {run_s['briefings']:.0f} s)")
+    report("every district of a force (bench_batch)")
+    report(bench_batch.report(batch))
+    report()
+    report("national scale, SYNTHETIC crimes over the England and Wales LSOAs (national)")
+    report(bench_national.report(national))
+    report()
+    report("issue 11 targets, figures from this run")
+    for t in targets:
+        report(f"  {t['target']}: {t['figure']} -> {'MET' if t['met'] else 'NOT MET'}")
+    report()
+    report(f"run time {total:.0f} s (" + ", ".join(f"{k} {v:.0f} s" for k, v in run_s.items()) + ")")
 
     if args.json:
         doc = {
@@ -330,8 +377,10 @@ def main(argv=None) -> int:
             "headline": {**inference["checks"]["headline"], "holds": inference["checks"]["headline"]["pass"]},
             "checks_pass": ok,
             "run_s": {**run_s, "total": total},
+            "targets": targets,
             "parts": {"engine": engine, "inference": inference, "repeats": repeats, "priority": priority,
-                      "outputs": outputs, "render": render, "briefings": briefings},
+                      "outputs": outputs, "render": render, "briefings": briefings, "build-all": batch,
+                      "national": national},
         }
         json.dump(doc, sys.stdout, indent=2)
         sys.stdout.write("\n")
