@@ -133,7 +133,7 @@ def _write(kind: str, k: str, frame: pd.DataFrame, extra: dict) -> None:
         extra = {**extra, "geo": geo, "attrs": frame.attrs}
         fd, tmp_meta = tempfile.mkstemp(prefix=".tmp-", suffix=".json", dir=data.parent)
         with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(extra, f, sort_keys=True)
+            json.dump(extra, f)  # keys in their order: the drop reasons are listed as the adapter counted them
         os.replace(tmp, data)
         os.replace(tmp_meta, meta)  # the JSON last: an entry counts only once both are there
     except (TypeError, ValueError, OSError, ImportError):  # not JSON/Parquet-able, or disk full:
