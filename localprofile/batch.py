@@ -17,7 +17,7 @@ whose key changed or whose build failed, and leaves the others' files as they ar
 >>> [t.name for t in tasks]                  # biggest first
 ['Leeds', 'Bradford', 'Kirklees', 'Wakefield', 'Calderdale']
 >>> with tempfile.TemporaryDirectory() as tmp:
-...     report = build_all(demo_catalog_path(), tmp, districts=["Calderdale"], audience="public")
+...     report = build_all(demo_catalog_path(), tmp, districts=["Calderdale"], audience="public", serial=True)
 ...     [(o.name, o.status, o.folder) for o in report.outcomes], report.exit_code
 ([('Calderdale', 'built', 'calderdale/public')], 0)
 """
@@ -252,50 +252,107 @@ def _up_to_date(root: Path, task: Task, previous: dict | None) -> bool:
             and (folder / "index.html").is_file() and (folder / "summary.json").is_file())
 
 
-def _run_dask(catalog_path: str, root: str, tasks: list[Task], options: Options, cache: str | None,
-              scheduler: str | None, workers: int | None, on_done) -> dict[str, Outcome]:
-    """The tasks on a Dask cluster: the one at ``scheduler``, or a LocalCluster of ``workers``
-    single-threaded processes on this machine (loopback only, no dashboard)."""
-    import logging
+def warm_worker(catalog_path: str, audience: str | None, cache: str | None) -> None:
+    """Import the build and read the catalog's inputs into this process's store of layers, so
+    the worker's first district starts at once. A problem is left for that district's build to
+    report."""
+    from . import cache as layer_cache
 
-    import dask
-    from dask.distributed import Client, LocalCluster, as_completed
+    layer_cache.use_cache(cache)
+    try:
+        import importlib
 
-    # a build is one long CPU-bound task: the workers' sampling profiler (every 10 ms) would
-    # only slow it; the nanny passes this configuration on to each worker process
-    dask.config.set({"distributed.worker.profile.enabled": False})
+        for module in ("localprofile.build", "localprofile.render"):  # now, not in the first district's time
+            importlib.import_module(module)
+        from .stages.audience import audience_policy
+        from .stages.inputs import load_inputs
 
-    results: dict[str, Outcome] = {}
-    with tempfile.TemporaryDirectory(prefix="localprofile-dask-") as scratch:
-        if scheduler:
-            client, cluster = Client(scheduler), None
-        else:
-            cluster = LocalCluster(n_workers=max(1, min(workers or _usable_cpus(), len(tasks))),
-                                   threads_per_worker=1, processes=True, host="127.0.0.1",
-                                   dashboard_address="127.0.0.1:0", silence_logs=logging.ERROR,
-                                   local_directory=scratch)
-            client = Client(cluster)
+        cat = load_catalog(catalog_path)
+        load_inputs(cat, audience_policy(cat, audience), None)
+    except Exception:  # noqa: BLE001  (reported by the build that meets it)
+        pass
+
+
+class DaskRun:
+    """A Dask client made in a background thread — the LocalCluster started, or the cluster at
+    ``scheduler`` reached, and every worker warmed (:func:`warm_worker`) — while this process
+    plans the batch."""
+
+    def __init__(self, scheduler: str | None, workers: int | None, catalog_path: str, audience: str | None,
+                 cache: str | None) -> None:
+        import threading
+
+        self.scheduler, self.client, self.cluster, self.error = scheduler, None, None, None
+        self._scratch = tempfile.TemporaryDirectory(prefix="localprofile-dask-")
+        self._thread = threading.Thread(target=self._start, args=(workers, catalog_path, audience, cache),
+                                        daemon=True)
+        self._thread.start()
+
+    def _start(self, workers, catalog_path, audience, cache) -> None:
+        import logging
+
         try:
-            futures = {client.submit(run_task, catalog_path, root, t, options, cache, pure=False,
-                                     key=f"localprofile-build-{t.code}-{t.key[:12]}",
-                                     priority=len(tasks) - i): t for i, t in enumerate(tasks)}
-            for fut in as_completed(futures):
-                t = futures[fut]
-                try:
-                    o = fut.result()
-                except Exception as exc:  # the worker died (out of memory, killed): this district fails
-                    o = Outcome(t.name, t.code, t.folder, "failed", t.key,
-                                f"internal error: the Dask worker building it stopped: {type(exc).__name__}: "
-                                f"{_one_line(exc)}", "internal")
-                results[t.folder] = o
-                if on_done:
-                    on_done(o)
-        finally:
-            if cluster is None:
-                client.close()  # someone else's cluster: only this connection ends
+            import dask
+            from dask.distributed import Client, LocalCluster
+
+            # a build is one long CPU-bound task: the workers' sampling profiler (every 10 ms)
+            # would only slow it; the nanny passes this configuration on to each worker process
+            dask.config.set({"distributed.worker.profile.enabled": False})
+            if self.scheduler:
+                self.client = Client(self.scheduler, timeout="20s")
             else:
-                client.shutdown()  # scheduler and workers at once (about 1 s less than close())
-    return results
+                self.cluster = LocalCluster(n_workers=workers or _usable_cpus(), threads_per_worker=1,
+                                            processes=True, host="127.0.0.1", dashboard_address="127.0.0.1:0",
+                                            silence_logs=logging.ERROR, local_directory=self._scratch.name)
+                self.client = Client(self.cluster)
+            self.client.run(warm_worker, catalog_path, audience, cache)
+        except Exception as exc:  # noqa: BLE001  (raised in the caller's thread by client())
+            self.error = exc
+
+    def ready(self):
+        """The client, once the cluster is up and warm; a scheduler that cannot be reached is an
+        InputError naming it."""
+        self._thread.join()
+        if self.error is not None:
+            if self.scheduler:
+                raise InputError(f"cannot reach the Dask scheduler at {self.scheduler} ({type(self.error).__name__}: "
+                                 f"{_one_line(self.error)})", key="--scheduler")
+            raise self.error
+        return self.client
+
+    def close(self) -> None:
+        self._thread.join()
+        try:
+            if self.client is not None:
+                if self.cluster is None:
+                    self.client.close()  # someone else's cluster: only this connection ends
+                else:
+                    self.client.shutdown()  # scheduler and workers at once (about 1 s less than close())
+        finally:
+            self._scratch.cleanup()
+
+    def run(self, catalog_path: str, root: str, tasks: list[Task], options: Options, cache: str | None,
+            on_done) -> dict[str, Outcome]:
+        """The tasks, biggest first; a worker that dies fails its district only."""
+        from dask.distributed import as_completed
+
+        client = self.ready()
+        results: dict[str, Outcome] = {}
+        futures = {client.submit(run_task, catalog_path, root, t, options, cache, pure=False,
+                                 key=f"localprofile-build-{t.code}-{t.key[:12]}",
+                                 priority=len(tasks) - i): t for i, t in enumerate(tasks)}
+        for fut in as_completed(futures):
+            t = futures[fut]
+            try:
+                o = fut.result()
+            except Exception as exc:  # the worker died (out of memory, killed): this district fails
+                o = Outcome(t.name, t.code, t.folder, "failed", t.key,
+                            f"internal error: the Dask worker building it stopped: {type(exc).__name__}: "
+                            f"{_one_line(exc)}", "internal")
+            results[t.folder] = o
+            if on_done:
+                on_done(o)
+        return results
 
 
 def build_all(catalog: str | Path, root: str | Path, *, force: str | None = None,
@@ -312,37 +369,43 @@ def build_all(catalog: str | Path, root: str | Path, *, force: str | None = None
 
     options = dataclasses.replace(options or Options(), audience=audience) if audience else options or Options()
     catalog_path = str(Path(catalog).resolve())
-    cat = load_catalog(catalog_path)
-    policy = audience_policy(cat, options.audience)  # a bad or missing audience stops here, once
-    if options.briefings:
-        from .render.briefings import check_briefing_audience
-
-        check_briefing_audience(options.audience)
-    planned = plan_batch(cat, force=force, districts=districts, audience=options.audience)
-    digest = _inputs_digest(cat)
-    opts = json.dumps(dataclasses.asdict(options), sort_keys=True)
-    tasks = [dataclasses.replace(t, key=hashlib.sha256(f"{digest} {opts} {t.code}".encode()).hexdigest())
-             for t in planned]
-    root = Path(root).resolve()
-    root.mkdir(parents=True, exist_ok=True)
-    previous = _read_manifest(root)
-    results: dict[str, Outcome] = {}
-    todo = []
-    for t in tasks:
-        if _up_to_date(root, t, previous.get(t.folder)):
-            results[t.folder] = Outcome(t.name, t.code, t.folder, "up to date", t.key)
-            if on_done:
-                on_done(results[t.folder])
-        else:
-            todo.append(t)
     cache = str(Path(cache).resolve()) if cache else None
-    if serial or (len(todo) <= 1 and not scheduler):  # one district: no cluster to start
-        for t in todo:
-            results[t.folder] = run_task(catalog_path, str(root), t, options, cache)
-            if on_done:
-                on_done(results[t.folder])
-    elif todo:
-        results.update(_run_dask(catalog_path, str(root), todo, options, cache, scheduler, workers, on_done))
+    # the cluster starts (and its workers read the inputs) while this process plans the batch
+    dask_run = None if serial else DaskRun(scheduler, workers, catalog_path, options.audience, cache)
+    try:
+        cat = load_catalog(catalog_path)
+        policy = audience_policy(cat, options.audience)  # a bad or missing audience stops here, once
+        if options.briefings:
+            from .render.briefings import check_briefing_audience
+
+            check_briefing_audience(options.audience)
+        planned = plan_batch(cat, force=force, districts=districts, audience=options.audience)
+        digest = _inputs_digest(cat)
+        opts = json.dumps(dataclasses.asdict(options), sort_keys=True)
+        tasks = [dataclasses.replace(t, key=hashlib.sha256(f"{digest} {opts} {t.code}".encode()).hexdigest())
+                 for t in planned]
+        root = Path(root).resolve()
+        root.mkdir(parents=True, exist_ok=True)
+        previous = _read_manifest(root)
+        results: dict[str, Outcome] = {}
+        todo = []
+        for t in tasks:
+            if _up_to_date(root, t, previous.get(t.folder)):
+                results[t.folder] = Outcome(t.name, t.code, t.folder, "up to date", t.key)
+                if on_done:
+                    on_done(results[t.folder])
+            else:
+                todo.append(t)
+        if dask_run is None:
+            for t in todo:
+                results[t.folder] = run_task(catalog_path, str(root), t, options, cache)
+                if on_done:
+                    on_done(results[t.folder])
+        elif todo:
+            results.update(dask_run.run(catalog_path, str(root), todo, options, cache, on_done))
+    finally:
+        if dask_run is not None:
+            dask_run.close()
     outcomes = [results[t.folder] for t in tasks]
     # a partner build reads restricted point layers, and an error may quote one of their rows:
     # partner outputs then say only what kind of error it was (the analyst sees it on screen)
