@@ -370,8 +370,13 @@ def build_all(catalog: str | Path, root: str | Path, *, force: str | None = None
     options = dataclasses.replace(options or Options(), audience=audience) if audience else options or Options()
     catalog_path = str(Path(catalog).resolve())
     cache = str(Path(cache).resolve()) if cache else None
-    # the cluster starts (and its workers read the inputs) while this process plans the batch
-    dask_run = None if serial else DaskRun(scheduler, workers, catalog_path, options.audience, cache)
+    # A first run: the cluster starts (and its workers read the inputs) while this process plans
+    # the batch. A re-run (build-all.json there) plans first: it may find nothing to build.
+    def start() -> DaskRun:  # no more workers than districts asked for
+        n = workers or _usable_cpus()
+        return DaskRun(scheduler, min(n, len(districts)) if districts else n, catalog_path, options.audience, cache)
+
+    dask_run = None if serial or (Path(root) / MANIFEST).exists() else start()
     try:
         cat = load_catalog(catalog_path)
         policy = audience_policy(cat, options.audience)  # a bad or missing audience stops here, once
@@ -396,7 +401,9 @@ def build_all(catalog: str | Path, root: str | Path, *, force: str | None = None
                     on_done(results[t.folder])
             else:
                 todo.append(t)
-        if dask_run is None:
+        if not serial and todo and dask_run is None:
+            dask_run = start()
+        if serial:
             for t in todo:
                 results[t.folder] = run_task(catalog_path, str(root), t, options, cache)
                 if on_done:
