@@ -118,7 +118,7 @@ _JINJA_SYNTAX = re.compile(r"\{[{%#]|\r")
 
 
 class _TextElement(Element):
-    """branca's Element, except that a template without any Jinja syntax is kept as text.
+    r"""branca's Element, except that a template without any Jinja syntax is kept as text.
 
     branca turns each rendered part of a map element (a GeoJson layer's script holds all its
     features as JSON) into a new ``Element(text)``, which compiles the text as a Jinja template
