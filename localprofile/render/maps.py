@@ -37,6 +37,7 @@ import folium
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyproj
 import shapely
 from branca.element import Element, MacroElement
 from jinja2 import Template
@@ -462,9 +463,13 @@ def _wgs84_snapped(geoms: np.ndarray, crs: str) -> np.ndarray:
 
 
 def _geojson_ready(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    out = gdf.to_crs(WGS84)
-    out["geometry"] = _wgs84_snapped(gdf.geometry.to_numpy(), gdf.crs.to_string())
-    return out
+    """``gdf`` in WGS84 with its geometry snapped to :data:`PRECISION`, its columns in their
+    order (the geometry projected and snapped once, not by ``to_crs`` first)."""
+    name = gdf.geometry.name
+    snapped = gpd.GeoSeries(_wgs84_snapped(gdf.geometry.to_numpy(), gdf.crs.to_string()),
+                            index=gdf.index, crs=WGS84, name=name)
+    out = pd.DataFrame({c: snapped if c == name else gdf[c] for c in gdf.columns}, index=gdf.index)
+    return gpd.GeoDataFrame(out, geometry=name, crs=WGS84)
 
 
 def _split(items: list, offsets: np.ndarray) -> list[list]:
@@ -538,6 +543,9 @@ def feature_collection(gdf: gpd.GeoDataFrame) -> dict:
     return {"type": "FeatureCollection", "features": features, "bbox": gdf.total_bounds.tolist()}
 
 
+_WGS84_CRS = pyproj.CRS(WGS84)
+
+
 class GeoJson(folium.GeoJson):
     """folium's GeoJson, given a GeoDataFrame as a dict built by :func:`feature_collection`
     (folium's own route goes feature by feature through ``__geo_interface__`` and a JSON round
@@ -546,7 +554,8 @@ class GeoJson(folium.GeoJson):
     def process_data(self, data):
         if isinstance(data, gpd.GeoDataFrame):
             self.embed = True
-            return feature_collection(data.to_crs(WGS84))
+            same = data.crs is not None and data.crs.is_exact_same(_WGS84_CRS)
+            return feature_collection(data if same else data.to_crs(WGS84))  # to_crs: a copy when same
         return super().process_data(data)
 
 
