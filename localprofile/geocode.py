@@ -11,6 +11,7 @@ coordinates is a counted drop with that reason, never a silent loss.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -58,11 +59,18 @@ class Geocoder:
         table["terminated"] = df.groupby("postcode", sort=False)["terminated"].all()
         return cls(table)
 
+    @functools.cached_property
+    def _by_postcode(self) -> pd.DataFrame:
+        """``table`` indexed by its postcodes as Python strings: pandas then builds the index's
+        hash table once and keeps it, where an Arrow-string index is converted on every lookup
+        (each layer geocoded calls :meth:`locate`)."""
+        return self.table.set_axis(pd.Index(self.table.index.to_numpy(dtype=object), dtype=object))
+
     def locate(self, postcodes: pd.Series) -> pd.DataFrame:
         """Look up ``postcodes``: columns easting, northing, lsoa_code, postcode (normalised)
         and status, which is "ok" or the reason the row cannot be placed."""
         norm = normalise_postcode(postcodes)
-        hit = self.table.reindex(norm.fillna(""))
+        hit = self._by_postcode.reindex(norm.fillna(""))
         out = pd.DataFrame(
             {
                 "postcode": norm.to_numpy(),
