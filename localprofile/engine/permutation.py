@@ -447,6 +447,16 @@ _MEMO: OrderedDict = OrderedDict()
 _MEMO_LOCK = threading.Lock()
 
 
+def _frozen(value):
+    """A generator's state as a hashable value, arrays by their bytes (MT19937's key is one;
+    its repr would elide the middle of it)."""
+    if isinstance(value, dict):
+        return tuple(sorted((k, _frozen(v)) for k, v in value.items()))
+    if isinstance(value, np.ndarray):
+        return (value.dtype.str, value.shape, value.tobytes())
+    return value
+
+
 class _DrawMemo:
     """One call's batches of indices: from :data:`_MEMO` when an earlier call with the same key
     drew them (the generator then set to the state those draws left it in, as if it had drawn
@@ -461,7 +471,7 @@ class _DrawMemo:
         self.key = None
         if self.nbytes <= _MEMO_BYTES:
             bits = rng.bit_generator
-            self.key = (type(bits).__name__, repr(bits.state), pool_size, permutations,
+            self.key = (type(bits).__name__, _frozen(bits.state), pool_size, permutations,
                         np.asarray(g_k, np.int64).tobytes(), np.asarray(g_excl, np.int64).tobytes())
         with _MEMO_LOCK:
             found = _MEMO.get(self.key) if self.key is not None else None
