@@ -28,9 +28,16 @@ NO_COORDINATES = "postcode has no coordinates"
 NO_POSTCODE = "no postcode"
 
 
+# a postcode already in the standard form: outward code, one space, inward code
+_STANDARD = r"[A-Z]{1,2}[0-9][A-Z0-9]? [0-9][A-Z]{2}"
+
+
 def normalise_postcode(values: pd.Series) -> pd.Series:
     """Postcodes in their standard form ("LS1 1UR"); missing where not a valid postcode."""
-    t = values.astype("string").str.upper().str.replace(r"[^A-Z0-9]", "", regex=True)
+    text = values.astype("string")
+    if len(text) and text.notna().all() and text.str.fullmatch(_STANDARD).all():
+        return text  # every one already standard (as postcode files give them): one regex pass
+    t = text.str.upper().str.replace(r"[^A-Z0-9]", "", regex=True)
     ok = t.str.fullmatch(_POSTCODE).fillna(False)
     return (t.str[:-3] + " " + t.str[-3:]).where(ok)
 

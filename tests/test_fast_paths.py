@@ -171,3 +171,15 @@ def test_sensitivity_counts_what_the_full_priority_tables_give():
                     for c in ind.columns}
         got = sensitivity(ind, kinds, method=method)
         assert got.to_dict(orient="index") == {c: {"halved": h, "doubled": d} for c, (h, d) in expected.items()}
+
+
+def test_standard_postcodes_normalise_as_the_full_route_does():
+    from localprofile.geocode import _POSTCODE, normalise_postcode
+
+    with zipfile.ZipFile(DATA / "postcodes" / "ons_postcode_oa_lsoa_msoa_lad_may22_west_yorkshire.zip") as zf:
+        name = next(n for n in zf.namelist() if n.endswith(".csv"))
+        pcds = pd.read_csv(io.BytesIO(zf.read(name)), dtype=str, usecols=["pcds"])["pcds"]
+    for values in (pcds, pcds.head(50).str.lower(), pd.Series(["LS1 1UR", None]), pd.Series([], dtype=str)):
+        t = values.astype("string").str.upper().str.replace(r"[^A-Z0-9]", "", regex=True)
+        full = (t.str[:-3] + " " + t.str[-3:]).where(t.str.fullmatch(_POSTCODE).fillna(False))
+        pd.testing.assert_series_equal(normalise_postcode(values), full)
