@@ -11,6 +11,7 @@ coordinates is a counted drop with that reason, never a silent loss.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -27,9 +28,16 @@ NO_COORDINATES = "postcode has no coordinates"
 NO_POSTCODE = "no postcode"
 
 
+# a postcode already in the standard form: outward code, one space, inward code
+_STANDARD = r"[A-Z]{1,2}[0-9][A-Z0-9]? [0-9][A-Z]{2}"
+
+
 def normalise_postcode(values: pd.Series) -> pd.Series:
     """Postcodes in their standard form ("LS1 1UR"); missing where not a valid postcode."""
-    t = values.astype("string").str.upper().str.replace(r"[^A-Z0-9]", "", regex=True)
+    text = values.astype("string")
+    if len(text) and text.notna().all() and text.str.fullmatch(_STANDARD).all():
+        return text  # every one already standard (as postcode files give them): one regex pass
+    t = text.str.upper().str.replace(r"[^A-Z0-9]", "", regex=True)
     ok = t.str.fullmatch(_POSTCODE).fillna(False)
     return (t.str[:-3] + " " + t.str[-3:]).where(ok)
 
@@ -58,11 +66,18 @@ class Geocoder:
         table["terminated"] = df.groupby("postcode", sort=False)["terminated"].all()
         return cls(table)
 
+    @functools.cached_property
+    def _by_postcode(self) -> pd.DataFrame:
+        """``table`` indexed by its postcodes as Python strings: pandas then builds the index's
+        hash table once and keeps it, where an Arrow-string index is converted on every lookup
+        (each layer geocoded calls :meth:`locate`)."""
+        return self.table.set_axis(pd.Index(self.table.index.to_numpy(dtype=object), dtype=object))
+
     def locate(self, postcodes: pd.Series) -> pd.DataFrame:
         """Look up ``postcodes``: columns easting, northing, lsoa_code, postcode (normalised)
         and status, which is "ok" or the reason the row cannot be placed."""
         norm = normalise_postcode(postcodes)
-        hit = self.table.reindex(norm.fillna(""))
+        hit = self._by_postcode.reindex(norm.fillna(""))
         out = pd.DataFrame(
             {
                 "postcode": norm.to_numpy(),

@@ -83,6 +83,16 @@ def _score(norm: pd.DataFrame, names: list[str], weights: dict[str, float]) -> n
         return np.where(den > 0, num / den, np.nan)
 
 
+def _ranking(norm: pd.DataFrame, codes: np.ndarray, kinds: dict[str, str], weights: dict[str, float]):
+    """Threat, vulnerability, their product and the order of the rows, first to last (by the
+    product, then threat, then code)."""
+    threat = _score(norm, [c for c in norm.columns if kinds[c] == "threat"], weights)
+    vuln = _score(norm, [c for c in norm.columns if kinds[c] == "vulnerability"], weights)
+    prod = threat * vuln
+    order = np.lexsort((codes, -np.nan_to_num(threat, nan=-np.inf), -np.nan_to_num(prod, nan=-np.inf)))
+    return threat, vuln, prod, order
+
+
 def _thirds(score: np.ndarray, order_key: np.ndarray) -> np.ndarray:
     """low / medium / high by thirds of the neighbourhoods, ranked by ``score`` (ties by
     ``order_key``, so the class does not depend on row order); NaN scores are "low"."""
@@ -154,11 +164,8 @@ def priority(indicators: pd.DataFrame, kinds: dict[str, str], weights: dict[str,
                         index=ind.index)
     if method == "zscore":  # shift to start at 0, so the product orders high x high first
         norm = norm - norm.min()
-    threat = _score(norm, [c for c in ind.columns if kinds[c] == "threat"], weights)
-    vuln = _score(norm, [c for c in ind.columns if kinds[c] == "vulnerability"], weights)
-    prod = threat * vuln
     codes = ind.index.to_numpy(dtype=str)
-    order = np.lexsort((codes, -np.nan_to_num(threat, nan=-np.inf), -np.nan_to_num(prod, nan=-np.inf)))
+    threat, vuln, prod, order = _ranking(norm, codes, kinds, weights)
     rank = np.empty(len(ind), dtype=int)
     rank[order] = np.arange(1, len(ind) + 1)
     t_class, v_class = _thirds(threat, codes), _thirds(vuln, codes)
@@ -207,12 +214,15 @@ def sensitivity(indicators: pd.DataFrame, kinds: dict[str, str], weights: dict[s
     """
     base = priority(indicators, kinds, weights, method)
     first = set(base.table.index[:top])
+    norm = base.normalised.sort_index()  # the rows in code order, as priority ranks them
+    codes = norm.index.to_numpy(dtype=str)
     rows = {}
     for c in indicators.columns:
         counts = []
         for factor in (0.5, 2.0):
             w = dict(base.weights)
             w[c] *= factor
-            counts.append(len(first & set(priority(indicators, kinds, w, method).table.index[:top])))
+            order = _ranking(norm, codes, kinds, w)[3]  # priority's order, without its table
+            counts.append(len(first & set(norm.index[order[:top]])))
         rows[c] = counts
     return pd.DataFrame.from_dict(rows, orient="index", columns=["halved", "doubled"])

@@ -37,6 +37,8 @@ on that grid about 15 s against 0.08 s with 9,999 permutations).
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -341,13 +343,14 @@ def conditional_null(
     le = np.full(n_units, float(permutations))
     g_mean = np.zeros(g_k.size)
     g_sd = np.zeros(g_k.size)
-    for g0, g1 in _batches(g_k, permutations):  # a loop over batches of (groups x permutations)
+    memo = None if draws is not None else _DrawMemo(rng, pool.size, g_k, g_excl, permutations)
+    for b, (g0, g1) in enumerate(_batches(g_k, permutations)):  # batches of (groups x permutations)
         kk = int(g_k[g0])
         if kk == 0:
             continue  # the sum of nothing: always 0
         if draws is None:
-            sims = _draw_sums(pool, kk, g_excl[g0:g1], permutations, rng,
-                              None if g_w is None else g_w[g0:g1, :kk])
+            idx = memo.indices(b, kk, g_excl[g0:g1])
+            sims = _sum_draws(pool, idx, g1 - g0, permutations, None if g_w is None else g_w[g0:g1, :kk])
         else:
             idx = draws[None, :, :kk]
             idx = idx + (idx >= g_excl[g0:g1, None, None])  # (groups, permutations, k)
@@ -366,6 +369,8 @@ def conditional_null(
             sims.sort(axis=1)
             ge[units] = permutations - _count_below(sims, rows, obs - tol)
             le[units] = _count_below(sims, rows, obs + tol, inclusive=True)
+    if memo is not None:
+        memo.done()
     return ge, le, g_mean[gid], g_sd[gid]
 
 
@@ -381,7 +386,14 @@ def _batches(g_k: np.ndarray, permutations: int):
 
 def _draw_sums(pool, k, excl, permutations, rng, w=None) -> np.ndarray:
     """(groups, permutations) sums of k values drawn without replacement from ``pool`` minus the
-    element ``excl[g]``.
+    element ``excl[g]`` (:func:`_draw_indices`, then :func:`_sum_draws`)."""
+    idx = _draw_indices(pool.size - 1, k, excl, permutations, rng)
+    return _sum_draws(pool, idx, excl.size, permutations, w)
+
+
+def _draw_indices(m: int, k: int, excl: np.ndarray, permutations: int, rng) -> np.ndarray:
+    """(k, groups x permutations) indices into a pool of m + 1 values: each column k distinct
+    ones, none of them ``excl[g]`` for group g's columns.
 
     Indices are drawn with replacement from the n - 1 others and rows holding a repeated index are
     drawn again until none does (rejection): conditional on being distinct, a uniform k-tuple is
@@ -391,9 +403,7 @@ def _draw_sums(pool, k, excl, permutations, rng, w=None) -> np.ndarray:
     bijection onto the pool without the excluded element (esda's mapping). Where repeats would
     be common (k close to the pool size) each row is the k smallest of random keys instead.
     """
-    m = pool.size - 1
-    n_groups = excl.size
-    rows = n_groups * permutations
+    rows = excl.size * permutations
     dtype = np.int32 if m < 2**31 - 1 else np.int64
     accept = np.prod(1.0 - np.arange(k) / m)
     if accept > 0.25:
@@ -406,12 +416,88 @@ def _draw_sums(pool, k, excl, permutations, rng, w=None) -> np.ndarray:
         # tiny pools only (m < ~4 k^2): a random subset per row from random keys
         idx = np.argpartition(rng.random((rows, m)), k - 1, axis=1)[:, :k].T.astype(dtype)
     idx += idx >= np.repeat(excl.astype(dtype), permutations)
-    sums = pool[idx].reshape(k, n_groups, permutations)
-    if w is None:
-        return sums.sum(axis=0)
-    if (w == w[:, :1]).all():  # equal weights in every row (row-standardised contiguity)
-        return sums.sum(axis=0) * w[:, :1]
-    return (sums * w.T[:, :, None]).sum(axis=0)
+    return idx
+
+
+def _sum_draws(pool, idx, n_groups: int, permutations: int, w=None) -> np.ndarray:
+    """(groups, permutations) sums of ``pool[idx]`` (k x rows), weighted by ``w`` (groups x k)."""
+    equal = w is None or bool((w == w[:, :1]).all())  # equal weights: row-standardised contiguity
+    # one draw at a time into one (groups, permutations) total: the same additions, in the same
+    # order, as summing pool[idx] over its first axis, without the k-times larger temporary
+    total = None
+    for j in range(idx.shape[0]):  # k <= the most neighbours a unit has
+        v = pool[idx[j]].reshape(n_groups, permutations)
+        if not equal:
+            v *= w[:, j:j + 1]
+        if total is None:
+            total = v
+        else:
+            total += v
+    return total if w is None or not equal else total * w[:, :1]
+
+
+# Draws kept for reuse: the random indices of a call depend only on the generator's state, the
+# pool's size, each group's k and left-out element and the number of permutations, never on the
+# values. The profile's local Moran's I runs once per theme on one set of LSOA weights with
+# seed 0, so every theme after the first draws the very same indices; kept here, they are
+# drawn once. At most _MEMO_BYTES (compact integers), the most recently used kept; a call whose
+# draws would not fit draws as usual and keeps nothing.
+_MEMO_BYTES = 128 << 20
+_MEMO: OrderedDict = OrderedDict()
+_MEMO_LOCK = threading.Lock()
+
+
+def _frozen(value):
+    """A generator's state as a hashable value, arrays by their bytes (MT19937's key is one;
+    its repr would elide the middle of it)."""
+    if isinstance(value, dict):
+        return tuple(sorted((k, _frozen(v)) for k, v in value.items()))
+    if isinstance(value, np.ndarray):
+        return (value.dtype.str, value.shape, value.tobytes())
+    return value
+
+
+class _DrawMemo:
+    """One call's batches of indices: from :data:`_MEMO` when an earlier call with the same key
+    drew them (the generator then set to the state those draws left it in, as if it had drawn
+    them again), else drawn and, at the end (:meth:`done`), kept."""
+
+    def __init__(self, rng: np.random.Generator, pool_size: int, g_k, g_excl, permutations: int):
+        self.rng = rng
+        self.m = pool_size - 1
+        self.permutations = permutations
+        self.dtype = np.uint16 if pool_size <= 1 << 16 else np.uint32
+        self.nbytes = int(np.sum(g_k, dtype=np.int64)) * permutations * np.dtype(self.dtype).itemsize
+        self.key = None
+        if self.nbytes <= _MEMO_BYTES:
+            bits = rng.bit_generator
+            self.key = (type(bits).__name__, _frozen(bits.state), pool_size, permutations,
+                        np.asarray(g_k, np.int64).tobytes(), np.asarray(g_excl, np.int64).tobytes())
+        with _MEMO_LOCK:
+            found = _MEMO.get(self.key) if self.key is not None else None
+            if found is not None:
+                _MEMO.move_to_end(self.key)
+        self.batches, self.end_state = found if found is not None else ({}, None)
+        self.hit = found is not None
+
+    def indices(self, batch: int, k: int, excl: np.ndarray) -> np.ndarray:
+        if self.hit:
+            return self.batches[batch]
+        idx = _draw_indices(self.m, k, excl, self.permutations, self.rng)
+        if self.key is not None:
+            self.batches[batch] = idx.astype(self.dtype)
+        return idx
+
+    def done(self) -> None:
+        if self.hit:
+            self.rng.bit_generator.state = self.end_state
+        elif self.key is not None:
+            with _MEMO_LOCK:
+                _MEMO[self.key] = (self.batches, self.rng.bit_generator.state)
+                total = sum(sum(a.nbytes for a in v[0].values()) for v in _MEMO.values())
+                while total > _MEMO_BYTES and len(_MEMO) > 1:
+                    _, (old, _) = _MEMO.popitem(last=False)
+                    total -= sum(a.nbytes for a in old.values())
 
 
 def _has_repeat(idx: np.ndarray) -> np.ndarray:

@@ -45,15 +45,20 @@ from ..reproducible import gdal_timestamp
 
 
 @contextlib.contextmanager
-def gdal_date(timestamp: str) -> Iterator[None]:
-    """GDAL's vector drivers date what they write ``timestamp`` ("YYYY-MM-DDTHH:MM:SS.000Z")
-    instead of now, within the block (the ``OGR_CURRENT_DATE`` configuration option)."""
-    before = pyogrio.get_gdal_config_option("OGR_CURRENT_DATE")
-    pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": timestamp})
+def gdal_options(options: dict[str, str]) -> Iterator[None]:
+    """GDAL configuration ``options`` set within the block, as they were after it."""
+    before = {k: pyogrio.get_gdal_config_option(k) for k in options}
+    pyogrio.set_gdal_config_options(options)
     try:
         yield
     finally:
-        pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": before})
+        pyogrio.set_gdal_config_options(before)
+
+
+def gdal_date(timestamp: str) -> contextlib.AbstractContextManager[None]:
+    """GDAL's vector drivers date what they write ``timestamp`` ("YYYY-MM-DDTHH:MM:SS.000Z")
+    instead of now, within the block (the ``OGR_CURRENT_DATE`` configuration option)."""
+    return gdal_options({"OGR_CURRENT_DATE": timestamp})
 
 
 def grid_frame(profile: Profile, slug: str) -> gpd.GeoDataFrame:
@@ -122,8 +127,15 @@ def neighbourhood_count_columns(counts: list[int | str]) -> tuple[pd.Series, pd.
 
 def write_geopackage(profile: Profile, path: Path) -> None:
     """Every vector result in one GeoPackage; each layer's description carries the marking.
-    Its timestamps are the profile's generation date."""
-    with gdal_date(gdal_timestamp(profile.generated)):
+    Its timestamps are the profile's generation date.
+
+    SQLite does not wait for the disk after each layer (``OGR_SQLITE_SYNCHRONOUS=OFF``): the
+    file's bytes are the same, and :func:`localprofile.render.write_outputs` writes into a
+    temporary folder and moves the outputs into place only once all are complete, so a crash
+    part-way leaves no half-written GeoPackage behind. Otherwise each layer's commit waits for
+    fsync, more than half the wall time of writing the file here."""
+    options = {"OGR_CURRENT_DATE": gdal_timestamp(profile.generated), "OGR_SQLITE_SYNCHRONOUS": "OFF"}
+    with gdal_options(options):
         _write_geopackage(profile, path)
 
 

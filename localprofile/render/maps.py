@@ -19,21 +19,25 @@ random: see :func:`deterministic_ids`. Two renderings of one profile are the sam
 from __future__ import annotations
 
 import base64
+import collections
 import contextlib
 import functools
 import hashlib
 import html
 import itertools
 import json
+import re
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from importlib import resources
 
+import branca.element
 import folium
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyproj
 import shapely
 from branca.element import Element, MacroElement
 from jinja2 import Template
@@ -110,13 +114,62 @@ def deterministic_ids(key: str) -> Iterator[None]:
             Element._generate_id = original
 
 
+# Jinja syntax (or a carriage return, which Jinja's lexer rewrites) in a rendered part
+_JINJA_SYNTAX = re.compile(r"\{[{%#]|\r")
+
+
+class _TextElement(Element):
+    r"""branca's Element, except that a template without any Jinja syntax is kept as text.
+
+    branca turns each rendered part of a map element (a GeoJson layer's script holds all its
+    features as JSON) into a new ``Element(text)``, which compiles the text as a Jinja template
+    and renders it again; for text with no ``{{``, ``{%`` or ``{#`` that only costs time (the
+    lexer reads every character of the JSON). This class gives back the same string Jinja would
+    (the text less one trailing newline) without compiling it; any other text goes the usual
+    way. It takes an id from ``_generate_id`` exactly as Element does, so numbered ids stay
+    the same.
+
+    >>> _TextElement("var a = [1, 2];\n").render() == Element("var a = [1, 2];\n").render()
+    True
+    >>> _TextElement("{{ 1 + 1 }}").render()
+    '2'
+    """
+
+    def __init__(self, template: str | None = None, template_name: str | None = None) -> None:
+        if isinstance(template, str) and template_name is None and not _JINJA_SYNTAX.search(template):
+            super().__init__()
+            self._template_str = template
+            self._text = template[:-1] if template.endswith("\n") else template
+        else:
+            super().__init__(template, template_name)
+
+    def render(self, **kwargs) -> str:
+        text = self.__dict__.get("_text")
+        return super().render(**kwargs) if text is None else text
+
+
+@contextlib.contextmanager
+def _text_elements() -> Iterator[None]:
+    """Within the block, branca's macro elements put their rendered parts into
+    :class:`_TextElement` (``MacroElement.render`` looks ``Element`` up in its module when it
+    runs); held under the ids' lock, like :func:`deterministic_ids`."""
+    with _IDS_LOCK:
+        original = branca.element.Element
+        branca.element.Element = _TextElement
+        try:
+            yield
+        finally:
+            branca.element.Element = original
+
+
 def _numbered_ids(key: Callable[..., str]):
-    """Draw the decorated map under :func:`deterministic_ids` with the key ``key(*args)``."""
+    """Draw the decorated map under :func:`deterministic_ids` with the key ``key(*args)`` (and
+    :func:`_text_elements`)."""
 
     def decorate(fn):
         @functools.wraps(fn)
         def wrapper(*args, **kwargs):
-            with deterministic_ids(key(*args, **kwargs)):
+            with deterministic_ids(key(*args, **kwargs)), _text_elements():
                 return fn(*args, **kwargs)
 
         return wrapper
@@ -380,10 +433,130 @@ class RenderedMap:
     name: str = ""  # the map's element id (its legend names it in ``data-map``)
 
 
+def _same_geometries(fn):
+    """Remember ``fn(geoms, *args)`` for the last few arrays of the same geometry objects (the
+    LSOAs and the district are drawn on every map). shapely geometries are immutable; each entry
+    holds its array, so no object's id is reused while its entry is kept."""
+    cache: collections.OrderedDict = collections.OrderedDict()
+
+    @functools.wraps(fn)
+    def wrapper(geoms, *args):
+        geoms = np.asarray(geoms, dtype=object)
+        key = (geoms.tobytes(), *args)
+        if key in cache:
+            cache.move_to_end(key)
+            return cache[key][1]
+        out = fn(geoms, *args)
+        cache[key] = (geoms, out)
+        while len(cache) > 32:
+            cache.popitem(last=False)
+        return out
+
+    return wrapper
+
+
+@_same_geometries
+def _wgs84_snapped(geoms: np.ndarray, crs: str) -> np.ndarray:
+    """``geoms`` (in ``crs``) in WGS84, snapped to :data:`PRECISION`."""
+    out = gpd.GeoSeries(geoms, crs=crs).to_crs(WGS84).to_numpy()
+    return shapely.set_precision(out, PRECISION)
+
+
 def _geojson_ready(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    out = gdf.to_crs(WGS84)
-    out["geometry"] = shapely.set_precision(out.geometry.to_numpy(), PRECISION)
+    """``gdf`` in WGS84 with its geometry snapped to :data:`PRECISION`, its columns in their
+    order (the geometry projected and snapped once, not by ``to_crs`` first)."""
+    name = gdf.geometry.name
+    snapped = gpd.GeoSeries(_wgs84_snapped(gdf.geometry.to_numpy(), gdf.crs.to_string()),
+                            index=gdf.index, crs=WGS84, name=name)
+    out = pd.DataFrame({c: snapped if c == name else gdf[c] for c in gdf.columns}, index=gdf.index)
+    return gpd.GeoDataFrame(out, geometry=name, crs=WGS84)
+
+
+def _split(items: list, offsets: np.ndarray) -> list[list]:
+    """``items`` cut at ``offsets`` (n + 1 of them): the n lists between (rings, parts)."""
+    o = offsets.tolist()
+    return [items[a:b] for a, b in zip(o[:-1], o[1:])]
+
+
+_GEOJSON_TYPES = {0: "Point", 1: "LineString", 3: "Polygon", 4: "MultiPoint", 5: "MultiLineString",
+                  6: "MultiPolygon"}  # shapely's type ids
+
+
+@_same_geometries
+def geometry_dicts(geoms: np.ndarray) -> list[dict | None]:
+    """The GeoJSON geometry of each of ``geoms`` as JSON would give it back (lists, no tuples):
+    the same as ``json.loads(json.dumps(shapely.geometry.mapping(g)))``, None for a missing or
+    empty geometry (as geopandas writes them).
+
+    Coordinates come out of shapely in one array per geometry type (``to_ragged_array``); the
+    Python loops below run over geometries and rings, never over points, and build the lists
+    JSON needs (folium takes a dict).
+
+    >>> geometry_dicts(np.array([shapely.Point(1, 2), None, shapely.box(0, 0, 1, 1)]))[:2]
+    [{'type': 'Point', 'coordinates': [1.0, 2.0]}, None]
+    """
+    geoms = np.asarray(geoms, dtype=object)
+    out: list[dict | None] = [None] * len(geoms)
+    kinds = shapely.get_type_id(geoms)
+    present = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+    for kind in np.unique(kinds[present]):
+        at = np.flatnonzero(present & (kinds == kind))
+        part = geoms[at]
+        name = _GEOJSON_TYPES.get(int(kind))
+        if name is None or shapely.has_z(part).any():  # rings, collections, 3D: the reference route
+            rows = [json.loads(json.dumps(shapely.geometry.mapping(g))) for g in part]
+        else:
+            _, coords, offsets = shapely.to_ragged_array(part)
+            nested = coords.tolist()
+            for off in offsets:  # innermost level first: points -> rings -> polygons -> ...
+                nested = _split(nested, off)
+            rows = [{"type": name, "coordinates": c} for c in nested]
+        for i, row in zip(at.tolist(), rows):
+            out[i] = row
     return out
+
+
+def feature_collection(gdf: gpd.GeoDataFrame) -> dict:
+    """``gdf`` as a GeoJSON FeatureCollection dict, equal to what folium makes of a
+    GeoDataFrame (``json.loads(json.dumps(gdf.__geo_interface__))``: an ``id`` per feature from
+    the index, properties in column order with missing values as None), built column by column
+    instead of row by row; each feature's ``bbox`` and the collection's too, as geopandas gives
+    them."""
+    geom_col = gdf.geometry.name
+    cols = [c for c in gdf.columns if c != geom_col]
+    values = []
+    for c in cols:
+        col = gdf[c]
+        v = np.array(col.astype(object), dtype=object)
+        v[pd.isna(col).to_numpy()] = None
+        values.append(json.loads(json.dumps(v.tolist())))  # Python scalars as JSON gives them back
+    ids = [str(i) for i in np.asarray(gdf.index).tolist()]
+    geoms = gdf.geometry.to_numpy()
+    geometry = geometry_dicts(geoms)
+    bounds = shapely.bounds(geoms).tolist()
+    rows = zip(*values) if cols else itertools.repeat((), len(ids))
+    features = [
+        {"id": i, "type": "Feature", "properties": dict(zip(cols, row)), "geometry": g,
+         "bbox": None if g is None else b}
+        for i, row, g, b in zip(ids, rows, geometry, bounds)
+    ]
+    return {"type": "FeatureCollection", "features": features, "bbox": gdf.total_bounds.tolist()}
+
+
+_WGS84_CRS = pyproj.CRS(WGS84)
+
+
+class GeoJson(folium.GeoJson):
+    """folium's GeoJson, given a GeoDataFrame as a dict built by :func:`feature_collection`
+    (folium's own route goes feature by feature through ``__geo_interface__`` and a JSON round
+    trip; the dict is the same)."""
+
+    def process_data(self, data):
+        if isinstance(data, gpd.GeoDataFrame):
+            self.embed = True
+            same = data.crs is not None and data.crs.is_exact_same(_WGS84_CRS)
+            return feature_collection(data if same else data.to_crs(WGS84))  # to_crs: a copy when same
+        return super().process_data(data)
 
 
 def rate_classes(values: np.ndarray, crimes: np.ndarray | None = None,
@@ -432,6 +605,14 @@ def rate_classes(values: np.ndarray, crimes: np.ndarray | None = None,
     return fills, legend
 
 
+@functools.lru_cache(maxsize=16)
+def _mercator_transform(nx: int, ny: int, left: float, bottom: float, right: float, top: float):
+    """rasterio's Web-Mercator transform and size for a BNG grid (the same for every surface of
+    a grid, and its search of the edges is slow: computed once per grid)."""
+    return calculate_default_transform(CRS.from_user_input(BNG), CRS.from_epsg(3857), nx, ny,
+                                       left=left, bottom=bottom, right=right, top=top)
+
+
 def _surface_png(profile: Profile, surface: np.ndarray, diverging: bool = False) -> tuple[str, list[list[float]], float]:
     """A grid surface inside the district as a Web-Mercator PNG data URI, its lat/lon bounds and
     the maximum value shown (``diverging``: the largest absolute value, negative values blue and
@@ -439,10 +620,7 @@ def _surface_png(profile: Profile, surface: np.ndarray, diverging: bool = False)
     grid = profile.grid
     dens = np.where(grid.in_area, surface, np.nan).astype("float32")
     src_crs, dst_crs = CRS.from_user_input(BNG), CRS.from_epsg(3857)
-    left, bottom, right, top = grid.bounds
-    transform, width, height = calculate_default_transform(
-        src_crs, dst_crs, grid.nx, grid.ny, left=left, bottom=bottom, right=right, top=top
-    )
+    transform, width, height = _mercator_transform(grid.nx, grid.ny, *map(float, grid.bounds))
     # Upsample so each source cell spans a few pixels and the nearest-neighbour edges stay crisp.
     scale = 4
     transform = transform @ transform.scale(1 / scale)
@@ -531,7 +709,7 @@ def _base_map(profile: Profile, embed: bool = False) -> tuple[OfflineMap, gpd.Ge
 
 def _finish(m: OfflineMap, district: gpd.GeoDataFrame, legend: dict) -> RenderedMap:
     """Draw the district boundary and the layer control; render to HTML parts."""
-    folium.GeoJson(
+    GeoJson(
         district,
         name="District boundary",
         pane="boundary",
@@ -566,7 +744,7 @@ def _cell_places(places: pd.DataFrame | None, cells: np.ndarray) -> list[str]:
 
 
 def _hot_cold_layer(cells: gpd.GeoDataFrame, name: str, aliases: list[str], style: dict,
-                    show: bool = True) -> folium.GeoJson:
+                    show: bool = True) -> GeoJson:
     """Gi* hot and cold cells (``hotspot`` first, then the tooltip's columns), filled red or
     blue; outlined dark red or dark blue unless ``style`` gives an outline colour."""
 
@@ -574,7 +752,7 @@ def _hot_cold_layer(cells: gpd.GeoDataFrame, name: str, aliases: list[str], styl
         hot = f["properties"]["hotspot"] == "hot"
         return {"fillColor": HOT if hot else COLD, "color": HOT_EDGE if hot else COLD_EDGE, **style}
 
-    return folium.GeoJson(
+    return GeoJson(
         _geojson_ready(cells), name=name, pane="gistar", style_function=style_function,
         tooltip=GeoJsonTooltip(fields=[c for c in cells.columns if c != "geometry"], aliases=aliases),
         show=show,
@@ -598,7 +776,7 @@ def theme_map(profile: Profile, slug: str) -> RenderedMap:
     lsoa["imd_decile"] = profile.lsoa["imd_decile"].astype("Int64").astype(str).replace("<NA>", "")
     lsoa["fill"] = fills
     lsoa = _geojson_ready(lsoa[lsoa.geometry.notna()])  # LSOAs without a boundary are not drawn
-    folium.GeoJson(
+    GeoJson(
         lsoa,
         name="LSOA rate per 1,000 residents",
         style_function=lambda f: {
@@ -621,7 +799,7 @@ def theme_map(profile: Profile, slug: str) -> RenderedMap:
                 {"lisa": lab[sig].astype(str).to_numpy(),
                  "lsoa": _escaped(profile.lsoa.loc[sig, "lsoa_name"].reset_index(drop=True))},
                 geometry=profile.lsoa.geometry[sig].to_numpy(), crs=profile.lsoa.crs))
-            folium.GeoJson(
+            GeoJson(
                 gdf,
                 name="LISA clusters of LSOA rates",
                 style_function=lambda f: {"fillColor": LISA_COLOURS.get(f["properties"]["lisa"], NO_DATA),
@@ -641,7 +819,7 @@ def theme_map(profile: Profile, slug: str) -> RenderedMap:
             present = [k for k in EMERGING_COLOURS if (labels[sig] == k).any()]
             emerging_legend = {k: EMERGING_COLOURS[k] for k in present}
             cells = gpd.GeoDataFrame({"pattern": labels[sig].astype(str)}, geometry=g.cells(sig), crs=BNG)
-            folium.GeoJson(
+            GeoJson(
                 _geojson_ready(cells),
                 name="Emerging hot and cold spots",
                 pane="gistar",
@@ -709,7 +887,7 @@ def theme_map(profile: Profile, slug: str) -> RenderedMap:
             {"crimes": top["crimes"].astype(int), "points": top["points"].astype(int),
              "where": _escaped(top["location_1"])},
             geometry=top.geometry.to_numpy(), crs=reps.crs))
-        folium.GeoJson(
+        GeoJson(
             gdf,
             name=repeat_layer,
             pane="gistar",
@@ -803,7 +981,7 @@ def priority_map(profile: Profile) -> RenderedMap | None:
          "fill": [BIVARIATE.get((a, b), _NO_COUNT) for a, b in zip(t["threat_class"], t["vulnerability_class"])],
          "top": (t["rank"] <= o.top).to_numpy()},
         geometry=t.geometry.to_numpy(), crs=BNG))
-    folium.GeoJson(
+    GeoJson(
         gdf,
         name=f"Priority neighbourhoods ({o.unit}): threat x vulnerability",
         style_function=lambda f: {
@@ -831,7 +1009,7 @@ def context_map(profile: Profile) -> RenderedMap | None:
     hood_gdf = _geojson_ready(
         gpd.GeoDataFrame({"name": _escaped(pd.Series(hoods.names))}, geometry=list(hoods.geometry), crs=BNG)
     )
-    folium.GeoJson(
+    GeoJson(
         hood_gdf,
         name="Neighbourhoods (MSOA)",
         style_function=lambda f: {"fill": False, "color": "#777", "weight": 1, "dashArray": "4"},
@@ -853,7 +1031,7 @@ def context_map(profile: Profile) -> RenderedMap | None:
                     geometry=pts.geometry.to_numpy(), crs=pts.crs,
                 )
             )
-            folium.GeoJson(
+            GeoJson(
                 gdf,
                 name=html.escape(title),
                 marker=folium.CircleMarker(radius=5, weight=1, color="#222", fill=True,
@@ -866,7 +1044,7 @@ def context_map(profile: Profile) -> RenderedMap | None:
             gdf = hood_gdf.assign(count=counts)
             shown = {c for c in counts if c.isdigit() and c != "0"}
             top = max((int(c) for c in shown), default=1)
-            folium.GeoJson(
+            GeoJson(
                 gdf,
                 name=html.escape(f"{title}: neighbourhood counts"),
                 style_function=lambda f, colour=colour, top=top: {

@@ -112,10 +112,12 @@ def postcode_labels(frames: list[pd.DataFrame], polygon) -> list[pd.DataFrame]:
     x, y = t["easting"].to_numpy(float), t["northing"].to_numpy(float)
     inside = _inside(polygon, x, y)
     units = pd.DataFrame({"postcode": t.index[inside].astype(str), "x": x[inside], "y": y[inside]})
-    outward = units["postcode"].str.split(" ").str[0]
+    # normalised postcodes ("LS1 1UR": the outward code, a space, the 3-character inward code):
+    # the district is all but the last 4 characters, the sector all but the last 2 (Arrow
+    # string slices, no loop over postcodes)
+    code = units["postcode"].astype("string")
     out = []
-    for kind, key in (("postcode_district", outward),
-                      ("postcode_sector", outward + " " + units["postcode"].str.split(" ").str[1].str[0])):
+    for kind, key in (("postcode_district", code.str.slice(0, -4)), ("postcode_sector", code.str.slice(0, -2))):
         g = units.groupby(key.to_numpy())[["x", "y"]].mean().sort_index()
         out.append(_frame(kind, g.index, g["x"], g["y"]))
     return out

@@ -1,0 +1,185 @@
+"""The faster routes give what the slower ones they replace gave (issue 11, item 5).
+
+Each test compares a fast path with the route it stands in for, run here as the reference:
+geopandas' ``__geo_interface__`` through a JSON round trip (what folium does with a
+GeoDataFrame), branca's own Element, pandas's C parser, the permutation engine with its memo
+of draws switched off, and the overlay's full priority table for each reweighting.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+from branca.element import Element
+
+from conftest import DATA
+
+import localprofile.engine.permutation as perm
+import localprofile.validate as validate
+from localprofile.engine.lisa import local_moran, queen_weights
+from localprofile.engine.overlay import priority, sensitivity
+from localprofile.render.maps import _TextElement, feature_collection
+
+
+def _reference_collection(gdf: gpd.GeoDataFrame) -> dict:
+    return json.loads(json.dumps(gdf.__geo_interface__))
+
+
+def test_feature_collection_is_folium_s_dict_for_every_kind_of_column_and_geometry():
+    geoms = np.array([
+        shapely.Point(1.1, 2.2), None, shapely.box(0, 0, 1, 1),
+        shapely.Polygon([(0, 0), (5, 0), (5, 5), (0, 5)], [[(1, 1), (2, 1), (2, 2)], [(3, 3), (4, 3), (4, 4)]]),
+        shapely.MultiPolygon([shapely.box(0, 0, 1, 1), shapely.box(2, 2, 3, 3)]),
+        shapely.LineString([(0, 0), (1, 1)]), shapely.MultiLineString([[(0, 0), (1, 1)], [(2, 2), (3, 3), (4, 5)]]),
+        shapely.MultiPoint([(0, 0), (1, 2)]), shapely.Polygon(),
+        shapely.GeometryCollection([shapely.Point(0, 0)]), shapely.LinearRing([(0, 0), (1, 0), (1, 1)]),
+        shapely.Point(1, 2, 3),
+    ], dtype=object)
+    n = len(geoms)
+    gdf = gpd.GeoDataFrame({
+        "text": pd.array(["x", None, *"zwvutsrqpo"], dtype="str"),
+        "int": np.arange(n),
+        "float": [1.5, np.nan, 2, np.inf, 3, 4, 5, 6, 7, 8, 9, -0.0],
+        "flag": [True, False] * (n // 2),
+        "nullable": pd.array([1, None, *range(3, n + 1)], dtype="Int64"),
+        "escaped": ["&lt;b&gt;"] * n,
+    }, geometry=geoms, crs=4326, index=range(5, 5 + n))
+    assert feature_collection(gdf) == _reference_collection(gdf)
+    # and the JSON folium writes from it is the same text
+    assert json.dumps(feature_collection(gdf), sort_keys=True) == json.dumps(_reference_collection(gdf), sort_keys=True)
+
+
+def test_feature_collection_is_folium_s_dict_for_the_lsoas_of_west_yorkshire():
+    lsoa = gpd.read_file(DATA / "boundaries" / "lsoa11_bsc_west_yorkshire.geojson")
+    assert feature_collection(lsoa) == _reference_collection(lsoa)
+
+
+@pytest.mark.parametrize("text", [
+    "var a = {\"b\": [1, 2]};\n", "no newline", "two\n\n", "", "  spaces  ",
+    "{{ 1 + 1 }}", "{% if true %}yes{% endif %}", "{# comment #}x", "a\r\nb",
+])
+def test_text_element_renders_as_branca_s_element(text):
+    assert _TextElement(text).render() == Element(text).render()
+
+
+def test_lisa_with_the_memo_of_draws_is_lisa_without_it(monkeypatch):
+    lsoa = gpd.read_file(DATA / "boundaries" / "lsoa11_bsc_west_yorkshire.geojson").head(300)
+    W = queen_weights(lsoa.geometry.to_numpy())
+    rng = np.random.default_rng(3)
+    ys = [rng.gamma(2.0, 3.0, len(lsoa)) for _ in range(3)]
+    perm._MEMO.clear()
+    fast = [local_moran(y, W, 999, seed=7) for y in ys]  # the 2nd and 3rd reuse the 1st's draws
+    assert len(perm._MEMO) == 1
+    monkeypatch.setattr(perm, "_MEMO_BYTES", 0)  # nothing kept: every call draws
+    perm._MEMO.clear()
+    for y, f in zip(ys, fast):
+        slow = local_moran(y, W, 999, seed=7)
+        for field in ("Is", "z", "z_sim", "p_sim", "p_two_sided", "p_adjusted"):
+            np.testing.assert_array_equal(getattr(f, field), getattr(slow, field))
+        assert (f.cluster == slow.cluster).all()
+    assert not perm._MEMO
+
+
+def test_a_generator_continues_as_if_it_had_drawn_again():
+    pool, k, excl = np.arange(40.0), np.full(40, 4), np.arange(40)
+    perm._MEMO.clear()
+    after = []
+    for scale in (1.0, 2.0):  # the second call finds the first's draws
+        rng = np.random.default_rng(11)
+        perm.conditional_null(pool * scale, k, excl, pool, 499, rng)
+        after.append(rng.random(3))
+    np.testing.assert_array_equal(after[0], after[1])
+    # another generator type, whose state holds an array
+    states = [np.random.Generator(np.random.MT19937(s)) for s in (1, 2)]
+    a, b = (perm.conditional_null(pool, k, excl, pool, 99, g) for g in states)
+    assert not all(np.array_equal(x, y) for x, y in zip(a, b))  # different seeds, different draws
+
+
+def _read_both(raw: bytes, **kw):
+    """read_csv with pandas's parser only, then as it runs (the Arrow route where it applies)."""
+    fast = validate._parse_plain
+    used = []
+    out = []
+    for route in ("pandas", "as it runs"):
+        validate._parse_plain = (lambda *a: None) if route == "pandas" else (lambda *a: used.append(fast(*a)) or used[-1])
+        try:
+            out.append(validate.read_csv(io.BytesIO(raw), file="f.csv", **kw))
+        except Exception as exc:  # noqa: BLE001 (the error itself is compared)
+            out.append(exc)
+        finally:
+            validate._parse_plain = fast
+    return out[0], out[1], bool(used) and used[-1] is not None
+
+
+def _same(ref, new):
+    if isinstance(ref, Exception) or isinstance(new, Exception):
+        assert type(ref) is type(new) and str(ref) == str(new)
+        return
+    pd.testing.assert_frame_equal(ref, new, check_exact=True)
+    assert ref.columns.dtype == new.columns.dtype and ref.attrs == new.attrs
+
+
+@pytest.mark.parametrize("raw", [
+    b"a,b\n1,2\n", b"a,b\n1,2", b"a,b\n1,\n", b"a,b\n1\n", b"a,b\n1,2,3\n", b"a,b\n\n1,2\n", b"a,b\n1,2\n\n",
+    b"a, b\n1,2\n", b"a,a\n1,2\n", b"a,\n1,2\n", b"a,b\r\n 1 , 2 \r\n   ,x\r\n", b"a,b\r1,2\r3,4", b"a,b\n",
+    b"\xef\xbb\xbfa,b\n1,2\n", b"x,y\n\xe9,2\n", b'a,b\n1,"2, 3"\n', b"a,b\n1,2\n3", b"a,b,c\n1,2,3\n4,5\n",
+    b" a,b\n1,2\n", b"a,b \n1,2\n", b"a,b\n1,2\x00\n", b"Month,Crime type\n2017-07,Drugs\n2017-07,\n",
+])
+@pytest.mark.parametrize("header", [0, None])
+def test_arrow_csv_route_reads_what_pandas_reads(raw, header):
+    ref, new, _ = _read_both(raw, header=header)
+    _same(ref, new)
+
+
+def test_arrow_csv_route_reads_the_shipped_files_as_pandas_does():
+    tables = {p.name: p.read_bytes() for p in DATA.rglob("*.csv")}
+    for z in DATA.rglob("*.zip"):
+        with zipfile.ZipFile(z) as zf:
+            tables.update({n: zf.read(n) for n in zf.namelist() if n.endswith(".csv")})
+    arrow = 0
+    for name, raw in tables.items():
+        ref, new, fast = _read_both(raw, header=None if "codepoint" in name else 0)
+        _same(ref, new)
+        arrow += fast
+    assert arrow >= 8  # the large police.uk and postcode files among them
+
+
+def test_arrow_csv_route_keeps_only_the_wanted_columns_as_pandas_does():
+    raw = b"PCDS,doterm,lsoa11cd,other\nLS1 1AA,,E01011698,x\nLS1 1AB,201901,E01011699,y\n"
+    ref, new, fast = _read_both(raw, usecols=lambda c: c.lower() in ("pcds", "lsoa11cd"))
+    assert fast
+    _same(ref, new)
+
+
+def test_sensitivity_counts_what_the_full_priority_tables_give():
+    rng = np.random.default_rng(2)
+    ind = pd.DataFrame({"crimes": rng.poisson(5, 60), "drugs": rng.poisson(1, 60), "imd": rng.random(60)},
+                       index=[f"E0{i:07d}" for i in rng.permutation(60)])
+    kinds = {"crimes": "threat", "drugs": "threat", "imd": "vulnerability"}
+    for method in ("rank", "zscore"):
+        base = priority(ind, kinds, method=method)
+        first = set(base.table.index[:10])
+        expected = {c: [len(first & set(priority(ind, kinds, {**base.weights, c: base.weights[c] * f},
+                                                 method).table.index[:10])) for f in (0.5, 2.0)]
+                    for c in ind.columns}
+        got = sensitivity(ind, kinds, method=method)
+        assert got.to_dict(orient="index") == {c: {"halved": h, "doubled": d} for c, (h, d) in expected.items()}
+
+
+def test_standard_postcodes_normalise_as_the_full_route_does():
+    from localprofile.geocode import _POSTCODE, normalise_postcode
+
+    with zipfile.ZipFile(DATA / "postcodes" / "ons_postcode_oa_lsoa_msoa_lad_may22_west_yorkshire.zip") as zf:
+        name = next(n for n in zf.namelist() if n.endswith(".csv"))
+        pcds = pd.read_csv(io.BytesIO(zf.read(name)), dtype=str, usecols=["pcds"])["pcds"]
+    for values in (pcds, pcds.head(50).str.lower(), pd.Series(["LS1 1UR", None]), pd.Series([], dtype=str)):
+        t = values.astype("string").str.upper().str.replace(r"[^A-Z0-9]", "", regex=True)
+        full = (t.str[:-3] + " " + t.str[-3:]).where(t.str.fullmatch(_POSTCODE).fillna(False))
+        pd.testing.assert_series_equal(normalise_postcode(values), full)
