@@ -260,10 +260,6 @@ def warm_worker(catalog_path: str, audience: str | None, cache: str | None) -> N
 
     layer_cache.use_cache(cache)
     try:
-        import importlib
-
-        for module in ("localprofile.build", "localprofile.render"):  # now, not in the first district's time
-            importlib.import_module(module)
         from .stages.audience import audience_policy
         from .stages.inputs import load_inputs
 
@@ -271,6 +267,20 @@ def warm_worker(catalog_path: str, audience: str | None, cache: str | None) -> N
         load_inputs(cat, audience_policy(cat, audience), None)
     except Exception:  # noqa: BLE001  (reported by the build that meets it)
         pass
+    freeze_imports()  # the inputs too: kept for every district of this worker
+
+
+def freeze_imports() -> None:
+    """Import the build and its outputs, then move every object made so far out of the garbage
+    collector's reach (``gc.freeze``): modules and their tables live as long as the process, and
+    walking them on every collection costs about 0.6 s of a Leeds build."""
+    import gc
+    import importlib
+
+    for module in ("localprofile.build", "localprofile.render", "localprofile.render.briefings"):
+        importlib.import_module(module)
+    gc.collect()  # garbage first: only what is alive now is frozen
+    gc.freeze()
 
 
 class DaskRun:

@@ -120,8 +120,10 @@ def default_out(district_name: str, audience: str | None, root: Path = Path("out
 def _build(catalog: Path, district: str, out_dir: Path | None, cell_size: float | None,
            bandwidth: float | None, audience: str | None = None, test_months: list[str] | None = None,
            *, quiet: bool = False, prefix: str = "", root: Path = Path("out"), briefings: bool = False) -> Path:
-    from .batch import Options, build_district
+    from .batch import Options, build_district, freeze_imports
     from .render.briefings import check_briefing_audience
+
+    freeze_imports()
 
     if briefings:
         check_briefing_audience(audience)
