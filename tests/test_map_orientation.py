@@ -240,7 +240,9 @@ def roads_build(tmp_path_factory):
         "adapter": "roads", "path": str(path), "vintage": "test: LSOA 2011 rings", "licence": "OGL v3.0",
         "attribution": "Contains OS data", "sensitivity": "open"}})
     p = build_profile(catalog, "Leeds", audience="public")
-    return p, render_html(p), roads, tmp
+    html = render_html(p)
+    (tmp / "index.html").write_text(html, encoding="utf-8")  # for the browser test, on any worker
+    return p, html, roads, tmp
 
 
 def test_roads_are_clipped_to_the_district_and_its_buffer_and_embedded(roads_build, leeds_polygon):
@@ -261,7 +263,6 @@ def test_roads_are_clipped_to_the_district_and_its_buffer_and_embedded(roads_bui
     assert sum(data["roads"]["len"]) == int(shapely.get_num_coordinates(
         shapely.get_parts(o.roads.geometry.to_numpy())).sum()) <= stage.MAX_ROAD_VERTICES
     assert any(c.what == "offline basemap" for c in p.choices)
-    (tmp / "index.html").write_text(html, encoding="utf-8")
 
 
 def _buffer(p) -> float:

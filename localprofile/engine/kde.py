@@ -90,7 +90,8 @@ def _density(counts: np.ndarray, cell_size: float, bandwidth: float, kernel: str
     # FFT round-off leaves values of order 1e-16 where the true density is zero; the same cut
     # applies to the direct sum, so both give one surface
     smooth[smooth < 1e-9 * max(peak, 1.0)] = 0.0
-    if reuse:  # counts was read in full by the convolution
+    # counts was read in full by the convolution; np.bincount of no points gives integers
+    if reuse and counts.dtype == np.float64:
         return np.divide(smooth, cell_size**2 / 1e6, out=counts)
     return smooth / (cell_size**2 / 1e6)
 
