@@ -34,13 +34,17 @@ from collections.abc import Callable
 from pathlib import Path
 
 from .catalog import Catalog, load_catalog
-from .errors import InputError
+from .errors import InputError, one_line
 
 MANIFEST = "build-all.json"
 
 
 def slug(text: str) -> str:
-    """A district's folder name: lower case, words joined by "-"."""
+    """A district's folder name: lower case, words joined by "-".
+
+    >>> slug("Kingston upon Hull")
+    'kingston-upon-hull'
+    """
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "district"
 
 
@@ -100,13 +104,13 @@ class BatchReport:
         return 0 if not kinds else 1 if "internal" in kinds else 2
 
 
-def _districts(catalog: Catalog):
-    """The lookup's districts: a frame of lad_code, lad_name, force_name and LSOAs."""
+def lookup_frame(catalog: Catalog):
+    """The catalog's LSOA lookup, read alone: one row per LSOA with lad_code, lad_name and
+    force_name."""
     from .loading import load_layers
 
     lookup = catalog.roles()["lookup"]
-    frame = load_layers(catalog, skip=set(catalog.layers) - {lookup})[lookup].frame
-    return frame, catalog.layers[lookup]
+    return load_layers(catalog, skip=set(catalog.layers) - {lookup})[lookup].frame
 
 
 def plan_batch(catalog: Catalog | str | Path, *, force: str | None = None,
@@ -115,7 +119,7 @@ def plan_batch(catalog: Catalog | str | Path, *, force: str | None = None,
     catalog's lookup, or ``districts`` by name or code. Unknown names are an error that lists
     the lookup's districts (or forces)."""
     cat = catalog if isinstance(catalog, Catalog) else load_catalog(catalog)
-    frame, spec = _districts(cat)
+    frame = lookup_frame(cat)
     lads = frame.dropna(subset=["lad_code"]).groupby(["lad_code", "lad_name"], dropna=False)
     sizes = lads.size()
     if force is not None:
@@ -170,10 +174,6 @@ def _inputs_digest(catalog: Catalog) -> str:
     return h.hexdigest()
 
 
-def _one_line(text: object) -> str:
-    return " ".join(str(text).split())
-
-
 def build_district(catalog: Catalog | str | Path, district: str, target: Path | Callable, options: Options,
                    progress: Callable[[str], None] | None = None):
     """Build ``district`` and write its outputs (and briefing sheets) into ``target`` (a folder,
@@ -207,12 +207,12 @@ def run_task(catalog_path: str, root: str, task: Task, options: Options, cache: 
     try:
         build_district(catalog_path, task.code, Path(root) / task.folder, options)
     except InputError as exc:
-        return Outcome(**base, status="failed", error=_one_line(exc), kind="input")
+        return Outcome(**base, status="failed", error=one_line(exc), kind="input")
     except OSError as exc:
         where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
-        return Outcome(**base, status="failed", error=f"{where}{_one_line(exc.strerror or exc)}", kind="input")
+        return Outcome(**base, status="failed", error=f"{where}{one_line(exc.strerror or exc)}", kind="input")
     except Exception as exc:  # a bug: reported, and the other districts still built
-        return Outcome(**base, status="failed", error=f"internal error: {type(exc).__name__}: {_one_line(exc)}",
+        return Outcome(**base, status="failed", error=f"internal error: {type(exc).__name__}: {one_line(exc)}",
                        kind="internal")
     return Outcome(**base, status="built")
 
@@ -332,7 +332,7 @@ class DaskRun:
         if self.error is not None:
             if self.scheduler:
                 raise InputError(f"cannot reach the Dask scheduler at {self.scheduler} ({type(self.error).__name__}: "
-                                 f"{_one_line(self.error)})", key="--scheduler")
+                                 f"{one_line(self.error)})", key="--scheduler")
             raise self.error
         return self.client
 
@@ -364,7 +364,7 @@ class DaskRun:
             except Exception as exc:  # the worker died (out of memory, killed): this district fails
                 o = Outcome(t.name, t.code, t.folder, "failed", t.key,
                             f"internal error: the Dask worker building it stopped: {type(exc).__name__}: "
-                            f"{_one_line(exc)}", "internal")
+                            f"{one_line(exc)}", "internal")
             results[t.folder] = o
             if on_done:
                 on_done(o)

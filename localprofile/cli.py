@@ -15,7 +15,6 @@ from __future__ import annotations
 import functools
 import inspect
 import os
-import re
 import sys
 from enum import Enum
 from collections.abc import Callable
@@ -27,7 +26,7 @@ from rich.table import Table
 
 from .catalog import AUDIENCES
 from .console import err, out, stages
-from .errors import InputError
+from .errors import InputError, one_line
 from .synthetic import SEED
 
 app = typer.Typer(
@@ -36,10 +35,6 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-
-
-def _one_line(text: str) -> str:
-    return " ".join(str(text).split())
 
 
 def handles_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -54,7 +49,7 @@ def handles_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
             raise typer.Exit(2) from None
         except OSError as exc:  # unreadable input, unwritable output folder, full disk
             where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
-            err.print(f"error: {where}{_one_line(exc.strerror or exc)}", markup=False)
+            err.print(f"error: {where}{one_line(exc.strerror or exc)}", markup=False)
             raise typer.Exit(2) from None
         except KeyboardInterrupt:
             err.print("interrupted", markup=False)
@@ -65,7 +60,7 @@ def handles_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
             if os.environ.get("LOCALPROFILE_DEBUG"):
                 raise
             err.print(
-                f"internal error: {type(exc).__name__}: {_one_line(exc)} "
+                f"internal error: {type(exc).__name__}: {one_line(exc)} "
                 "(set LOCALPROFILE_DEBUG=1 for a traceback and report it)",
                 markup=False,
             )
@@ -102,10 +97,6 @@ def help_text(doc: str) -> str:
     return "\n\n".join(" ".join(p.split()) for p in inspect.cleandoc(doc).split("\n\n") if p.strip())
 
 
-def _slug(text: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "district"
-
-
 def default_out(district_name: str, audience: str | None, root: Path = Path("out")) -> Path:
     """Where ``build`` writes without ``--out``: out/<district>/<audience>, or out/<district>
     without an audience (the district's name in lower case, words joined by "-"); a build of
@@ -114,19 +105,17 @@ def default_out(district_name: str, audience: str | None, root: Path = Path("out
     >>> default_out("Leeds", "partner").as_posix(), default_out("Kingston upon Hull", None).as_posix()
     ('out/leeds/partner', 'out/kingston-upon-hull')
     """
-    return root / _slug(district_name) / (audience or "")
+    from .batch import slug
+
+    return root / slug(district_name) / (audience or "")
 
 
 def _build(catalog: Path, district: str, out_dir: Path | None, cell_size: float | None,
            bandwidth: float | None, audience: str | None = None, test_months: list[str] | None = None,
            *, quiet: bool = False, prefix: str = "", root: Path = Path("out"), briefings: bool = False) -> Path:
     from .batch import Options, build_district, freeze_imports
-    from .render.briefings import check_briefing_audience
 
     freeze_imports()
-
-    if briefings:
-        check_briefing_audience(audience)
     options = Options(audience, cell_size, bandwidth, tuple(test_months) if test_months else None, briefings)
     with stages("loading catalog", quiet=quiet, prefix=prefix) as progress:
         profile, written = build_district(catalog, district, lambda p: out_dir or default_out(p.district.name, audience, root),
@@ -150,6 +139,11 @@ CellSize = Annotated[
 Bandwidth = Annotated[
     float | None,
     typer.Option("--bandwidth", help="KDE bandwidth in metres (default: automatic per theme)."),
+]
+TestMonths = Annotated[
+    str | None,
+    typer.Option("--test-months", help="Backtest the hotspot methods on these months (trained on the "
+                 "others): a table in the profile."),
 ]
 Quiet = Annotated[
     bool,
@@ -200,13 +194,10 @@ def demo(
 
 def _catalog_districts(catalog: Path) -> list[str]:
     """The names of every district (local authority) in the catalog's LSOA lookup."""
+    from .batch import lookup_frame
     from .catalog import load_catalog
-    from .loading import load_layers
 
-    cat = load_catalog(catalog)
-    lookup = cat.roles()["lookup"]
-    frame = load_layers(cat, skip=set(cat.layers) - {lookup})[lookup].frame
-    return sorted(frame["lad_name"].dropna().unique())
+    return sorted(lookup_frame(load_catalog(catalog))["lad_name"].dropna().unique())
 
 
 def _run_batch(catalog: Path, root: Path, *, force: str | None = None, districts: list[str] | None = None,
@@ -251,8 +242,7 @@ def build(
     audience: Audience = None,
     cell_size: CellSize = None,
     bandwidth: Bandwidth = None,
-    test_months: Annotated[str | None, typer.Option(
-        "--test-months", help="Backtest the hotspot methods on these months (trained on the others): a table in the profile.")] = None,
+    test_months: TestMonths = None,
     briefings: Briefings = False,
     quiet: Quiet = False,
 ) -> None:
@@ -309,8 +299,7 @@ def build_all_command(
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Keep no parsed inputs on disk.")] = False,
     cell_size: CellSize = None,
     bandwidth: Bandwidth = None,
-    test_months: Annotated[str | None, typer.Option(
-        "--test-months", help="Backtest the hotspot methods on these months (trained on the others).")] = None,
+    test_months: TestMonths = None,
     briefings: Briefings = False,
     quiet: Quiet = False,
 ) -> None:

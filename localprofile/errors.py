@@ -47,3 +47,8 @@ class InputError(Exception):
         parts.append(self.message)
         # One line, always: messages quoting data must not break the line.
         return ": ".join(parts).replace("\r", " ").replace("\n", " ")
+
+
+def one_line(text: object) -> str:
+    """``text`` with every run of whitespace (newlines too) as one space: an error for one line."""
+    return " ".join(str(text).split())
