@@ -183,3 +183,40 @@ def test_standard_postcodes_normalise_as_the_full_route_does():
         t = values.astype("string").str.upper().str.replace(r"[^A-Z0-9]", "", regex=True)
         full = (t.str[:-3] + " " + t.str[-3:]).where(t.str.fullmatch(_POSTCODE).fillna(False))
         pd.testing.assert_series_equal(normalise_postcode(values), full)
+
+
+def _bits(a: np.ndarray) -> bytes:
+    return np.ascontiguousarray(a).tobytes()
+
+
+@pytest.mark.parametrize("theme", ["all_crime", "drugs", "anti_social_behaviour"])
+def test_gi_star_lookup_of_lag_and_neighbour_count_is_the_general_formula_bit_for_bit(theme, monkeypatch):
+    """Whole-number counts take the (lag, neighbour count) table; with the table switched off the
+    general formula runs: z and p must have the same bits, NaN outside the active cells included."""
+    from localprofile.demo import demo_grid
+    import localprofile.engine.gistar as gistar
+
+    g = demo_grid("Leeds", theme=theme)
+    taken = []
+    real = gistar._square_grid_z_p
+    monkeypatch.setattr(gistar, "_square_grid_z_p", lambda *a: taken.append(1) or real(*a))
+    z_t, p_t = gistar.gi_star(g.counts, g.active)
+    assert taken, "the table path was not taken for whole-number counts"
+    monkeypatch.setattr(gistar, "_TABLE_PER_CELL", 0)  # no table fits: the general formula
+    z_g, p_g = gistar.gi_star(g.counts, g.active)
+    assert _bits(z_t) == _bits(z_g) and _bits(p_t) == _bits(p_g)
+    assert np.isnan(z_t[~g.active]).all() and np.isfinite(z_t[g.active]).all()
+
+
+def test_gi_star_of_fractional_counts_takes_the_general_formula():
+    """Harm-weighted (fractional) counts cannot be looked up by whole lag: the general formula,
+    equal to the whole-number route after scaling (z is scale-free)."""
+    from localprofile.engine.gistar import gi_star
+
+    rng = np.random.default_rng(3)
+    counts = rng.poisson(2.0, (40, 50)).astype(float)
+    active = rng.random((40, 50)) < 0.8
+    z1, p1 = gi_star(counts, active)
+    z2, p2 = gi_star(counts * 0.37, active)
+    assert np.allclose(z1, z2, equal_nan=True, atol=1e-12) and np.allclose(p1, p2, equal_nan=True, atol=1e-12)
+    assert not np.array_equal(counts * 0.37, np.round(counts * 0.37))

@@ -40,12 +40,19 @@ def queen_sum(a: np.ndarray) -> np.ndarray:
     >>> queen_sum(np.arange(9.0).reshape(3, 3)).tolist()
     [[8.0, 15.0, 12.0], [21.0, 36.0, 27.0], [20.0, 33.0, 24.0]]
     """
-    p = np.pad(a, 1)
-    cols = p[:-2] + p[1:-1]
-    cols += p[2:]
-    out = cols[:, :-2] + cols[:, 1:-1]
-    out += cols[:, 2:]
-    return out
+    r, c = a.shape
+    p = np.zeros((r + 2, c + 2), a.dtype)
+    p[1:-1, 1:-1] = a
+    v = p[:-2] + p[1:-1]  # whole padded rows: contiguous blocks
+    v += p[2:]
+    # across: one contiguous 1-D pass over the rows laid end to end (a row's last two sums mix
+    # in the next row and are dropped) instead of a pass per row over 2-D slices
+    f = v.ravel()
+    out = np.empty(f.size, a.dtype)
+    np.add(f[:-2], f[1:-1], out=out[:-2])
+    out[:-2] += f[2:]
+    out[-2:] = 0
+    return out.reshape(r, c + 2)[:, :c]
 
 
 def gi_star(counts: np.ndarray, active: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -89,40 +96,79 @@ def gi_star_from_sums(
     """Gi* z and two-sided p from each cell's neighbourhood sum ``lag`` and neighbour count
     ``w`` (the cell itself included): shared by square and hexagonal grids, which differ only in
     how they find neighbours. ``y`` is zero outside ``active``."""
-    idx = np.flatnonzero(active)  # the active cells, once: every step below works on them only
+    idx = np.flatnonzero(active)  # the active cells, once
     n = idx.size
     vals = y.ravel()[idx]
     mean = vals.mean() if n else 0.0
     s = np.sqrt(max((vals**2).mean() - mean**2, 0.0)) if n else 0.0  # not np.dot: BLAS threads stall on a busy machine
-    z = np.full(y.shape, np.nan)
-    p = np.full(y.shape, np.nan)
     if not (n > 1 and s > 0):
+        z = np.full(y.shape, np.nan)
+        p = np.full(y.shape, np.nan)
         z.ravel()[idx] = 0.0
         p.ravel()[idx] = 1.0
         return z, p
-    w_a = w.ravel()[idx]
+    if w.dtype.kind in "ub" and n > 9:
+        zp = _square_grid_z_p(lag, w, active, mean, s, n)
+        if zp is not None:
+            return zp
+    z = np.full(y.shape, np.nan)
+    p = np.full(y.shape, np.nan)
+    w_a = w.ravel()[idx].astype(float)
     lag_a = lag.ravel()[idx]
     with np.errstate(divide="ignore", invalid="ignore"):
-        if w_a.dtype.kind in "ub" and n > 9:
-            # a square grid's counts (1-9 cells): the mean term and the denominator looked up in
-            # a table of the 10 possible values, computed as below; never 0 as n > 9
-            k = np.arange(10.0)
-            z_a = lag_a - (k * mean)[w_a]
-            z_a /= (s * np.sqrt(k * (n - k) / (n - 1)))[w_a]
-        else:
-            w_a = w_a.astype(float)
-            z_a = (lag_a - w_a * mean) / (s * np.sqrt(w_a * (n - w_a) / (n - 1)))
+        z_a = (lag_a - w_a * mean) / (s * np.sqrt(w_a * (n - w_a) / (n - 1)))
     z.ravel()[idx] = z_a
-    # two-sided normal p: 2 * ndtr(-|z|) is scipy.stats.norm.sf's own formula, without its
-    # argument handling (which cost more than the statistic); NaN where z is not finite
-    # (a cell whose neighbours are every active cell)
-    t = np.abs(z_a)
+    p.ravel()[idx] = _two_sided_p(z_a)
+    return z, p
+
+
+def _two_sided_p(z: np.ndarray) -> np.ndarray:
+    """2 * ndtr(-|z|), scipy.stats.norm.sf's own formula without its argument handling (which
+    cost more than the statistic); NaN where z is not finite (a cell whose neighbours are every
+    active cell)."""
+    t = np.abs(z)
     np.negative(t, out=t)
     ndtr(t, out=t)
     t *= 2
-    t[~np.isfinite(z_a)] = np.nan
-    p.ravel()[idx] = t
-    return z, p
+    t[~np.isfinite(z)] = np.nan
+    return t
+
+
+# the (lag, neighbour count) table of _square_grid_z_p is used while it has at most this many
+# entries per grid cell
+_TABLE_PER_CELL = 4
+
+
+def _square_grid_z_p(lag, w, active, mean, s, n):
+    """Gi* z and p on a square grid of whole-number counts (crimes), or None where the counts
+    are not whole numbers or too large. A cell's z depends only on its neighbourhood sum ``lag``
+    and its neighbour count ``w`` (1 to 9), and cells share few (lag, w) pairs: z and p are
+    computed once per pair that occurs, in the same floating-point operations as
+    gi_star_from_sums' general formula (so the same bits), and looked up for every cell; the
+    normal tail (ndtr) is most of the cost. Cells outside ``active`` take key 0 (lag 0, w 0),
+    which no active cell has (it counts itself), and get NaN."""
+    top = float(lag.max())
+    if 10 * (top + 1) > _TABLE_PER_CELL * lag.size:
+        return None
+    key = lag.astype(np.intp)
+    if not (key == lag).all():
+        return None
+    key *= 10
+    key += w
+    key *= active
+    present = np.zeros(10 * (int(top) + 1), bool)
+    present[key] = True
+    u = np.flatnonzero(present)
+    k = np.arange(10.0)
+    kk = u % 10
+    with np.errstate(divide="ignore", invalid="ignore"):
+        zu = (u // 10 - (k * mean)[kk]) / (s * np.sqrt(k * (n - k) / (n - 1)))[kk]
+    ztab = np.empty(present.size)
+    ptab = np.empty(present.size)
+    ztab[u] = zu
+    ptab[u] = _two_sided_p(zu)
+    ztab[0] = ptab[0] = np.nan
+    return ztab[key], ptab[key]
 
 
 def classify(z: np.ndarray, q: np.ndarray, alpha: float) -> np.ndarray:
