@@ -161,7 +161,8 @@ def read_street_points(paths, *, scheduler: str | None = "threads") -> StreetPoi
     tables = street_tables(paths)
     if not tables:
         raise InputError("no police.uk street-level files to read", key="police_uk")
-    tasks = [dask.delayed(_part, pure=True)(f, m) for f, m in tables]
+    tasks = [dask.delayed(_part)(f, m, dask_key_name=f"localprofile-street-table-{i}")
+             for i, (f, m) in enumerate(tables)]
     parts = list(dask.compute(*tasks, scheduler=scheduler) if scheduler else dask.compute(*tasks))
     month, months = _merge_codes(parts, "month", "months")
     kind, types = _merge_codes(parts, "crime_type", "types")
