@@ -10,7 +10,7 @@ and Wales, by population), written by ``localprofile.national_files.write_street
 temporary folder (not timed). Then, each in its own interpreter:
 
 - **partitions**: ``read_street_points`` (one Dask task per file, Arrow's CSV reader, only
-  Month, Longitude, Latitude and Crime type parsed, each file cut to 18 bytes a crime before
+  Month, Longitude, Latitude and Crime type parsed, each file cut to 20 bytes a crime before
   the next) and ``national_run`` on the points (250 m grid, Gi*, KDE, LSOA counts);
 - **reference**: what reading them without partitions looks like: ``pandas.read_csv`` of every
   file, every column, and ``pandas.concat`` (the read only, no grid work).

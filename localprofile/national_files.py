@@ -2,9 +2,9 @@
 read in partitions, one Dask task per file, each partition cut at once to what the
 national grid work needs: eastings and northings (EPSG:27700), month and crime type.
 
-A partition is one CSV (a file, or a member of a police.uk zip archive) read with pandas'
-pyarrow engine and only the columns used (``Month``, ``Longitude``, ``Latitude``,
-``Crime type``); it is projected and reduced to 18 bytes a crime before the next is read, so
+A partition is one CSV (a file, or a member of a police.uk zip archive) read by Arrow's CSV
+reader, which parses only the columns used (``Month``, ``Longitude``, ``Latitude``,
+``Crime type``); it is projected and reduced to 20 bytes a crime before the next is read, so
 memory holds a few raw partitions (one per Dask thread) and the compact result, never the
 year's text. Rows without usable coordinates are counted by reason, so every row read is
 either used or dropped.
