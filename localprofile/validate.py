@@ -12,6 +12,7 @@ CLI can print one line and exit with code 2.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import re
@@ -138,6 +139,35 @@ def _decode(raw: bytes, encoding: str) -> str:
         return raw.decode("cp1252")
 
 
+def _reads_ascii_as_ascii(encoding: str) -> bool:
+    """Whether ``encoding`` decodes every ASCII byte to that character, statelessly: "auto" (both
+    its decodings do), UTF-8, ASCII and the single-byte ISO 8859 and Windows code pages.
+    ``LookupError`` for an unknown codec, as decoding would raise."""
+    if encoding == "auto":
+        return True
+    name = codecs.lookup(encoding).name
+    return name in ("ascii", "utf-8", "utf-8-sig") or name.startswith(("iso8859-", "cp125"))
+
+
+def _bytes_or_text(raw: bytes, encoding: str) -> bytes | str:
+    """``raw`` itself when its text would be the same characters (an ASCII file, in an encoding
+    that reads ASCII as ASCII: a national postcode directory of codes is one), else the decoded
+    text. Parsing the bytes then gives what parsing the text gave, without a second (and, for
+    pandas's reading, a third) copy of the file in memory."""
+    if raw.isascii() and _reads_ascii_as_ascii(encoding):
+        return raw
+    return _decode(raw, encoding)
+
+
+def _line_ends(data: str | bytes) -> tuple:
+    """``\\n`` and ``\\r`` as ``data``'s type (text, or a file's ASCII bytes)."""
+    return ("\n", "\r") if isinstance(data, str) else (b"\n", b"\r")
+
+
+# Anything str.strip() keeps: for bytes, the ASCII characters that str.isspace() rejects.
+_NOT_SPACE = {str: re.compile(r"\S"), bytes: re.compile(rb"[^ \t\n\r\x0b\x0c\x1c-\x1f]")}
+
+
 def read_csv(
     source: str | Path | IO[bytes],
     *,
@@ -150,7 +180,9 @@ def read_csv(
     pandas' (only those columns are parsed).
 
     Empty cells become missing values; everything else stays a string, so codes such as
-    ``E01011698`` and months such as ``2016-07`` are never mangled.
+    ``E01011698`` and months such as ``2016-07`` are never mangled. An ASCII file is parsed as
+    the bytes it is (no decoded copy): a national ONS postcode directory (2.6 million rows) is
+    then held as its bytes and the columns used, well under 4 GB.
     """
     try:
         if isinstance(source, (str, Path)):
@@ -158,7 +190,8 @@ def read_csv(
             raw = Path(source).read_bytes()
         else:
             raw = source.read()
-        text = _decode(raw, encoding)
+        data = _bytes_or_text(raw, encoding)
+        del raw  # (decoded, the bytes are not kept beside the text)
     except UnicodeDecodeError as exc:
         raise InputError(
             f"not valid {'UTF-8 or Windows-1252' if encoding == 'auto' else encoding} text "
@@ -168,14 +201,23 @@ def read_csv(
         ) from None
     except LookupError:
         raise InputError(f"unknown encoding '{encoding}'", file=file) from None
-    if not text.strip():
+    if _NOT_SPACE[type(data)].search(data) is None:
         raise InputError("file is empty", file=file)
-    def parse(t: str) -> pd.DataFrame:
-        fast = _parse_plain(t, header, usecols)
+    # Bytes only when they are ASCII: pandas's parser then sees the very bytes it would have
+    # read from the text (it reads text by encoding it to UTF-8), so it gives the same table and
+    # the same errors.
+    nl, cr = _line_ends(data)
+
+    def parse(end: int | None = None) -> pd.DataFrame:
+        """The table of ``data`` up to ``end`` (all of it by default)."""
+        d = data
+        if isinstance(d, str) and end is not None:
+            d, end = d[:end], None
+        fast = _parse_plain(d, header, usecols, end)
         if fast is not None:
             return fast
         return pd.read_csv(
-            io.StringIO(t),
+            io.StringIO(d) if isinstance(d, str) else io.BytesIO(d if end is None else d[:end]),
             dtype=str,
             keep_default_na=False,
             na_values=[""],
@@ -186,29 +228,37 @@ def read_csv(
             usecols=usecols,
         )
 
-    cut_in_quotes = False
-    try:
-        df = parse(text)
-    except pd.errors.ParserError as exc:
-        msg = str(exc).strip().splitlines()[-1]
-        df = None
-        # A download cut off inside a quoted last field ("On or near Br): the rows before it
-        # are whole, and the cut row is kept, empty, to be dropped as a truncated row.
-        if "EOF inside string" in msg and not text.endswith(("\n", "\r")):
-            head = text[: text.rfind("\n") + 1]
-            try:
-                df = parse(head) if head.count("\n") > (header or 0) else None
-            except pd.errors.ParserError:
-                df = None
-            if df is not None:
-                df = pd.concat([df, pd.DataFrame([[pd.NA] * df.shape[1]], columns=df.columns)],
-                               ignore_index=True)
-                cut_in_quotes = True
-        if df is None:
-            m = re.search(r"line (\d+)", msg)
-            raise InputError(
-                f"not a well-formed CSV ({msg})", file=file, row=int(m.group(1)) if m else None
-            ) from None
+    # A download cut off inside a quoted last field ("On or near Br): the rows before it are
+    # whole, and the cut row is kept, empty, to be dropped as a truncated row. pandas's parser
+    # stops at the end of such a file ("EOF inside string") and the whole rows are read again;
+    # ASCII bytes whose whole rows Arrow reads (so the last line starts a row) are told from
+    # their last line, and their whole rows read once, without a copy.
+    whole = data.rfind(nl) + 1  # where the last line starts
+    df = None
+    if isinstance(data, bytes) and _ends_inside_quotes(data, whole) and _more_lines(data, header or 0, whole):
+        df = _parse_plain(data, header, usecols, whole)
+    cut_in_quotes = df is not None
+    if df is None:
+        try:
+            df = parse()
+        except pd.errors.ParserError as exc:
+            msg = str(exc).strip().splitlines()[-1]
+            if ("EOF inside string" in msg and not data.endswith((nl, cr))
+                    and _more_lines(data, header or 0, whole)):
+                try:
+                    df = parse(whole)
+                except pd.errors.ParserError:
+                    df = None
+                cut_in_quotes = df is not None
+            if df is None:
+                m = re.search(r"line (\d+)", msg)
+                raise InputError(
+                    f"not a well-formed CSV ({msg})", file=file, row=int(m.group(1)) if m else None
+                ) from None
+    if cut_in_quotes:  # the cut row, empty (in each column's own type: no conversion of the rest)
+        cut = pd.DataFrame({c: pd.Series([pd.NA], dtype=df[c].dtype) for c in df.columns},
+                           index=pd.RangeIndex(1), columns=df.columns)
+        df = pd.concat([df, cut], ignore_index=True)
     # Text, trimmed; a cell of only spaces is as missing as an empty one.
     for col in df.columns:
         df[col] = df[col].astype("string").str.strip().replace("", pd.NA)
@@ -216,29 +266,100 @@ def read_csv(
     # (or, without a header, than the first row; pandas pads it with missing values, so it
     # would pass for a complete row).
     df.attrs["truncated"] = cut_in_quotes or (
-        bool(len(df)) and _short_last_row(text, df.shape[1] if usecols is None else None))
+        bool(len(df)) and _short_last_row(data, df.shape[1] if usecols is None else None))
     return df
 
 
-_FIRST_LINE = re.compile(r"[^\r\n]*")
+_FIRST_LINE = re.compile(rb"[^\r\n]*")
 
 
-def _parse_plain(text: str, header: int | None, usecols) -> pd.DataFrame | None:
+def _unquote(name: str) -> str | None:
+    """A header field as pandas reads it, where that is plain: ``"pcd"`` is ``pcd``; None for a
+    quote anywhere else (a quoted comma splits the line differently, a doubled quote, ...)."""
+    if '"' not in name:
+        return name
+    if len(name) >= 2 and name[0] == name[-1] == '"' and '"' not in name[1:-1]:
+        return name[1:-1]
+    return None
+
+
+def _more_lines(data: str | bytes, n: int, end: int) -> bool:
+    """Whether ``data`` holds more than ``n`` newlines before ``end`` (found one by one, not
+    counted through the file: ``n`` is the header's rows)."""
+    nl, pos = _line_ends(data)[0], 0
+    for _ in range(n + 1):
+        pos = data.find(nl, pos, end) + 1
+        if not pos:
+            return False
+    return True
+
+
+def _breaks_and_space_quote(buf: bytes, end: int) -> tuple[int, bool]:
+    """The line breaks in ``buf`` before ``end`` (``\\n``, ``\\r\\n`` or a lone ``\\r``, each
+    one break, as both parsers count them) and whether a space stands right before a quote
+    anywhere (the count then stops: it is not needed); in 4 MB slices of the bytes (views, no
+    copy), one step each."""
+    a = np.frombuffer(buf, dtype=np.uint8, count=end)
+    has_cr = buf.find(b"\r", 0, end) >= 0
+    step = 1 << 22
+    breaks = 0
+    for i in range(0, len(a), step):
+        c = a[i:i + step + 1]  # one byte more: the pairs that straddle two slices
+        if np.any(c[np.flatnonzero(c[:-1] == 32) + 1] == 34):
+            return breaks, True
+        breaks += int(np.count_nonzero(c[:step] == 10))
+        if has_cr:
+            cr = c == 13
+            breaks += int(np.count_nonzero(cr[:step])) - int(np.count_nonzero(cr[:-1] & (c[1:] == 10)))
+    return breaks, False
+
+
+# One line that is a whole CSV record as both parsers read it (no space before a quote): fields
+# plain (not starting with a quote) or quoted, doubled quotes inside, any text after the close.
+_FIELD = rb'(?:"(?:[^"]|"")*"(?:[^,"][^,]*)?|[^,"][^,]*|)'
+_RECORD = re.compile(_FIELD + rb"(?:," + _FIELD + rb")*")
+
+
+def _ends_inside_quotes(buf: bytes, start: int) -> bool:
+    """Whether ``buf``'s last line (from ``start``, no line break after it) leaves a quoted field
+    open at the end of the file: reached at the start of a row, pandas's parser stops there with
+    "EOF inside string". False where that cannot be told from the line alone (a ``\\r`` in it,
+    a space before a quote)."""
+    return (not buf.endswith((b"\n", b"\r")) and buf.find(b"\r", start) < 0
+            and buf.find(b' "', start) < 0 and _RECORD.fullmatch(buf, start) is None)
+
+
+def _parse_plain(data: str | bytes, header: int | None, usecols,
+                 end: int | None = None) -> pd.DataFrame | None:
     """The table :func:`read_csv`'s pandas parser would give, read by Arrow's CSV reader (several
-    times faster), for the plain files where the two cannot differ: no quote character at all,
-    no BOM or NUL, a header of unique names without leading spaces, and every row with exactly
-    the header's number of fields (Arrow refuses any other row, blank lines included). None for
-    any other file, which pandas then reads (with its handling of quotes, ragged and cut-off
-    rows, and its error messages)."""
-    if '"' in text or "\x00" in text or text.startswith("\ufeff"):
+    times faster, and only the wanted columns kept), for the files where the two cannot differ;
+    None for any other file, which pandas then reads (with its handling of ragged and cut-off
+    rows, and its error messages). ``data`` is the file's ASCII bytes, or its text (given to
+    Arrow as UTF-8, the bytes pandas's parser reads too).
+
+    The files: no BOM or NUL, a header of unique names without leading spaces (each plain or
+    wholly in quotes), and every row with exactly the header's number of fields (Arrow refuses
+    any other row). Where there are quotes (an ONS postcode directory quotes every code), also:
+    no space just before a quote (pandas skips it and reads a quoted field, Arrow reads the space
+    and the quote as text), a line break at the end (a file cut inside a quoted field has pandas
+    recover its whole rows; Arrow would take the cut text as a value), and one row per line
+    break, so no quoted value holds a line break: the two parsers then read quotes alike (a
+    quoted field, doubled quotes inside it, text after its closing quote, a quote inside an
+    unquoted field kept as text). ``end``: read only the bytes before it (no copy)."""
+    buf = data if isinstance(data, bytes) else data.encode("utf-8")
+    end = len(buf) if end is None else end
+    if buf.find(b"\x00", 0, end) >= 0 or buf.startswith(codecs.BOM_UTF8):
+        return None
+    quoted = buf.find(b'"', 0, end) >= 0
+    if quoted and not buf.endswith((b"\n", b"\r"), 0, end):
         return None
     try:
         import pyarrow as pa
         from pyarrow import csv as pacsv
     except ImportError:
         return None
-    first = _FIRST_LINE.match(text).group().split(",")
-    if len(first) < 2:
+    first = [_unquote(f) for f in _FIRST_LINE.match(buf, 0, end).group().decode("utf-8").split(",")]
+    if len(first) < 2 or None in first:
         return None  # one column: a blank line would be a row here, and is one for pandas too,
         # but a file of one column is small anyway
     if header is None:
@@ -252,18 +373,33 @@ def _parse_plain(text: str, header: int | None, usecols) -> pd.DataFrame | None:
     keep = [i for i, n in enumerate(names) if usecols is None or usecols(n)]
     if not keep:
         return None
+    if quoted:
+        breaks, space_quote = _breaks_and_space_quote(buf, end)
+        if space_quote:
+            return None
     internal = [f"c{i}" for i in range(len(names))]
     try:
         table = pacsv.read_csv(
-            io.BytesIO(text.encode("utf-8")),
-            read_options=pacsv.ReadOptions(column_names=internal, skip_rows=0 if header is None else 1),
-            parse_options=pacsv.ParseOptions(quote_char=False, ignore_empty_lines=False),
+            pa.BufferReader(pa.py_buffer(buf).slice(0, end)),
+            # One thread: with more, Arrow parses blocks ahead and holds them (1 GB more at the
+            # peak for a national postcode directory), for little gain on two cores.
+            read_options=pacsv.ReadOptions(column_names=internal, skip_rows=0 if header is None else 1,
+                                           use_threads=False),
+            parse_options=pacsv.ParseOptions(quote_char='"' if quoted else False, double_quote=True,
+                                             newlines_in_values=quoted, ignore_empty_lines=False),
             convert_options=pacsv.ConvertOptions(
                 column_types={c: pa.string() for c in internal}, include_columns=[internal[i] for i in keep],
                 strings_can_be_null=True, null_values=[""]),
         )
     except pa.ArrowInvalid:
         return None  # a row of another length, a blank line: pandas's reading (and messages)
+    if quoted:
+        # A line break inside quotes: a row fewer than line breaks; or as many, and the last
+        # one inside quotes left open at the end of the file (pandas: "EOF inside string").
+        stop = end - (2 if buf.endswith(b"\r\n", 0, end) else 1)
+        start = max(buf.rfind(b"\n", 0, stop), buf.rfind(b"\r", 0, stop)) + 1
+        if table.num_rows + (header is not None) != breaks or _RECORD.fullmatch(buf, start, stop) is None:
+            return None
     frame = pd.DataFrame({names[i]: pd.Series(pd.arrays.ArrowStringArray(table.column(j).combine_chunks()))
                           for j, i in enumerate(keep)})
     if header is None:
@@ -400,12 +536,17 @@ def require_some_valid(values: pd.Series, valid, files, rows, *, column: str, wh
                          file=label, row=int(np.asarray(rows)[written.index[0]]), column=column)
 
 
-def _short_last_row(text: str, width: int | None) -> bool:
-    """Whether ``text`` ends without a newline in a row of fewer fields than the header."""
-    if text.endswith(("\n", "\r")):
+def _short_last_row(data: str | bytes, width: int | None) -> bool:
+    """Whether ``data`` (a file's text, or its ASCII bytes) ends without a newline in a row of
+    fewer fields than the header; only the first and last lines are looked at (and decoded)."""
+    nl, cr = _line_ends(data)
+    if data.endswith((nl, cr)):
         return False
-    head = next(csv.reader([text.split("\n", 1)[0]]), [])
-    last = text.rsplit("\n", 1)[-1]
+    end = data.find(nl)
+    first, last = data[: len(data) if end < 0 else end], data[data.rfind(nl) + 1:]
+    if isinstance(data, bytes):
+        first, last = first.decode("ascii"), last.decode("ascii")
+    head = next(csv.reader([first]), [])
     fields = next(csv.reader([last]), [])
     return len(fields) < (width or len(head))
 

@@ -8,8 +8,11 @@ of draws switched off, and the overlay's full priority table for each reweightin
 
 from __future__ import annotations
 
+import contextlib
+import gzip
 import io
 import json
+import tracemalloc
 import zipfile
 
 import geopandas as gpd
@@ -220,3 +223,155 @@ def test_gi_star_of_fractional_counts_takes_the_general_formula():
     z2, p2 = gi_star(counts * 0.37, active)
     assert np.allclose(z1, z2, equal_nan=True, atol=1e-12) and np.allclose(p1, p2, equal_nan=True, atol=1e-12)
     assert not np.array_equal(counts * 0.37, np.round(counts * 0.37))
+
+
+# --- ASCII files read as their bytes (issue 11: a national ONS postcode directory under 4 GB) ----
+# The reference is the route before: the file decoded to text and read by pandas's parser.
+
+
+@contextlib.contextmanager
+def _text_route():
+    """read_csv as it read before: every file decoded to text, pandas's parser on the text."""
+    saved = validate._bytes_or_text, validate._parse_plain
+    validate._bytes_or_text, validate._parse_plain = validate._decode, (lambda *a: None)
+    try:
+        yield
+    finally:
+        validate._bytes_or_text, validate._parse_plain = saved
+
+
+def _routes(raw: bytes, **kw):
+    """read_csv on ``raw`` as it runs, and by the text route; each a frame or the error raised.
+    Also what the Arrow reader was handed as it ran: (type of the data, whether it read it)."""
+    fast, handed = validate._parse_plain, []
+
+    def spy(data, *args):
+        got = fast(data, *args)
+        handed.append((type(data), got is not None))
+        return got
+
+    out = []
+    for route in ("as it runs", "text"):
+        validate._parse_plain = spy
+        try:
+            with _text_route() if route == "text" else contextlib.nullcontext():
+                out.append(validate.read_csv(io.BytesIO(raw), file="f.csv", **kw))
+        except Exception as exc:  # noqa: BLE001 (the error itself is compared)
+            out.append(exc)
+        finally:
+            validate._parse_plain = fast
+        if route == "as it runs":
+            ran = list(handed)
+    return out[0], out[1], ran
+
+
+def _shipped_tables() -> dict[str, bytes]:
+    tables = {p.name: p.read_bytes() for p in DATA.rglob("*.csv")}
+    tables.update({p.name: gzip.decompress(p.read_bytes()) for p in DATA.rglob("*.csv.gz")})
+    for z in DATA.rglob("*.zip"):
+        with zipfile.ZipFile(z) as zf:
+            tables.update({f"{z.name}:{n}": zf.read(n) for n in zf.namelist() if n.endswith(".csv")})
+    return tables
+
+
+def _some_columns(name):
+    return str(name).lower() in {"a", "c", "pcds", "doterm", "lsoa11cd", "urn", "month", "lsoa code"}
+
+
+def test_ascii_route_reads_every_shipped_csv_as_pandas_on_its_text_did():
+    """Every shipped CSV (police.uk and lookups zipped, the census table with quoted numbers,
+    EduBase with quoted names, the gzipped census): the same frame, dtypes and attrs, all
+    columns and a few; each (ASCII) file handed to the Arrow reader as bytes, never decoded, and
+    read by it unless its header repeats a name (the census table's "Persons": pandas renames)."""
+    tables = _shipped_tables()
+    assert len(tables) >= 14 and all(raw.isascii() for raw in tables.values())
+    by_arrow = set()
+    for name, raw in tables.items():
+        header = None if "codepoint" in name else 0
+        for usecols in (None, _some_columns) if header == 0 else (None,):
+            ref, new, ran = _routes(raw, header=header, usecols=usecols)
+            _same(ref, new)
+            assert ran and all(kind is bytes for kind, _ in ran), name
+            if usecols is None and ran[-1][1]:
+                by_arrow.add(name)
+    assert set(tables) - by_arrow == {"census2011_population_households_lsoa11_west_yorkshire.csv"}
+    assert "edubase_2017_west_yorkshire_extract.csv" in by_arrow  # quoted names, by Arrow
+
+
+@pytest.mark.parametrize("raw", [
+    # BOM, NUL, Windows-1252 and UTF-8 names: the text route (decoded), as before
+    b"\xef\xbb\xbfa,b\n1,2\n", b'\xef\xbb\xbf"a","b"\n"1","2"\n', b"a,b\n1,2\x00\n", b'a,b\n"1\x00",2\n',
+    b"URN,EstablishmentName\n1,Caf\xe9 School\n2,St Mary's\n", b'URN,EstablishmentName\n1,"Caf\xe9, School"\n',
+    "URN,EstablishmentName\n1,Ysgol Gymraeg Bro Dinefwr â\n".encode(),
+    # cut off: mid-row, inside a quoted field, after a whole quoted field
+    b"a,b\n1,2\n3", b'a,b\n1,"x"\n2,"On or near Br', b'a,b\n"1","x"\n"2"', b'a,b\n1,"x"\n2,"y"',
+    b'"a","b"\n"1","2"\n"3","On or', b'x,y\n1,2\n3,"ab', b'a,b\n"1', b'a,b\n1,"x\n2,"y', b'a,b\r\n1,2\r\n3,"ab',
+    b'a,b\n1,2\n3, "ab', b'a,b\n1,2\n3,"a""b', b'a,b\n1,2\n3,"a"b"c',
+    # blank lines, blank files
+    b"a,b\n1,2\n\n3,4\n", b'"a","b"\n"1","2"\n\n"3","4"\n', b"a,b\n\n\n", b"\n\na,b\n1,2\n", b"  \n\t\n",
+    b"\x1c\x1d\n", b"", b'""\n',
+    # quotes: whole fields, commas, doubled quotes, text after a closing quote, quotes inside a
+    # field, a space before a quote, line breaks inside quotes, a file ending inside quotes
+    b'"a","b"\n"1","2"\n', b'a,b\n1,"x, y"\n', b'a,b\n1,"say ""hi"""\n', b'a,b\n1,"ab"cd\n', b'a,b\n1,ab"c\n',
+    b'a,b\n1,"x"y"z"\n', b'a,b\n1, "x"\n', b'a,b\n1, "x,y"\n', b'a,b,c\n1, "x,"y,z"\n', b'a,b\n1,"x\ny"\n2,z\n',
+    b'a,b\n1,"x\n', b'a,b\n1,"x\ry"\n', b'a,b\n1,""\n', b'"a","b"\r\n"1","2"\r\n', b'"a","b"\r"1","2"\r',
+    b'"a,b",c\n1,2,3\n', b'"a""x",b\n1,2\n', b'" a",b\n1,2\n', b'"a",a\n1,2\n', b'"",b\n1,2\n', b'"a" ,b\n1,2\n',
+    # rows of another length (pandas's errors, with their line numbers)
+    b'a,b\n"1","2","3"\n', b'a,b\n"1"\n', b'a,b\n1,2\n"3",4,5\n',
+    # the ONS directories' layout
+    b'pcd,pcds,doterm,lat\n"LS1 1AA","LS1 1AA","",53.8\n"LS1 1AB","LS1 1AB","201901",99.999999\n',
+])
+@pytest.mark.parametrize("header,usecols", [(0, None), (None, None), (0, _some_columns)])  # as callers pass them
+def test_ascii_route_reads_crafted_files_as_pandas_on_their_text_did(raw, header, usecols):
+    ref, new, _ = _routes(raw, header=header, usecols=usecols)
+    _same(ref, new)
+
+
+@pytest.mark.parametrize("encoding", ["cp1252", "latin-1", "utf-8", "ascii", "utf-16", "cp037", "no-such-codec"])
+def test_ascii_route_honours_a_given_encoding_as_the_text_route_did(encoding):
+    for raw in (b"a,b\n1,2\n", b'"a","b"\n"1","x y"\n', b"URN,Name\n1,Caf\xe9\n"):
+        ref, new, ran = _routes(raw, encoding=encoding)
+        _same(ref, new)
+        if raw.isascii() and encoding in ("cp1252", "latin-1", "utf-8", "ascii"):
+            assert [kind for kind, _ in ran] == [bytes]  # ASCII read as ASCII: not decoded
+
+
+def test_quoted_directory_is_read_by_arrow_and_pandas_alike():
+    """The ONS directories quote every code: Arrow reads the quoted bytes, and gets what pandas
+    got from the text, cut off inside quotes too; a space before a quote, or a line break inside
+    quotes, is pandas's."""
+    with zipfile.ZipFile(DATA / "postcodes" / "ons_postcode_oa_lsoa_msoa_lad_may22_west_yorkshire.zip") as zf:
+        plain = zf.read(zf.namelist()[0]).decode("ascii").splitlines()
+    rows = ['"' + line.replace(",", '","') + '"' for line in plain[1:]]
+    raw = "\n".join([plain[0], *rows, ""]).encode("ascii")
+    keep = lambda c: c in ("pcds", "doterm", "lsoa11cd")  # noqa: E731
+    ref, new, ran = _routes(raw, usecols=keep)
+    _same(ref, new)
+    assert ran == [(bytes, True)] and len(new) == 88_877 and new["doterm"].notna().sum() == 88_877 - 63_494
+    cut = raw[: raw.rfind(b',"', 0, len(raw) - 30) + 4]  # a download cut off inside a quoted field
+    ref, new, ran = _routes(cut, usecols=keep)
+    _same(ref, new)
+    assert ran == [(bytes, True)] and new.attrs["truncated"] and new.iloc[-1].isna().all()  # its whole rows, once
+    for bad in (raw.replace(b'","E01', b'", "E01', 1), raw.replace(b'"LS1 1AA"', b'"LS1\n1AA"', 1)):
+        ref, new, ran = _routes(bad, usecols=keep)
+        _same(ref, new)
+        assert ran == [(bytes, False)]  # pandas's reading
+
+
+def test_ascii_route_holds_no_decoded_copy_of_the_file():
+    """Python's own allocations while reading a 25 MB ASCII CSV (quoted, as the directories are):
+    the text route holds the decoded text (at least the file's size), the bytes route a small
+    part of it (Arrow's buffers are not Python's)."""
+    with zipfile.ZipFile(DATA / "postcodes" / "ons_postcode_oa_lsoa_msoa_lad_may22_west_yorkshire.zip") as zf:
+        lines = zf.read(zf.namelist()[0]).decode("ascii").splitlines()
+    rows = ['"' + x.replace(",", '","') + '"' for x in lines[1:]]
+    raw = "\n".join([lines[0], *rows, *rows, ""]).encode("ascii")
+    keep = lambda c: c in ("pcds", "doterm", "lsoa11cd")  # noqa: E731
+    peaks = {}
+    for route in ("bytes", "text"):
+        with _text_route() if route == "text" else contextlib.nullcontext():
+            tracemalloc.start()
+            validate.read_csv(io.BytesIO(raw), file="f.csv", usecols=keep)
+            peaks[route] = tracemalloc.get_traced_memory()[1]
+            tracemalloc.stop()
+    assert peaks["text"] >= len(raw) and peaks["bytes"] < len(raw) / 3, peaks
