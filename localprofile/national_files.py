@@ -93,11 +93,15 @@ def _read(data: bytes, name: str):
     import pyarrow as pa
     from pyarrow import csv as pacsv
 
-    header = [h.strip().strip('"') for h in data[:data.find(b"\n")].decode("utf-8-sig", "replace").split(",")]
+    end = data.find(b"\n")
+    header = [h.strip().strip('"') for h in data[:end if end >= 0 else len(data)].decode("utf-8-sig", "replace").split(",")]
     missing = [c for c in COLUMNS if c not in header]
     if missing:
         raise InputError(f"no such column (a police.uk street-level file has {', '.join(COLUMNS)})",
                          file=name, column=missing[0])
+
+    if not data.endswith((b"\n", b"\r")):
+        data += b"\n"  # Arrow reads a header alone as an empty file only with its line break
 
     def read(coords: str):
         return pacsv.read_csv(io.BytesIO(data), convert_options=pacsv.ConvertOptions(
@@ -160,7 +164,7 @@ def read_street_points(paths, *, scheduler: str | None = "threads") -> StreetPoi
 
     tables = street_tables(paths)
     if not tables:
-        raise InputError("no police.uk street-level files to read", key="police_uk")
+        raise InputError("no police.uk street-level files to read (CSV files, or zip archives holding *-street.csv)")
     tasks = [dask.delayed(_part)(f, m, dask_key_name=f"localprofile-street-table-{i}")
              for i, (f, m) in enumerate(tables)]
     parts = list(dask.compute(*tasks, scheduler=scheduler) if scheduler else dask.compute(*tasks))
@@ -226,6 +230,6 @@ def write_street_files(crimes, lsoa_codes, folder, *, forces: int = 43, months: 
         }
         path = folder / m / f"{m}-force-{f:02d}-street.csv"
         path.parent.mkdir(parents=True, exist_ok=True)
-        pacsv.write_csv(pa.table(cols), path, write_options=pacsv.WriteOptions(quoting_style="needed"))
+        pacsv.write_csv(pa.table({c: cols[c] for c in STREET_HEADER}), path, write_options=pacsv.WriteOptions(quoting_style="needed"))
         written.append(path)
     return sorted(written)

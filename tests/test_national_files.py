@@ -108,3 +108,15 @@ def test_a_ragged_row_and_a_broken_archive_are_named(tmp_path):
         zf.writestr("2025-01/2025-01-force-01-street.csv", "Month,Longitude,Latitude,Crime type\n2025-01,-1.5,53.8,Drugs\n")
         zf.writestr("2025-01/2025-01-force-01-outcomes.csv", "Month\n2025-01\n")
     assert read_street_points([good]).read == 1
+
+
+def test_a_file_of_only_a_header_without_a_line_break_reads_as_no_rows(tmp_path):
+    f = tmp_path / "2025-01-force-01-street.csv"
+    f.write_text("Month,Longitude,Latitude,Crime type")
+    pts = read_street_points([f, f])
+    assert (pts.read, len(pts.x), pts.files) == (0, 0, 2) and pts.months == ()
+
+
+def test_no_files_is_one_clear_error():
+    with pytest.raises(InputError, match="no police.uk street-level files"):
+        read_street_points([])
