@@ -46,13 +46,17 @@ class NationalResult:
     choices: tuple[Choice, ...]
 
 
-def _layer_of(catalog: Catalog, adapter_role: str) -> str:
-    """The catalog's layer read by the adapter ``adapter_role`` (its only one)."""
-    names = [n for n, spec in catalog.layers.items() if spec.adapter == adapter_role]
-    if not names:
-        raise InputError(f"the catalog has no layer read by the {adapter_role} adapter, which the national "
-                         "run needs", key="layers")
-    return names[0]
+POPULATION_ADAPTERS = ("census2011_population", "census2021_population")
+
+
+def _layer_of(catalog: Catalog, *adapters: str, required: bool = True) -> str | None:
+    """The catalog's first layer read by one of ``adapters``; an InputError where there is none
+    and one is ``required``."""
+    names = [n for n, spec in catalog.layers.items() if spec.adapter in adapters]
+    if not names and required:
+        raise InputError(f"the catalog has no layer read by the {' or '.join(adapters)} adapter, which the "
+                         "national run needs", key="layers")
+    return names[0] if names else None
 
 
 def national_lsoas(catalog: Catalog):
@@ -60,19 +64,16 @@ def national_lsoas(catalog: Catalog):
     census population layer, 2011 or 2021; NaN where it has none), sorted by code."""
     import geopandas as gpd
 
-    from .layers import lsoa_boundaries
+    from . import layers
 
     name = _layer_of(catalog, "lsoa_boundaries")
-    b = lsoa_boundaries.load(catalog.paths(name), catalog.layers[name]).frame
+    b = layers.lsoa_boundaries.load(catalog.paths(name), catalog.layers[name]).frame
     residents = np.full(len(b), np.nan)
-    for adapter in ("census2011_population", "census2021_population"):
-        layer = next((n for n, s in catalog.layers.items() if s.adapter == adapter), None)
-        if layer is not None:
-            from . import layers
-
-            pop = getattr(layers, adapter).load(catalog.paths(layer), catalog.layers[layer]).frame
-            residents = b["lsoa_code"].map(pop.set_index("lsoa_code")["population"]).to_numpy(float)
-            break
+    census = _layer_of(catalog, *POPULATION_ADAPTERS, required=False)
+    if census is not None:
+        spec = catalog.layers[census]
+        pop = getattr(layers, spec.adapter).load(catalog.paths(census), spec).frame
+        residents = b["lsoa_code"].map(pop.set_index("lsoa_code")["population"]).to_numpy(float)
     out = gpd.GeoDataFrame({"code": b["lsoa_code"].to_numpy(), "name": b["lsoa_name"].to_numpy(),
                             "residents": residents}, geometry=b.geometry.to_numpy(), crs=27700)
     return out.sort_values("code", kind="stable").reset_index(drop=True)
@@ -103,8 +104,6 @@ def build_national(catalog: Catalog | str | Path, *, cell_size: float = 250.0, b
         Choice("hot and cold cells", f"Gi* q < {hotspot_q:g}",
                "Benjamini-Hochberg adjusted over the cells whose centre lies in an LSOA"),
     )
-    attributions = tuple(dict.fromkeys(
-        s.attribution for n, s in catalog.layers.items()
-        if s.attribution and n in (CRIMES_LAYER, _layer_of(catalog, "lsoa_boundaries"))
-        or s.attribution and s.adapter in ("census2011_population", "census2021_population")))
+    used = (CRIMES_LAYER, _layer_of(catalog, "lsoa_boundaries"), _layer_of(catalog, *POPULATION_ADAPTERS, required=False))
+    attributions = tuple(dict.fromkeys(s.attribution for n, s in catalog.layers.items() if n in used and s.attribution))
     return NationalResult(lsoas, points, run, catalog.profile.title, attributions, choices)
