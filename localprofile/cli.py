@@ -112,10 +112,13 @@ def default_out(district_name: str, audience: str | None, root: Path = Path("out
 
 def _build(catalog: Path, district: str, out_dir: Path | None, cell_size: float | None,
            bandwidth: float | None, audience: str | None = None, test_months: list[str] | None = None,
-           *, quiet: bool = False, prefix: str = "", root: Path = Path("out"), briefings: bool = False) -> Path:
+           *, quiet: bool = False, prefix: str = "", root: Path = Path("out"), briefings: bool = False,
+           cache: Path | None = None) -> Path:
+    from . import cache as layer_cache
     from .batch import Options, build_district, freeze_imports
 
     freeze_imports()
+    layer_cache.use_cache(cache)
     options = Options(audience, cell_size, bandwidth, tuple(test_months) if test_months else None, briefings)
     with stages("loading catalog", quiet=quiet, prefix=prefix) as progress:
         profile, written = build_district(catalog, district, lambda p: out_dir or default_out(p.district.name, audience, root),
@@ -244,6 +247,8 @@ def build(
     bandwidth: Bandwidth = None,
     test_months: TestMonths = None,
     briefings: Briefings = False,
+    cache: Annotated[Path | None, typer.Option(
+        "--cache", help="Keep the parsed inputs (GeoParquet) in this folder and read them from it on the next build: after a new month, only that month is parsed (default: none; build-all's default is ~/.cache/localprofile).")] = None,
     quiet: Quiet = False,
 ) -> None:
     """Build the profile of one district, or of several with a front page.
@@ -265,10 +270,10 @@ def build(
 
         _run_batch(catalog, out_dir or Path("out"), districts=_catalog_districts(catalog) if len(district) == 1 else district,
                    options=Options(audience and audience.value, cell_size, bandwidth, tuple(months) if months else None,
-                                   briefings), quiet=quiet, serial=True)
+                                   briefings), quiet=quiet, serial=True, cache=cache)
         return
     index = _build(catalog, district[0], out_dir, cell_size, bandwidth, audience and audience.value,
-                   months, quiet=quiet, briefings=briefings)
+                   months, quiet=quiet, briefings=briefings, cache=cache)
     out.print(str(index.resolve()), markup=False)
 
 

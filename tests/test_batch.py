@@ -225,3 +225,28 @@ def test_every_open_layer_comes_back_from_the_cache_as_it_was_read(tmp_path):
         assert g.frame.equals(f.frame) and list(g.frame.dtypes) == list(f.frame.dtypes), n
         assert json.dumps(g.account.to_dict()) == json.dumps(f.account.to_dict()), n
         assert json.dumps(g.meta) == json.dumps(f.meta) and g.frame.attrs == f.frame.attrs, n
+
+
+def test_build_with_a_cache_reads_its_inputs_from_it_the_second_time_and_writes_the_same_files(tmp_path):
+    """``localprofile build --cache DIR`` (one district): the first build fills the cache, the
+    second reads every open layer from it, and both write what a build without a cache writes,
+    byte for byte. This process's own store of layers is emptied before each build, so each
+    reads from the disk cache or the files as a new process would."""
+    from localprofile import loading
+
+    def build(out, *extra):
+        loading._CACHE.clear()
+        cache.STATS.clear()
+        got = run_cli("build", "--catalog", str(CATALOG), "--district", "Calderdale", "--audience", "public",
+                      "--out", str(out), "-q", *extra)
+        assert got.returncode == 0, got.stderr
+        return {f.name: f.read_bytes() for f in sorted(out.iterdir())}
+
+    plain = build(tmp_path / "plain")
+    assert cache.STATS["layer_hits"] == cache.STATS["layer_misses"] == 0  # no --cache: no cache
+    first = build(tmp_path / "first", "--cache", str(tmp_path / "cache"))
+    assert cache.STATS["layer_misses"] >= 5 and cache.STATS["layer_hits"] == 0
+    assert list((tmp_path / "cache").rglob("*.parquet"))
+    second = build(tmp_path / "second", "--cache", str(tmp_path / "cache"))
+    assert cache.STATS["layer_hits"] >= 5 and cache.STATS["layer_misses"] == 0
+    assert plain == first == second and len(plain) > 10
