@@ -35,7 +35,8 @@ def queen_sum(a: np.ndarray) -> np.ndarray:
     on a padded copy. Hand-written because this separable sum is about three times faster than
     ``ndimage.convolve``/``correlate`` with the 3x3 kernel (five array additions, no per-tap
     loop), and ``uniform_filter`` gives a mean whose division by 9 changes the rounding; integer
-    dtypes stay integer (a mask's neighbour count in uint8).
+    dtypes stay integer (a mask's neighbour count in uint8). The result is a view into a
+    row-padded array (not C-contiguous).
 
     >>> queen_sum(np.arange(9.0).reshape(3, 3)).tolist()
     [[8.0, 15.0, 12.0], [21.0, 36.0, 27.0], [20.0, 33.0, 24.0]]
