@@ -19,6 +19,8 @@ def read_geofile(path: Path, layer: str | None = None, no_geometry: str | None =
     """The file at ``path`` (``layer`` of a GeoPackage) in its declared CRS; with
     ``no_geometry``, a file without any geometry (a CSV, say) is that error."""
     require_file(path)
+    if Path(path).suffix.lower() in (".parquet", ".geoparquet"):
+        return _read_geoparquet(path, no_geometry)
     try:
         gdf = gpd.read_file(path, layer=layer, engine="pyogrio")
     except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
@@ -26,6 +28,20 @@ def read_geofile(path: Path, layer: str | None = None, no_geometry: str | None =
                          file=path) from None
     if no_geometry and (not isinstance(gdf, gpd.GeoDataFrame) or gdf.geometry.isna().all()):
         raise InputError(no_geometry, file=path)
+    if gdf.crs is None:
+        raise InputError("no coordinate reference system declared", file=path)
+    return gdf
+
+
+def _read_geoparquet(path: Path, no_geometry: str | None) -> gpd.GeoDataFrame:
+    """A GeoParquet file, by geopandas' own reader (pyarrow): GDAL's Parquet driver is not in
+    every pyogrio build."""
+    try:
+        gdf = gpd.read_parquet(path)
+    except (ValueError, OSError, TypeError) as exc:  # not Parquet, or Parquet without geo metadata
+        if no_geometry and "missing geo metadata" in str(exc).lower():  # a plain Parquet table
+            raise InputError(no_geometry, file=path) from None
+        raise InputError(f"cannot read as GeoParquet ({str(exc).splitlines()[0]})", file=path) from None
     if gdf.crs is None:
         raise InputError("no coordinate reference system declared", file=path)
     return gdf

@@ -3,7 +3,8 @@
 Reads the shipped ONS/Nomis table, whose header repeats "Persons" three times (all usual
 residents, household residents, communal establishment residents) and whose numbers carry
 thousands separators ("1,563"). The first "Persons" column is taken as the population. Tables
-with an "All usual residents" column (Nomis KS101EW style) are read too.
+with an "All usual residents" column (Nomis KS101EW style), or "Usual residents" (the shipped
+England and Wales table), are read too.
 
 Output schema (DataFrame, one row per LSOA):
 
@@ -46,7 +47,7 @@ REQUIRED = True  # every profile needs one layer in this role
 EDITION = "Census 2011"  # how the profile names the source
 
 _CODE = ["LSOA Code", "LSOA11CD", "geography code", "lsoa_code"]
-_POP = ["Persons", "All usual residents", r"re:.*allusualresidents.*"]
+_POP = ["Persons", "All usual residents", "Usual residents", r"re:.*allusualresidents.*"]
 
 
 def load(paths: list[Path], spec: LayerSpec, ctx: LoadContext | None = None) -> LayerData:

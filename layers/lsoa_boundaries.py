@@ -1,4 +1,4 @@
-"""LSOA boundaries from GeoJSON, GeoPackage or Shapefile (2011 ``LSOA11CD`` or 2021 ``LSOA21CD``).
+"""LSOA boundaries from GeoJSON, GeoPackage, Shapefile or GeoParquet (2011 ``LSOA11CD`` or 2021 ``LSOA21CD``).
 
 Output schema (GeoDataFrame, EPSG:27700, one row per LSOA):
 
@@ -46,7 +46,7 @@ _NAME_FIELDS = {"2011": ["LSOA11NM"], "2021": ["LSOA21NM"]}
 
 
 def _read(path: Path) -> tuple[gpd.GeoDataFrame, str]:
-    gdf = read_geofile(path, no_geometry="no geometry: boundaries must be GeoJSON, GeoPackage or Shapefile polygons")
+    gdf = read_geofile(path, no_geometry="no geometry: boundaries must be GeoJSON, GeoPackage, Shapefile or GeoParquet polygons")
     for vintage, fields in _CODE_FIELDS.items():
         code = find_column(gdf.columns, fields, file=path, what="LSOA code", required=False)
         if code:

@@ -139,6 +139,17 @@ def _decode(raw: bytes, encoding: str) -> str:
         return raw.decode("cp1252")
 
 
+def _gunzip(raw: bytes, file) -> bytes:
+    """The CSV inside a gzip file's bytes; a damaged file is an InputError naming it."""
+    import gzip
+    import zlib
+
+    try:
+        return gzip.decompress(raw)
+    except (OSError, EOFError, zlib.error) as exc:
+        raise InputError(f"not a readable gzip file ({exc})", file=file) from None
+
+
 def _reads_ascii_as_ascii(encoding: str) -> bool:
     """Whether ``encoding`` decodes every ASCII byte to that character, statelessly: "auto" (both
     its decodings do), UTF-8, ASCII and the single-byte ISO 8859 and Windows code pages.
@@ -190,6 +201,8 @@ def read_csv(
             raw = Path(source).read_bytes()
         else:
             raw = source.read()
+        if raw[:2] == b"\x1f\x8b":  # gzip (a .csv.gz download): the CSV inside it
+            raw = _gunzip(raw, file)
         data = _bytes_or_text(raw, encoding)
         del raw  # (decoded, the bytes are not kept beside the text)
     except UnicodeDecodeError as exc:

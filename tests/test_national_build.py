@@ -132,3 +132,37 @@ def test_the_files_are_read_on_a_dask_cluster_given_by_its_address(written, tmp_
         assert got.returncode == 0, got.stderr
         assert "localprofile-street-table" in cluster.scheduler.task_prefixes  # the files were read there
     assert (tmp_path / "national.json").read_bytes() == (written / "national.json").read_bytes()
+
+
+NATIONAL = CATALOG.parent / "data_catalog_national.yaml"
+
+
+def test_the_shipped_national_catalog_puts_west_yorkshire_s_crimes_among_every_lsoa_of_england_and_wales(nat):
+    """data_catalog_national.yaml: the 34,753 LSOAs (GeoParquet) and their Census 2011 residents
+    (gzipped CSV) with the shipped months. Every crime lands in an LSOA: the West Yorkshire
+    LSOAs get what the West Yorkshire run gave them, the neighbours the crimes police.uk placed
+    beyond the force's LSOAs."""
+    wide = build_national(NATIONAL)
+    assert len(wide.lsoas) == 34_753 and int(wide.lsoas["residents"].sum()) == 56_075_912  # E&W, Census 2011
+    assert wide.points.read == nat.points.read and len(wide.points.x) == len(nat.points.x)
+    counts = pd.Series(wide.run.lsoa_counts, index=wide.lsoas["code"])
+    wy = pd.Series(nat.run.lsoa_counts, index=nat.lsoas["code"])
+    assert (counts[wy.index] == wy).all()
+    beyond = counts.drop(wy.index)
+    assert beyond.sum() == len(nat.points.x) - wy.sum() > 0  # placed outside West Yorkshire
+    assert counts.sum() == len(wide.points.x)
+
+
+def test_a_geoparquet_that_is_not_one_and_a_damaged_gzip_are_one_line_errors(tmp_path):
+    from localprofile.errors import InputError
+    from localprofile.layers import census2011_population, lsoa_boundaries
+
+    cat = load_catalog(NATIONAL)
+    bad = tmp_path / "lsoas.parquet"
+    bad.write_bytes(b"PAR1 not really")
+    with pytest.raises(InputError, match="lsoas.parquet.*GeoParquet"):
+        lsoa_boundaries.load([bad], cat.layers["lsoa_boundaries"])
+    gz = tmp_path / "census.csv.gz"
+    gz.write_bytes(b"\x1f\x8b\x08\x00 cut off")
+    with pytest.raises(InputError, match="census.csv.gz.*gzip"):
+        census2011_population.load([gz], cat.layers["census_population"])
