@@ -283,6 +283,22 @@ def freeze_imports() -> None:
     gc.freeze()
 
 
+def _unreachable(scheduler: str, exc: BaseException) -> InputError:
+    return InputError(f"cannot reach the Dask scheduler at {scheduler} ({type(exc).__name__}: {one_line(exc)})",
+                      key="--scheduler")
+
+
+def connect(scheduler: str):
+    """A Dask client of the running cluster at ``scheduler`` (``build-all`` and ``national``'s
+    ``--scheduler``); one that cannot be reached is an InputError naming it."""
+    from dask.distributed import Client
+
+    try:
+        return Client(scheduler, timeout="20s")
+    except (OSError, TimeoutError, ValueError) as exc:  # refused, timed out, not an address
+        raise _unreachable(scheduler, exc) from None
+
+
 class DaskRun:
     """A Dask client made in a background thread — the LocalCluster started, or the cluster at
     ``scheduler`` reached, and every worker warmed (:func:`warm_worker`) — while this process
@@ -315,7 +331,7 @@ class DaskRun:
             dask.config.set({"distributed.worker.profile.enabled": False,
                              "distributed.nanny.pre-spawn-environ": environ})
             if self.scheduler:
-                self.client = Client(self.scheduler, timeout="20s")
+                self.client = connect(self.scheduler)
             else:
                 self.cluster = LocalCluster(n_workers=workers or _usable_cpus(), threads_per_worker=1,
                                             processes=True, host="127.0.0.1", dashboard_address="127.0.0.1:0",
@@ -330,9 +346,8 @@ class DaskRun:
         InputError naming it."""
         self._thread.join()
         if self.error is not None:
-            if self.scheduler:
-                raise InputError(f"cannot reach the Dask scheduler at {self.scheduler} ({type(self.error).__name__}: "
-                                 f"{one_line(self.error)})", key="--scheduler")
+            if self.scheduler and not isinstance(self.error, InputError):
+                raise _unreachable(self.scheduler, self.error)
             raise self.error
         return self.client
 

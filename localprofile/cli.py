@@ -349,14 +349,9 @@ def national_command(
     from .national_build import build_national
     from .render.national import write_national
 
-    client = None
-    if scheduler:
-        from dask.distributed import Client
+    from .batch import connect
 
-        try:
-            client = Client(scheduler, timeout="20s")
-        except OSError as exc:
-            raise InputError(f"cannot reach the Dask scheduler at {scheduler} ({one_line(exc)})", key="--scheduler") from None
+    client = connect(scheduler) if scheduler else None
     try:
         nat = build_national(catalog, cell_size=cell_size, bandwidth=bandwidth, scheduler=None if client else "threads")
     finally:

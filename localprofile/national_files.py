@@ -19,7 +19,6 @@ either used or dropped.
 from __future__ import annotations
 
 import io
-import threading
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,14 +27,12 @@ import numpy as np
 import pandas as pd
 
 from .errors import InputError
+from .geo import GB_LAT, GB_LON, lonlat_to_bng
 
 COLUMNS = ("Month", "Longitude", "Latitude", "Crime type")
-# police.uk places every crime in England, Wales or Northern Ireland (its map points): longitude
-# and latitude outside this box are a damaged row, not a place
-LON_RANGE = (-9.0, 2.5)
-LAT_RANGE = (49.5, 61.5)
 NO_COORDINATES = "no coordinates (police.uk could not place the crime)"
-BAD_COORDINATES = "coordinates not a number or outside the United Kingdom"
+# outside geo.GB_LON / GB_LAT: not a British police.uk map point, a damaged row
+BAD_COORDINATES = "coordinates not a number or outside Great Britain"
 
 
 @dataclass(frozen=True)
@@ -53,20 +50,6 @@ class StreetPoints:
     read: int
     dropped: dict[str, int]
     files: int
-
-
-_LOCAL = threading.local()
-
-
-def _transformer():
-    """A WGS84 -> British National Grid transformer for this thread (a pyproj Transformer must
-    not be shared between threads)."""
-    t = getattr(_LOCAL, "transformer", None)
-    if t is None:
-        from pyproj import Transformer
-
-        t = _LOCAL.transformer = Transformer.from_crs("EPSG:4326", "EPSG:27700", always_xy=True)
-    return t
 
 
 def street_tables(paths) -> list[tuple[str, str | None]]:
@@ -138,8 +121,8 @@ def _part(file: str, member: str | None) -> dict:
     except (pa.ArrowInvalid, OSError) as exc:  # a ragged row, a damaged archive
         raise InputError(f"not a readable police.uk CSV ({str(exc).splitlines()[0]})", file=name) from None
     with np.errstate(invalid="ignore"):
-        ok = ~empty & (lon >= LON_RANGE[0]) & (lon <= LON_RANGE[1]) & (lat >= LAT_RANGE[0]) & (lat <= LAT_RANGE[1])
-    x, y = _transformer().transform(lon[ok], lat[ok])
+        ok = ~empty & (lon >= GB_LON[0]) & (lon <= GB_LON[1]) & (lat >= GB_LAT[0]) & (lat <= GB_LAT[1])
+    x, y = lonlat_to_bng(lon[ok], lat[ok])  # pyproj's Transformer is thread-safe (3.1 and later)
     month_codes, months = pd.factorize(month[ok].fillna(""), sort=True)
     type_codes, types = pd.factorize(kind[ok].fillna(""), sort=True)
     return {"x": np.asarray(x, float), "y": np.asarray(y, float),

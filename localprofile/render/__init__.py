@@ -8,9 +8,11 @@ raster_, rtm_) the new profile no longer has.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 from ..loading import Progress
@@ -30,14 +32,30 @@ from .html import render_html
 from .summary import render_summary
 
 
+@contextlib.contextmanager
+def staged(out_dir: str | Path, written: dict[str, Path]) -> Iterator[Path]:
+    """A temporary folder beside ``out_dir`` to write into; when the block ends without an error
+    its files are moved into ``out_dir`` (in name order) and entered in ``written`` by name. The
+    folder is removed either way."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".localprofile-", dir=out_dir.parent))
+    try:
+        yield tmp
+        for f in sorted(tmp.iterdir()):
+            os.replace(f, out_dir / f.name)
+            written[f.name] = out_dir / f.name
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 def write_outputs(profile: Profile, out_dir: str | Path, progress: Progress | None = None) -> dict[str, Path]:
     """Write index.html, summary.json, results.gpkg and the GeoTIFFs into ``out_dir``;
     ``progress`` is told of each file type as it is written."""
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".localprofile-", dir=out_dir.parent))
     say = progress or (lambda message: None)
-    try:
+    written: dict[str, Path] = {}
+    with staged(out_dir, written) as tmp:
         say("writing index.html")
         (tmp / "index.html").write_text(render_html(profile), encoding="utf-8")
         (tmp / "summary.json").write_text(render_summary(profile), encoding="utf-8")
@@ -57,15 +75,9 @@ def write_outputs(profile: Profile, out_dir: str | Path, progress: Progress | No
             write_raster_surface(profile, name, tmp / f"raster_{name}.tif")
         for slug in profile.rtm:
             write_rtm_surface(profile, slug, tmp / f"rtm_{slug}.tif")
-        written = {}
-        for f in sorted(tmp.iterdir()):
-            os.replace(f, out_dir / f.name)
-            written[f.name] = out_dir / f.name
-        # A theme dropped since the last build into this folder leaves no stale surface behind.
-        kinds = ("count", "gi_z", "kde", "rate", "dual", "raster", "harm_kde", "rtm")
-        for old in [f for kind in kinds for f in out_dir.glob(f"{kind}_*.tif")]:
-            if old.name not in written:
-                old.unlink()
-        return written
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    # A theme dropped since the last build into this folder leaves no stale surface behind.
+    kinds = ("count", "gi_z", "kde", "rate", "dual", "raster", "harm_kde", "rtm")
+    for old in [f for kind in kinds for f in out_dir.glob(f"{kind}_*.tif")]:
+        if old.name not in written:
+            old.unlink()
+    return written

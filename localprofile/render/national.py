@@ -17,9 +17,6 @@ Written into a temporary folder and moved into place; the same inputs give the s
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +24,7 @@ import pandas as pd
 import rasterio
 
 from ..geo import BNG
+from . import staged
 
 FILES = ("national_grid.tif", "lsoa_crimes.csv", "national.json")
 BANDS = ("crimes per cell", "Gi* z", "hot spot (1 hot, -1 cold, 0 neither)", "KDE (crimes per km²)")
@@ -84,18 +82,10 @@ def national_summary(nat) -> dict:
 
 def write_national(nat, out_dir: str | Path) -> dict[str, Path]:
     """Write :data:`FILES` into ``out_dir``; returns them by name."""
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".localprofile-national-", dir=out_dir.parent))
-    try:
+    written: dict[str, Path] = {}
+    with staged(out_dir, written) as tmp:
         _write_grid(nat, tmp / "national_grid.tif")
         lsoa_table(nat).to_csv(tmp / "lsoa_crimes.csv", index=False, lineterminator="\n")
         (tmp / "national.json").write_text(json.dumps(national_summary(nat), indent=1, ensure_ascii=False) + "\n",
                                            encoding="utf-8")
-        written = {}
-        for name in FILES:
-            os.replace(tmp / name, out_dir / name)
-            written[name] = out_dir / name
-        return written
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    return written
