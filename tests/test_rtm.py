@@ -142,3 +142,21 @@ def test_the_newton_fit_is_scikit_learns_poisson_regressor(alpha):
     ref = PoissonRegressor(alpha=alpha, solver="newton-cholesky", tol=1e-12, max_iter=1000).fit(X, y)
     assert np.allclose(ours.coef_, ref.coef_, atol=1e-6) and abs(ours.intercept_ - ref.intercept_) < 1e-6
     assert np.allclose(ours.predict(X), ref.predict(X), rtol=1e-5)
+
+
+@pytest.mark.parametrize("n", [5, 17, 7201, 40001])
+@pytest.mark.parametrize("folds", [2, 5])
+@pytest.mark.parametrize("seed", [0, 42])
+def test_kfold_splits_are_scikit_learns_shuffled_kfold(n, folds, seed):
+    """The hand-written folds are KFold(folds, shuffle=True, random_state=seed)'s, index for
+    index and in order, so the cross-validated factor selection is what scikit-learn's would be."""
+    from sklearn.model_selection import KFold
+
+    from localprofile.engine.rtm import kfold_splits
+
+    ours = kfold_splits(n, folds, seed)
+    ref = list(KFold(folds, shuffle=True, random_state=seed).split(np.zeros((n, 1))))
+    assert len(ours) == len(ref) == folds
+    for (tr, te), (rtr, rte) in zip(ours, ref):
+        assert np.array_equal(tr, rtr) and np.array_equal(te, rte)
+    assert np.array_equal(np.sort(np.concatenate([te for _, te in ours])), np.arange(n))

@@ -363,8 +363,10 @@ def conditional_null(
         rows = gid[units] - g0
         obs = observed[units]
         if units.size <= 4 * (g1 - g0):  # about one unit per set of draws: count directly
-            ge[units] = (sims[rows] >= (obs - tol)[:, None]).sum(axis=1)
-            le[units] = (sims[rows] <= (obs + tol)[:, None]).sum(axis=1)
+            # one unit per set, in order (every unit its own group): no copy of the draws
+            mine = sims if rows.size == sims.shape[0] and (rows == np.arange(rows.size)).all() else sims[rows]
+            ge[units] = np.count_nonzero(mine >= (obs - tol)[:, None], axis=1)
+            le[units] = np.count_nonzero(mine <= (obs + tol)[:, None], axis=1)
         else:  # many units share each set of draws: sort once, binary-search each unit
             sims.sort(axis=1)
             ge[units] = permutations - _count_below(sims, rows, obs - tol)
@@ -419,21 +421,36 @@ def _draw_indices(m: int, k: int, excl: np.ndarray, permutations: int, rng) -> n
     return idx
 
 
+# rows of draws summed per pass by _sum_draws: its temporaries (about 1 MB) stay in the CPU's
+# cache instead of going to memory once per neighbour (twice as fast at Leeds' 482 LSOAs x 9,999)
+_SUM_CHUNK = 1 << 16
+
+
 def _sum_draws(pool, idx, n_groups: int, permutations: int, w=None) -> np.ndarray:
     """(groups, permutations) sums of ``pool[idx]`` (k x rows), weighted by ``w`` (groups x k)."""
     equal = w is None or bool((w == w[:, :1]).all())  # equal weights: row-standardised contiguity
     # one draw at a time into one (groups, permutations) total: the same additions, in the same
     # order, as summing pool[idx] over its first axis, without the k-times larger temporary
-    total = None
-    for j in range(idx.shape[0]):  # k <= the most neighbours a unit has
-        v = pool[idx[j]].reshape(n_groups, permutations)
-        if not equal:
-            v *= w[:, j:j + 1]
-        if total is None:
-            total = v
-        else:
-            total += v
-    return total if w is None or not equal else total * w[:, :1]
+    if not equal:
+        total = None
+        for j in range(idx.shape[0]):  # k <= the most neighbours a unit has
+            v = pool[idx[j]].reshape(n_groups, permutations) * w[:, j:j + 1]
+            if total is None:
+                total = v
+            else:
+                total += v
+        return total
+    rows = idx.shape[1]
+    total = np.empty(rows)
+    buf = np.empty(min(rows, _SUM_CHUNK))
+    for start in range(0, rows, _SUM_CHUNK):  # blocks of rows; within one, the k draws in turn
+        part = total[start:start + _SUM_CHUNK]
+        np.take(pool, idx[0, start:start + _SUM_CHUNK], out=part)
+        for j in range(1, idx.shape[0]):
+            np.take(pool, idx[j, start:start + _SUM_CHUNK], out=buf[:part.size])
+            part += buf[:part.size]
+    total = total.reshape(n_groups, permutations)
+    return total if w is None else total * w[:, :1]
 
 
 # Draws kept for reuse: the random indices of a call depend only on the generator's state, the

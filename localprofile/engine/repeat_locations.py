@@ -59,8 +59,6 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from sklearn.cluster import DBSCAN, HDBSCAN
-
 from .choices import Choice
 
 DEFAULT_EPS_M = 100.0
@@ -101,6 +99,8 @@ def map_point_groups(u: np.ndarray, merge: float = 0.0, max_across: float = MAX_
     """
     if merge <= 0 or len(u) < 2:
         return np.arange(len(u), dtype=np.int64)
+    from sklearn.cluster import DBSCAN  # here, not at the top: see _cluster_unique
+
     g = DBSCAN(eps=merge, min_samples=1).fit(u).labels_
     lo_x, hi_x = np.full(g.max() + 1, np.inf), np.full(g.max() + 1, -np.inf)
     lo_y, hi_y = lo_x.copy(), hi_x.copy()
@@ -125,6 +125,11 @@ def _cluster_unique(u, n, method, eps, min_samples, min_cluster_size, max_copies
         relabel = np.full(len(crimes), -1, dtype=np.int64)
         relabel[keep] = np.arange(int(keep.sum()))
         return relabel[groups]
+    # scikit-learn is imported only by the area methods (and by map points merged with DBSCAN):
+    # the default map-point build does not need it, and importing sklearn.cluster costs about
+    # 0.3 s of every build (issue 11: a Leeds build close to its load floor)
+    from sklearn.cluster import DBSCAN, HDBSCAN
+
     if method == "dbscan":
         return DBSCAN(eps=eps, min_samples=min_samples).fit(u, sample_weight=n).labels_
     if method == "hdbscan":

@@ -35,7 +35,6 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from scipy.spatial import cKDTree
-from sklearn.model_selection import KFold
 
 from .checks import EngineInputError, check_counts, check_mask, check_positive
 from .choices import Choice
@@ -204,7 +203,7 @@ def risk_terrain(
     X = np.column_stack([np.asarray(factors[k].raster, bool)[in_area] for k in names] or
                         [np.zeros((len(y), 0))]).astype(float)
     cells = X.sum(axis=0)
-    splits = list(KFold(folds, shuffle=True, random_state=seed).split(X))
+    splits = kfold_splits(len(y), folds, seed)
     pool = [j for j in range(len(names)) if 0 < cells[j] < len(y)]
 
     def cv(cols: list[int], alpha: float = SELECTION_ALPHA) -> np.ndarray:
@@ -272,6 +271,33 @@ class _Fit:
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         return np.exp(self.intercept_ + X @ self.coef_)
+
+
+def kfold_splits(n: int, folds: int, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The (train, test) index pairs of scikit-learn's ``KFold(folds, shuffle=True,
+    random_state=seed).split`` on ``n`` rows: the rows shuffled by ``RandomState(seed)``, cut into
+    ``folds`` runs (the first ``n % folds`` one longer), each run a test fold; both index arrays
+    sorted.
+
+    Written here rather than imported because importing ``sklearn.model_selection`` costs about
+    0.3 s of every build (scikit-learn's array-API and dataframe layers: a twentieth of a Leeds
+    build, which issue 11 asks to bring close to its load floor) for these few lines;
+    tests/test_rtm.py checks them against KFold itself.
+
+    >>> [test.tolist() for _, test in kfold_splits(6, 3, 0)]
+    [[2, 5], [1, 3], [0, 4]]
+    """
+    order = np.arange(n)
+    np.random.RandomState(seed).shuffle(order)  # sklearn's check_random_state(int seed)
+    sizes = np.full(folds, n // folds)
+    sizes[: n % folds] += 1
+    stops = np.cumsum(sizes)
+    out = []
+    for start, stop in zip((stops - sizes).tolist(), stops.tolist()):
+        test = np.zeros(n, dtype=bool)
+        test[order[start:stop]] = True
+        out.append((np.flatnonzero(~test), np.flatnonzero(test)))
+    return out
 
 
 def _fit(X: np.ndarray, y: np.ndarray, alpha: float) -> _Fit:
