@@ -422,7 +422,8 @@ def _draw_indices(m: int, k: int, excl: np.ndarray, permutations: int, rng) -> n
 
 
 # rows of draws summed per pass by _sum_draws: its temporaries (about 1 MB) stay in the CPU's
-# cache instead of going to memory once per neighbour (twice as fast at Leeds' 482 LSOAs x 9,999)
+# cache instead of going to memory once per neighbour (482 LSOAs x 9,999 draws of 6 neighbours:
+# 41 ms against 84 ms here; the same additions in the same order, so the same sums)
 _SUM_CHUNK = 1 << 16
 
 

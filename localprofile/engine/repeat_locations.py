@@ -59,6 +59,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+
 from .choices import Choice
 
 DEFAULT_EPS_M = 100.0
