@@ -43,7 +43,7 @@ from ..errors import InputError
 from ..geo import BNG, BNG_EXTENT
 from ..geocode import normalise_postcode
 from ..sources import iter_tables
-from ..validate import combine_files, name_empty_files, read_csv, whole_rows
+from ..validate import combine_files, name_empty_files, numbers, read_csv, whole_rows
 from .ons_postcode_directory import require_postcodes
 
 if TYPE_CHECKING:
@@ -84,8 +84,7 @@ def load(paths: list[Path], spec: LayerSpec, ctx: LoadContext | None = None) -> 
         needs="Code-Point Open needs a row per postcode")
     acc = RecordAccount(read=len(df))
     postcode = normalise_postcode(df["Postcode"])
-    e = pd.to_numeric(df["Eastings"], errors="coerce").to_numpy(dtype=float)
-    n = pd.to_numeric(df["Northings"], errors="coerce").to_numpy(dtype=float)
+    e, n = numbers(df["Eastings"]), numbers(df["Northings"])
     quality = pd.to_numeric(df["Positional_quality_indicator"], errors="coerce")
     on_grid = (e >= BNG_EXTENT[0]) & (e <= BNG_EXTENT[2]) & (n >= BNG_EXTENT[1]) & (n <= BNG_EXTENT[3])
     keep = acc.partition([

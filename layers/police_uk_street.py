@@ -49,7 +49,7 @@ import shapely
 from ..account import LayerData, RecordAccount, repeats
 from ..geo import BNG, GB_LAT, GB_LON, lonlat_to_bng
 from ..points import swapped_lonlat
-from ..validate import name_empty_files
+from ..validate import name_empty_files, numbers
 from ._police_uk import SAME_FILE, read_police_uk_tables, require_rows, require_some_valid, truncated_reasons
 
 if TYPE_CHECKING:
@@ -89,8 +89,7 @@ def load(paths: list[Path], spec: LayerSpec, ctx: LoadContext | None = None) -> 
     month_ok = df["month"].fillna("").str.fullmatch(_MONTH.pattern).to_numpy(dtype=bool)
     require_some_valid(df, month_ok, "month", "YYYY-MM")
     require_some_valid(df, df["crime_type"].notna().to_numpy(), "crime_type", "a crime type")
-    lon = pd.to_numeric(df["longitude"], errors="coerce").to_numpy(dtype=float)
-    lat = pd.to_numeric(df["latitude"], errors="coerce").to_numpy(dtype=float)
+    lon, lat = numbers(df["longitude"]), numbers(df["latitude"])
     for label in pd.unique(df["source"]):  # a file with its columns swapped throughout stops
         here = (df["source"] == label).to_numpy()
         swapped_lonlat(lon[here], lat[here], file=label, longitude="Longitude", latitude="Latitude")

@@ -564,6 +564,36 @@ def _short_last_row(data: str | bytes, width: int | None) -> bool:
     return len(fields) < (width or len(head))
 
 
+# A plain decimal as police.uk, Code-Point Open and ONS files write their numbers: a sign, digits,
+# a point and digits (no exponent, spaces, thousands separators, "inf" or "nan").
+_PLAIN_DECIMAL = r"^-?[0-9]+(\.[0-9]+)?$"
+
+
+def numbers(text: pd.Series) -> np.ndarray:
+    """``pd.to_numeric(text, errors="coerce")`` as float64: NaN where a cell is empty or not a
+    number.
+
+    A text column held by Arrow (as :func:`read_csv` gives them) whose every filled cell is a
+    plain decimal is cast by Arrow's own parser. Written here, not left to ``pd.to_numeric``,
+    because pandas parses Arrow text one Python string at a time: 20 ms against 0.6 ms for
+    64,000 eastings, 0.11 s of a Leeds build over its coordinate columns. Both parsers round
+    correctly, so the doubles are the same (tests/test_fast_paths.py checks 600,000
+    strings); any other column, or a cell that is not a plain decimal, goes to pandas.
+
+    >>> numbers(pd.Series(["431234", "-1.5", None, "12 m"], dtype="string")).tolist()
+    [431234.0, -1.5, nan, nan]
+    """
+    if isinstance(text.dtype, pd.StringDtype) and text.dtype.storage == "pyarrow":
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        arr = pa.array(text.array)  # the column's own Arrow data, not a copy
+        plain = pc.match_substring_regex(arr, _PLAIN_DECIMAL)
+        if arr.null_count == len(arr) or pc.all(plain).as_py():  # all() skips the empty cells
+            return pc.cast(arr, pa.float64()).to_numpy(zero_copy_only=False)
+    return pd.to_numeric(text, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+
+
 def to_number(
     values: pd.Series,
     *,

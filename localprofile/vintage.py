@@ -20,13 +20,15 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from .validate import numbers
+
 LAST_2011 = {"E01": 33768, "W01": 1958}
 
 
 def code_is_2021_only(codes: pd.Series) -> np.ndarray:
     """Codes beyond the last 2011 LSOA code of their country: new in 2021."""
     c = codes.astype("string")
-    prefix, number = c.str[:3], pd.to_numeric(c.str[3:], errors="coerce")
+    prefix, number = c.str[:3], numbers(c.str[3:])
     last = prefix.map(LAST_2011).astype("Float64")
     return (number > last).fillna(False).to_numpy(dtype=bool)
 

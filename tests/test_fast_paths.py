@@ -375,3 +375,59 @@ def test_ascii_route_holds_no_decoded_copy_of_the_file():
             peaks[route] = tracemalloc.get_traced_memory()[1]
             tracemalloc.stop()
     assert peaks["text"] >= len(raw) and peaks["bytes"] < len(raw) / 3, peaks
+
+
+def _arrow_text(values) -> pd.Series:
+    return pd.Series(values, dtype=pd.StringDtype("pyarrow"))
+
+
+def test_numbers_are_pandas_to_numeric_on_600000_decimals_to_the_bit():
+    """Arrow's cast of plain decimals gives pandas' doubles, sign of zero included: integers up
+    to 15 digits, 1 to 9 decimals, Python's shortest 17-digit reprs, coordinates to 6 places."""
+    rng = np.random.default_rng(1)
+    ints, decs, places = (rng.integers(0, 10**12, 300_000).tolist(), rng.integers(0, 10**9, 300_000).tolist(),
+                          rng.integers(1, 10, 300_000).tolist())
+    text = [f"{'-' if i % 3 == 0 else ''}{a % 10 ** (1 + i % 12)}.{str(d).zfill(9)[:k]}"
+            for i, (a, d, k) in enumerate(zip(ints, decs, places))]
+    text += [str(x) for x in rng.integers(-10**15, 10**15, 100_000).tolist()]
+    text += [repr(x) for x in (rng.random(100_000) * 1000).tolist()]
+    text += [f"{x:.6f}" for x in rng.uniform(-3, 1, 100_000).tolist()]
+    text += ["-0.0", "00012", "0.1", "123456789012345678901234567890", "12.5000000000000000001"]
+    s = _arrow_text(text)
+    ours = validate.numbers(s)
+    ref = pd.to_numeric(s, errors="coerce").to_numpy(dtype=float)
+    assert ours.dtype == np.float64 and np.array_equal(ours.view(np.int64), ref.view(np.int64))
+
+
+@pytest.mark.parametrize("cells", [
+    ["1", None, "2.5"],                       # empty cells: NaN, the rest by Arrow
+    ["1", "1e3", "-2"],                       # an exponent: pandas' route
+    ["1,563", "7"],                           # a thousands separator: not a number to either
+    [" 12", "12 ", "+3"],                     # spaces and a plus sign: pandas' route
+    ["inf", "nan", "-Infinity", "0x10"],      # words and hex
+    ["12 m", "N/A", ""],
+    [None, None],
+    [],
+])
+def test_numbers_outside_plain_decimals_are_what_pandas_gives(cells):
+    s = _arrow_text(cells)
+    ref = pd.to_numeric(s, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    assert np.array_equal(validate.numbers(s), ref, equal_nan=True)
+    obj = pd.Series(cells, dtype=object)  # text not held by Arrow: pandas all the way
+    assert np.array_equal(validate.numbers(obj), pd.to_numeric(obj, errors="coerce").to_numpy(dtype=float),
+                          equal_nan=True)
+
+
+def test_numbers_on_the_shipped_coordinates_are_pandas_to_numeric():
+    """Every longitude and latitude of the shipped police.uk months, as the adapter reads them."""
+    from localprofile.catalog import load_catalog
+    from localprofile.demo import demo_catalog_path
+    from localprofile.layers._police_uk import read_police_uk_tables
+    from localprofile.layers.police_uk_street import COLUMNS, HINT, MEMBER_PATTERN
+
+    cat = load_catalog(demo_catalog_path())
+    df, _ = read_police_uk_tables(cat.paths("crimes"), cat.layers["crimes"], MEMBER_PATTERN, COLUMNS, HINT)
+    for col in ("longitude", "latitude"):
+        ref = pd.to_numeric(df[col], errors="coerce").to_numpy(dtype=float)
+        assert np.array_equal(validate.numbers(df[col]), ref, equal_nan=True)
+    assert len(df) > 50_000
