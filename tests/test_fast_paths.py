@@ -431,3 +431,49 @@ def test_numbers_on_the_shipped_coordinates_are_pandas_to_numeric():
         ref = pd.to_numeric(df[col], errors="coerce").to_numpy(dtype=float)
         assert np.array_equal(validate.numbers(df[col]), ref, equal_nan=True)
     assert len(df) > 50_000
+
+
+def _template_names() -> list[str]:
+    from importlib import resources
+
+    root = resources.files("localprofile.templates")
+    return ["profile.html.j2", "front_page.html.j2", "briefing.html.j2"] + [
+        f"sections/{p.name}" for p in root.joinpath("sections").iterdir() if p.name.endswith(".j2")]
+
+
+def test_templates_from_the_bytecode_cache_are_the_compiled_templates(tmp_path):
+    """Each template stored by the cache and read back is the code compiling its text gives."""
+    import marshal
+
+    from localprofile.render import html as H
+
+    cache = H._BytecodeCache(str(tmp_path))
+    env = H._ENV.overlay(bytecode_cache=cache)
+    for name in _template_names():
+        env.get_template(name)  # compiled, then stored
+        source = H._template(name)
+        bucket = cache.get_bucket(env, name, None, source)
+        assert bucket.code is not None, name
+        assert marshal.dumps(bucket.code) == marshal.dumps(env.compile(source, name, None)), name
+    assert len(list(tmp_path.iterdir())) == len(_template_names())
+
+
+def test_a_damaged_or_unwritable_bytecode_cache_is_no_error(tmp_path):
+    """A cut-off entry is compiled again and stored whole; a folder that cannot be written to
+    only means no cache."""
+    import marshal
+
+    from localprofile.render import html as H
+
+    name, source = "profile.html.j2", H._template("profile.html.j2")
+    H._ENV.overlay(bytecode_cache=H._BytecodeCache(str(tmp_path)), cache_size=0).get_template(name)
+    (entry,) = tmp_path.iterdir()
+    for cut in (40, 20, 5):  # inside the code, inside the checksum, inside the magic
+        entry.write_bytes(entry.read_bytes()[:cut])
+        env = H._ENV.overlay(bytecode_cache=H._BytecodeCache(str(tmp_path)), cache_size=0)
+        assert env.get_template(name).render is not None
+        bucket = H._BytecodeCache(str(tmp_path)).get_bucket(env, name, None, source)
+        assert marshal.dumps(bucket.code) == marshal.dumps(env.compile(source, name, None))
+    nowhere = H._ENV.overlay(bytecode_cache=H._BytecodeCache(str(tmp_path / "missing")), cache_size=0)
+    assert nowhere.get_template("briefing.html.j2").render is not None
+    assert not (tmp_path / "missing").exists()
