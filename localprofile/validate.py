@@ -564,9 +564,11 @@ def _short_last_row(data: str | bytes, width: int | None) -> bool:
     return len(fields) < (width or len(head))
 
 
-# A plain decimal as police.uk, Code-Point Open and ONS files write their numbers: a sign, digits,
-# a point and digits (no exponent, spaces, thousands separators, "inf" or "nan").
+# A plain decimal as police.uk, Code-Point Open and ONS files write their numbers: an optional
+# minus sign, digits, a point and digits (no exponent, spaces, thousands separators, "inf" or
+# "nan"). A whole "-0" is left to pandas, whose sign of zero there depends on the other cells.
 _PLAIN_DECIMAL = r"^-?[0-9]+(\.[0-9]+)?$"
+_MINUS_ZERO = r"^-0+$"
 
 
 def numbers(text: pd.Series) -> np.ndarray:
@@ -589,7 +591,8 @@ def numbers(text: pd.Series) -> np.ndarray:
 
         arr = pa.array(text.array)  # the column's own Arrow data, not a copy
         plain = pc.match_substring_regex(arr, _PLAIN_DECIMAL)
-        if arr.null_count == len(arr) or pc.all(plain).as_py():  # all() skips the empty cells
+        if arr.null_count == len(arr) or (pc.all(plain).as_py()  # all() and any() skip empty cells
+                                          and not pc.any(pc.match_substring_regex(arr, _MINUS_ZERO)).as_py()):
             return pc.cast(arr, pa.float64()).to_numpy(zero_copy_only=False)
     return pd.to_numeric(text, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
 
