@@ -273,17 +273,14 @@ def warm_worker(catalog_path: str, audience: str | None, cache: str | None) -> N
 def freeze_imports() -> None:
     """Import the build and its outputs, then move every object made so far out of the garbage
     collector's reach (``gc.freeze``): modules and their tables live as long as the process, and
-    walking them on every collection costs about 0.6 s of a Leeds build. The collector then
-    starts a pass every 10,000 new container objects, not Python's default of 700: a build
-    makes hundreds of thousands of short-lived ones (geometries, rows of JSON), and at 700 its
-    800 passes, five of them over every live geometry, took 0.28 s of a Leeds build (0.10-0.12 s
-    at 10,000, timed with ``gc.callbacks``; peak memory the same, 587 and 592 MB). Both are
-    process-wide: this runs in processes that do builds (``localprofile build``, the workers of
-    ``build-all``, those of a cluster given by ``--scheduler`` too)."""
+    walking them on every collection costs about 0.6 s of a Leeds build. Collections are also
+    made less frequent first (:func:`localprofile.collect_less`)."""
     import gc
     import importlib
 
-    gc.set_threshold(10_000, *gc.get_threshold()[1:])  # before the imports: they make 150,000 objects
+    from . import collect_less
+
+    collect_less()  # before the imports: they make 150,000 objects
     for module in ("localprofile.build", "localprofile.render", "localprofile.render.briefings"):
         importlib.import_module(module)
     # no gc.collect() first: after these imports it finds a few dozen unreachable objects (kept

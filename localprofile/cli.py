@@ -12,11 +12,9 @@ for the list of commands, and rewraps the other paragraphs to the terminal's wid
 
 from __future__ import annotations
 
-import gc
+from . import collect_less
 
-# The garbage collector's youngest generation collected every 10,000 new objects, not 700, from
-# before the imports below (they make 100,000 objects): see localprofile.batch.freeze_imports.
-gc.set_threshold(10_000, *gc.get_threshold()[1:])
+collect_less()  # before the imports below: they make 100,000 objects
 
 import functools  # noqa: E402
 import inspect  # noqa: E402

@@ -363,8 +363,7 @@ def conditional_null(
         rows = gid[units] - g0
         obs = observed[units]
         if units.size <= 4 * (g1 - g0):  # about one unit per set of draws: count directly
-            # one unit per set, in order (every unit its own group): no copy of the draws
-            mine = sims if rows.size == sims.shape[0] and (rows == np.arange(rows.size)).all() else sims[rows]
+            mine = sims[rows]  # each unit's own set of draws, gathered once for both counts
             ge[units] = np.count_nonzero(mine >= (obs - tol)[:, None], axis=1)
             le[units] = np.count_nonzero(mine <= (obs + tol)[:, None], axis=1)
         else:  # many units share each set of draws: sort once, binary-search each unit
