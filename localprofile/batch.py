@@ -257,7 +257,9 @@ def warm_worker(catalog_path: str, audience: str | None, cache: str | None) -> N
     the worker's first district starts at once. A problem is left for that district's build to
     report."""
     from . import cache as layer_cache
+    from . import collect_less
 
+    collect_less()  # before the build's imports below: they make 150,000 objects
     layer_cache.use_cache(cache)
     try:
         from .stages.audience import audience_policy
