@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 
 ROLE = "nominals"
 REQUIRED = False
-USES_CONTEXT = True  # geocodes through the catalog's postcode layers: never cached alone
+USES_CONTEXT = True  # geocodes through the catalog's postcode layers: cached by them too
 
 COLUMNS = {
     "nominal_id": (["Nominal ID", "nominal_id", "id"], True),

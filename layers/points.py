@@ -47,7 +47,7 @@ if TYPE_CHECKING:
 
 ROLE = "points"
 REQUIRED = False
-USES_CONTEXT = True  # geocodes through the catalog's postcode layers: never cached alone
+USES_CONTEXT = True  # geocodes through the catalog's postcode layers: cached by them too
 
 Field = Literal["id", "name", "category", "postcode", "easting", "northing", "longitude", "latitude"]
 GEO_SUFFIXES = {".gpkg", ".geojson", ".json", ".shp", ".fgb"}

@@ -41,7 +41,7 @@ if TYPE_CHECKING:
 
 ROLE = "points"
 REQUIRED = False
-USES_CONTEXT = True  # geocodes through the catalog's postcode layers: never cached alone
+USES_CONTEXT = True  # geocodes through the catalog's postcode layers: cached by them too
 
 
 class Options(BaseModel):

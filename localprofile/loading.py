@@ -25,8 +25,9 @@ Progress = Callable[[str], None]
 
 # Layers already read in this process, by their adapter, catalog entry and the bytes of their
 # files: a demo (three audiences), a batch of districts or a test run reads each source once.
-# Only adapters that read their files alone are kept (not those that geocode through other
-# layers: ``USES_CONTEXT``); every use gets its own copy, so no build sees another's changes.
+# A layer whose adapter geocodes through the catalog's postcode layers (``USES_CONTEXT``) is
+# kept by those layers' entries and bytes too; every use gets its own copy, so no build sees
+# another's changes.
 _CACHE: OrderedDict[tuple, LayerData] = OrderedDict()
 _CACHE_SIZE = 32
 
@@ -68,6 +69,28 @@ class LoadContext:
         self.skip = set(skip)  # layers this build may not use (restricted, for its audience)
         self.loaded: dict[str, LayerData] = {}
         self._geocoder = None
+        self._postcode_files: tuple | None | bool = False  # not yet looked at
+
+    def _postcode_fingerprint(self) -> tuple | None:
+        """What the geocoder is built from (:meth:`geocoder`): each postcode layer this build
+        may use, by name, adapter, catalog entry and the bytes of its files; None when one of
+        them is missing (its adapter will say so, uncached)."""
+        if self._postcode_files is False:
+            out = []
+            for name in self.catalog.with_role("postcodes"):
+                if name in self.skip:
+                    continue
+                spec = self.catalog.layers[name]
+                try:
+                    files = _fingerprint(self.catalog.paths(name))
+                except InputError:
+                    files = None
+                if files is None:
+                    out = None
+                    break
+                out.append((name, spec.adapter, spec.model_dump_json(), files))
+            self._postcode_files = None if out is None else tuple(out)
+        return self._postcode_files
 
     def layer(self, name: str) -> LayerData:
         """Layer ``name``, read by its adapter the first time it is asked for."""
@@ -77,7 +100,10 @@ class LoadContext:
                 self.progress(f"reading {name}")
             module = ADAPTERS[spec.adapter]
             paths = self.catalog.paths(name)
-            files = None if getattr(module, "USES_CONTEXT", False) else _fingerprint(paths)
+            files = _fingerprint(paths)
+            if files is not None and getattr(module, "USES_CONTEXT", False):  # geocoded: the
+                postcodes = self._postcode_fingerprint()                       # postcodes too
+                files = None if postcodes is None else (files, postcodes)
             key = None if files is None else (spec.adapter, spec.model_dump_json(), files)
             if self.memory and key is not None and key in _CACHE:
                 _CACHE.move_to_end(key)

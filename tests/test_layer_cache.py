@@ -26,3 +26,35 @@ def test_a_second_read_is_a_copy_and_a_changed_file_is_read_again(tmp_path):
     path.write_text("\n".join(lines[:-10]) + "\n", encoding="utf-8")  # the file changes: read again
     third = LoadContext(cat).layer("imd2019")
     assert len(third.frame) == len(second.frame) - 10
+
+
+def test_a_geocoded_layer_is_kept_by_the_bytes_of_the_postcode_layers_too(tmp_path, monkeypatch):
+    """Schools are placed by postcode through the catalog's postcode layers: a second read in
+    this process is a copy of the first, and when the postcode files differ (other bytes) or a
+    build may not use one of them, the schools are read and geocoded again."""
+    import zipfile
+
+    from localprofile.loading import ADAPTERS
+
+    src = DATA / "postcodes" / "codepoint_open_2025_west_yorkshire.zip"
+    path = tmp_path / "codepoint.zip"
+    shutil.copy(src, path)
+    cat = load_catalog(write_catalog(tmp_path, layers={"codepoint_open": {"path": str(path)}}))
+    module, calls = ADAPTERS["schools"], []
+    real = module.load
+    monkeypatch.setattr(module, "load", lambda *a, **k: calls.append(1) or real(*a, **k))
+
+    first = LoadContext(cat).layer("schools")
+    first.frame.loc[first.frame.index[0], "name"] = "changed by a build"
+    second = LoadContext(cat).layer("schools")
+    assert len(calls) == 1 and second.frame is not first.frame
+    assert second.frame["name"].iloc[0] != "changed by a build"
+    without = LoadContext(cat, skip={"ons_postcodes"}).layer("schools")  # geocoded by Code-Point alone
+    assert len(calls) == 2
+    with zipfile.ZipFile(src) as old, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as new:
+        for member in old.infolist():
+            new.writestr(member.filename, old.read(member))  # the same postcodes, other bytes
+    third = LoadContext(cat).layer("schools")
+    assert len(calls) == 3
+    assert third.frame.drop(columns="name").equals(second.frame.drop(columns="name"))
+    assert len(without.frame) + sum(without.account.dropped.values()) == len(third.frame) + sum(third.account.dropped.values())
