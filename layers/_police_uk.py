@@ -53,9 +53,11 @@ def read_police_uk_tables(
                 frame.loc[frame.index[-1], "truncated"] = True
             return frame
 
-        # each monthly table parsed once: a rebuild after adding a month parses only that month
-        frame = cache.cached_table(cache.key("police.uk table", table.label, hashlib.sha256(raw).hexdigest(),
-                                             spec.encoding, columns, hint), parse)
+        # each monthly table parsed once: a rebuild after adding a month parses only that month;
+        # on disk only for an open layer (a force's own extract marked restricted stays in its folder)
+        frame = (cache.cached_table(cache.key("police.uk table", table.label, hashlib.sha256(raw).hexdigest(),
+                                              spec.encoding, columns, hint), parse)
+                 if spec.sensitivity == "open" else parse())
         if not len(frame):
             empty.append(table.label)
         name = table.name.lower()

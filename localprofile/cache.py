@@ -11,7 +11,8 @@ copied out of the folder the force keeps them in. A frame that would not come ba
 exactly (every dtype, every missing-value kind) is not cached at all, so a cached build writes the
 same bytes as an uncached one.
 
-The cache is off unless a folder is given (``build-all --cache``, or ``LOCALPROFILE_CACHE``).
+The cache is off unless a folder is given (``build --cache``; ``build-all`` has one unless
+``--no-cache``).
 
 >>> import tempfile
 >>> from localprofile.catalog import load_catalog
@@ -41,7 +42,6 @@ import pandas as pd
 
 from .account import LayerData, RecordAccount
 
-ENV = "LOCALPROFILE_CACHE"
 FORMAT = 1  # bump when the stored layout changes
 
 _DIR: Path | None = None
@@ -56,11 +56,8 @@ def use_cache(folder: str | Path | None) -> None:
 
 
 def cache_dir() -> Path | None:
-    """The cache folder in use: the one given to :func:`use_cache`, else ``LOCALPROFILE_CACHE``."""
-    if _DIR is not None:
-        return _DIR
-    env = os.environ.get(ENV, "").strip()
-    return Path(env) if env else None
+    """The cache folder given to :func:`use_cache` (None: no cache)."""
+    return _DIR
 
 
 @functools.lru_cache(maxsize=1)

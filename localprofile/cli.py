@@ -318,7 +318,7 @@ def build_all_command(
 
     A failed district does not stop the others; the exit code is then 2 (1 if it was a bug). A re-run rebuilds only the districts that failed or whose inputs, catalog or options changed (build-all.json keeps the record).
 
-    Parsed inputs are cached as GeoParquet, keyed by each file's content hash and the adapter's code, so a rebuild after adding a month parses only that month. Restricted layers are never cached.
+    Parsed inputs are cached as GeoParquet, keyed by each file's path and content hash, its catalog entry and localprofile's code, so a rebuild after adding a month parses only that month. Restricted layers are never cached.
     """
     from .batch import Options
     from .fetch import parse_months
@@ -339,7 +339,8 @@ def national_command(
     catalog: Annotated[Path, typer.Option("--catalog", help="The data catalog (YAML): its crimes layer (police.uk street-level files of one force or all 43), LSOA boundaries and census population.")],
     out_dir: Annotated[Path, typer.Option("--out", help="Output folder: national_grid.tif, lsoa_crimes.csv, national.json.")],
     cell_size: Annotated[float, typer.Option("--cell-size", min=10.0, help="Grid cell size in metres.")] = 250.0,
-    bandwidth: Bandwidth = None,
+    bandwidth: Annotated[float | None, typer.Option(
+        "--bandwidth", help="KDE bandwidth in metres (default: automatic, from the crimes' map points).")] = None,
     scheduler: Annotated[str | None, typer.Option(
         "--scheduler", help="Address of a running Dask scheduler to read the files on, e.g. tcp://10.0.0.5:8786 (default: threads on this machine); its workers must see the same paths.")] = None,
     quiet: Quiet = False,

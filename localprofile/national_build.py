@@ -91,6 +91,11 @@ def build_national(catalog: Catalog | str | Path, *, cell_size: float = 250.0, b
     if CRIMES_LAYER not in catalog.layers or catalog.layers[CRIMES_LAYER].adapter != "police_uk_street":
         raise InputError("the national run reads the police.uk street-level files of the catalog's "
                          f"'{CRIMES_LAYER}' layer (adapter police_uk_street)", key=CRIMES_LAYER)
+    used = (CRIMES_LAYER, _layer_of(catalog, "lsoa_boundaries"), _layer_of(catalog, *POPULATION_ADAPTERS, required=False))
+    for name in used:
+        if name is not None and catalog.layers[name].sensitivity != "open":
+            raise InputError(f"layer '{name}' is {catalog.layers[name].sensitivity}: the national run's outputs are "
+                             "public, so it reads open layers only", file=catalog.source, key=name)
     lsoas = national_lsoas(catalog)
     points = read_street_points(catalog.paths(CRIMES_LAYER), scheduler=scheduler)
     if not len(points.x):
@@ -104,6 +109,5 @@ def build_national(catalog: Catalog | str | Path, *, cell_size: float = 250.0, b
         Choice("hot and cold cells", f"Gi* q < {hotspot_q:g}",
                "Benjamini-Hochberg adjusted over the cells whose centre lies in an LSOA"),
     )
-    used = (CRIMES_LAYER, _layer_of(catalog, "lsoa_boundaries"), _layer_of(catalog, *POPULATION_ADAPTERS, required=False))
     attributions = tuple(dict.fromkeys(s.attribution for n, s in catalog.layers.items() if n in used and s.attribution))
     return NationalResult(lsoas, points, run, catalog.profile.title, attributions, choices)

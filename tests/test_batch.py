@@ -207,6 +207,22 @@ def test_restricted_layers_are_never_cached(tmp_path):
     assert not any("SYNTHETIC" in p.read_text(encoding="utf-8", errors="ignore") for p in tmp_path.rglob("*.json"))
 
 
+def test_a_police_uk_layer_marked_restricted_leaves_no_monthly_table_in_the_cache(tmp_path):
+    """A force's own street-level extract marked restricted: read as before, but neither the
+    layer nor its monthly tables are written to the input cache."""
+    folder = _month_folder(tmp_path, ["2016-07"])
+    cat = load_catalog(write_catalog(tmp_path, layers={"crimes": {"path": str(folder), "sensitivity": "restricted"}}))
+    try:
+        cache.use_cache(tmp_path / "cache")
+        cache.STATS.clear()
+        got = LoadContext(cat, memory=False).layer("crimes")
+    finally:
+        cache.use_cache(None)
+    assert len(got.frame) > 20_000 and got.account.read == len(got.frame) + sum(got.account.dropped.values())
+    assert not list((tmp_path / "cache").rglob("*.parquet"))
+    assert cache.STATS["table_misses"] == cache.STATS["table_hits"] == cache.STATS["layer_misses"] == 0
+
+
 def test_every_open_layer_comes_back_from_the_cache_as_it_was_read(tmp_path):
     """Frame, record account and facts of each open demo layer: the same values in the same
     order (the profile lists drop reasons as the adapter counted them), cold cache and warm."""

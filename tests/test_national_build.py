@@ -110,6 +110,24 @@ def test_restricted_layers_are_never_read(tmp_path, written):
     assert (tmp_path / "out" / "national.json").read_bytes() == (written / "national.json").read_bytes()
 
 
+@pytest.mark.parametrize("layer", ["crimes", "lsoa_boundaries", "census_population"])
+def test_a_layer_it_reads_marked_restricted_is_one_line_and_exit_2(tmp_path, layer):
+    """Its outputs are public: a catalog that marks a layer the run reads as restricted (a
+    force's own crime extract, say) stops it, and nothing is written."""
+    spec = yaml.safe_load(CATALOG.read_text())
+    spec["layers"][layer]["sensitivity"] = "restricted"
+    for name in spec["layers"].values():
+        name["path"] = str(CATALOG.parent / name["path"])
+    spec.get("profile", {}).pop("plan", None)
+    cat = tmp_path / "catalog.yaml"
+    cat.write_text(yaml.safe_dump(spec, sort_keys=False))
+    got = run_cli("national", "--catalog", str(cat), "--out", str(tmp_path / "out"))
+    assert got.returncode == 2 and "Traceback" not in got.stderr
+    assert len(got.stderr.strip().splitlines()) == 1
+    assert f"'{layer}' is restricted" in got.stderr and "catalog.yaml" in got.stderr
+    assert not (tmp_path / "out").exists()
+
+
 def test_a_crimes_layer_of_another_adapter_is_one_line_and_exit_2(tmp_path):
     spec = yaml.safe_load(CATALOG.read_text())
     spec["layers"]["crimes"]["adapter"] = "police_uk_outcomes"
