@@ -53,20 +53,15 @@ class StreetPoints:
 
 
 def street_tables(paths) -> list[tuple[str, str | None]]:
-    """(file, zip member or None) of every street-level CSV among ``paths``: CSV files as they
-    are, and the ``*-street.csv`` members of police.uk zip archives."""
-    tables = []
-    for p in map(str, paths):
-        if p.lower().endswith(".zip"):
-            try:
-                with zipfile.ZipFile(p) as zf:
-                    names = sorted(n for n in zf.namelist() if n.lower().endswith("-street.csv"))
-            except (OSError, zipfile.BadZipFile) as exc:
-                raise InputError(f"not a readable zip archive ({exc})", file=p) from None
-            tables += [(p, n) for n in names]
-        else:
-            tables.append((p, None))
-    return tables
+    """(file, zip member or None) of every street-level CSV among ``paths``, found as the
+    street-level adapter finds them (:func:`localprofile.sources.iter_tables`): a CSV named
+    as it is; the ``*-street.csv`` members of a police.uk zip archive; and in a folder (an
+    unpacked download, say), searched through, every ``*-street.csv`` file and archive, not
+    the outcomes and stop-and-search files beside them."""
+    from .layers.police_uk_street import MEMBER_PATTERN
+    from .sources import iter_tables
+
+    return [(str(t.path), t.member) for t in iter_tables([Path(p) for p in paths], MEMBER_PATTERN)]
 
 
 def _read(data: bytes, name: str):

@@ -58,3 +58,19 @@ def test_a_geocoded_layer_is_kept_by_the_bytes_of_the_postcode_layers_too(tmp_pa
     assert len(calls) == 3
     assert third.frame.drop(columns="name").equals(second.frame.drop(columns="name"))
     assert len(without.frame) + sum(without.account.dropped.values()) == len(third.frame) + sum(third.account.dropped.values())
+
+
+def test_no_cache_means_none_whatever_the_environment(tmp_path, monkeypatch):
+    """``build`` without ``--cache`` and ``build-all --no-cache`` (no folder given) keep no
+    parsed inputs anywhere: no environment variable turns a cache on behind the command line."""
+    from localprofile import cache
+
+    for name in ("LOCALPROFILE_CACHE", "XDG_CACHE_HOME"):
+        monkeypatch.setenv(name, str(tmp_path / name))
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    cache.use_cache(None)
+    cat = load_catalog(write_catalog(tmp_path))
+    cache.STATS.clear()
+    LoadContext(cat, memory=False).layer("imd2019")
+    assert cache.cache_dir() is None and not cache.STATS
+    assert not [p for p in tmp_path.rglob("*") if p.suffix in (".parquet", ".json")]

@@ -120,3 +120,26 @@ def test_a_file_of_only_a_header_without_a_line_break_reads_as_no_rows(tmp_path)
 def test_no_files_is_one_clear_error():
     with pytest.raises(InputError, match="no police.uk street-level files"):
         read_street_points([])
+
+
+def test_a_folder_is_searched_as_the_street_adapter_searches_it(tmp_path):
+    """An unpacked police.uk download: the street-level CSVs and archives in the folder and its
+    sub-folders are read, not the outcomes files beside them nor a documentation folder's CSV;
+    the same rows as the street-level adapter reads from that folder."""
+    cat = load_catalog(demo_catalog_path())
+    shipped = cat.paths("crimes")  # two monthly zip archives
+    folder = tmp_path / "download"
+    (folder / "2016-07").mkdir(parents=True)
+    (folder / "Doc").mkdir()
+    with zipfile.ZipFile(shipped[0]) as zf:
+        for name in zf.namelist():
+            if name.endswith(".csv"):
+                (folder / "2016-07" / name.rsplit("/", 1)[-1]).write_bytes(zf.read(name))
+    (folder / "archives").mkdir()
+    (folder / "archives" / shipped[1].name).write_bytes(shipped[1].read_bytes())
+    (folder / "2016-07" / "2016-07-west-yorkshire-outcomes.csv").write_text("Month\n2016-07\n")
+    (folder / "Doc" / "2016-07-example-street.csv").write_text("not,a,police.uk,file\n")
+    pts = read_street_points([folder])
+    layer = police_uk_street.load([folder], cat.layers["crimes"])
+    assert pts.files == 2 and pts.read == layer.account.read == 55_713
+    assert np.array_equal(np.sort(pts.x), np.sort(read_street_points(shipped).x))
