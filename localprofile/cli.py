@@ -274,11 +274,18 @@ def build(
 
         _run_batch(catalog, out_dir or Path("out"), districts=_catalog_districts(catalog) if len(district) == 1 else district,
                    options=Options(audience and audience.value, cell_size, bandwidth, tuple(months) if months else None,
-                                   briefings), quiet=quiet, serial=True, cache=cache)
+                                   briefings), quiet=quiet, serial=True, cache=_cache_folder(cache))
         return
     index = _build(catalog, district[0], out_dir, cell_size, bandwidth, audience and audience.value,
-                   months, quiet=quiet, briefings=briefings, cache=cache)
+                   months, quiet=quiet, briefings=briefings, cache=_cache_folder(cache))
     out.print(str(index.resolve()), markup=False)
+
+
+def _cache_folder(path: Path | None) -> Path | None:
+    """``--cache``'s folder, checked before any build: a file there is an error naming it."""
+    if path is not None and path.exists() and not path.is_dir():
+        raise InputError("the input cache must be a folder; this is a file", file=path, key="--cache")
+    return path
 
 
 def _default_cache() -> Path:
@@ -331,7 +338,7 @@ def build_all_command(
     options = Options(audience and audience.value, cell_size, bandwidth, tuple(months) if months else None, briefings)
     _run_batch(catalog, out_dir, force=force, districts=districts.split(",") if districts else None,
                options=options, quiet=quiet, scheduler=scheduler, workers=workers, serial=serial,
-               cache=None if no_cache else cache or _default_cache())
+               cache=None if no_cache else _cache_folder(cache or _default_cache()))
 
 
 @command("national")
@@ -562,10 +569,27 @@ def main() -> None:
     # lazily by a dependency, would fail on it with int(""), so it is cleared here.
     if os.environ.get("SOURCE_DATE_EPOCH") is not None and not os.environ["SOURCE_DATE_EPOCH"].strip():
         del os.environ["SOURCE_DATE_EPOCH"]
+    try:  # typer 0.24 and later carry their own copy of click, whose errors it does not re-export
+        from typer._click import exceptions as cli_errors
+    except ImportError:
+        from click import exceptions as cli_errors
+
     try:
-        app()
-    except SystemExit as exc:  # click's usage errors already exit 2
-        sys.exit(exc.code)
+        code = app(standalone_mode=False)  # click's errors come here, not to its boxed usage text
+    except cli_errors.NoArgsIsHelpError:  # no command given: the help, as before
+        app(["--help"], standalone_mode=False)
+        sys.exit(2)
+    except cli_errors.UsageError as exc:  # a missing option, a value out of range, no such command
+        hint = f" (see: {exc.ctx.command_path} --help)" if exc.ctx is not None else ""
+        err.print(f"error: {one_line(exc.format_message())}{hint}", markup=False, highlight=False)
+        sys.exit(exc.exit_code)
+    except cli_errors.ClickException as exc:
+        err.print(f"error: {one_line(exc.format_message())}", markup=False, highlight=False)
+        sys.exit(exc.exit_code)
+    except cli_errors.Abort:
+        err.print("aborted", markup=False)
+        sys.exit(1)
+    sys.exit(code if isinstance(code, int) else 0)  # a command's typer.Exit(n) comes back as n
 
 
 if __name__ == "__main__":

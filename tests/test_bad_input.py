@@ -7,7 +7,7 @@ import csv
 from pathlib import Path
 
 import pytest
-from conftest import CATALOG, DATA, police_csv_text, run_cli, write_catalog
+from conftest import CATALOG, DATA, ROOT, police_csv_text, run_cli, run_cli_subprocess, write_catalog
 
 
 def assert_one_line_error(res, *needles: str) -> str:
@@ -123,6 +123,30 @@ def test_help(cmd):
     res = run_cli(*cmd, "--help")
     assert res.returncode == 0
     assert "Usage" in res.stdout
+
+
+@pytest.mark.parametrize("args, names", [
+    (["build"], "--catalog"),
+    (["build-all", "--catalog", "data_catalog.yaml", "--out", "out/x", "--districts", "Leeds", "--workers", "0"],
+     "--workers"),
+    (["national", "--catalog", "data_catalog.yaml", "--out", "out/x", "--cell-size", "5"], "--cell-size"),
+    (["build", "--catalog", "data_catalog.yaml", "--district", "Leeds", "--audience", "everyone"], "--audience"),
+    (["build", "--no-such-option"], "--no-such-option"),
+    (["no-such-command"], "no-such-command"),
+])
+def test_a_usage_error_is_one_line_naming_the_option_and_exit_2(args, names):
+    """As the shell sees it (the installed entry point): a missing option, a value out of range
+    or not allowed, an unknown option or command is one line, not click's boxed usage text."""
+    res = run_cli_subprocess(*args)
+    assert res.returncode == 2 and "Traceback" not in res.stderr, res.stderr
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and names in lines[0], res.stderr
+    assert not (ROOT / "out" / "x").exists()
+
+
+def test_no_command_shows_the_help():
+    res = run_cli_subprocess()
+    assert res.returncode == 2 and "Usage" in res.stdout and "build-all" in res.stdout
 
 
 def test_usage_error_exits_2():

@@ -207,6 +207,17 @@ def test_restricted_layers_are_never_cached(tmp_path):
     assert not any("SYNTHETIC" in p.read_text(encoding="utf-8", errors="ignore") for p in tmp_path.rglob("*.json"))
 
 
+@pytest.mark.parametrize("command", ["build", "build-all"])
+def test_a_cache_that_is_a_file_is_one_line_before_any_build(tmp_path, command):
+    blocker = tmp_path / "cache"
+    blocker.write_text("not a folder")
+    where = ["--district", "Calderdale"] if command == "build" else ["--districts", "Calderdale", "--serial"]
+    res = run_cli(command, "--catalog", str(CATALOG), *where, "--audience", "public",
+                  "--out", str(tmp_path / "out"), "--cache", str(blocker))
+    one_line_error(res, str(blocker), "--cache", "must be a folder")
+    assert not (tmp_path / "out").exists()
+
+
 def test_a_police_uk_layer_marked_restricted_leaves_no_monthly_table_in_the_cache(tmp_path):
     """A force's own street-level extract marked restricted: read as before, but neither the
     layer nor its monthly tables are written to the input cache."""
