@@ -573,10 +573,11 @@ def main() -> None:
         from typer._click import exceptions as cli_errors
     except ImportError:
         from click import exceptions as cli_errors
+    no_command = getattr(cli_errors, "NoArgsIsHelpError", ())  # click 8.2 and later raise it
 
     try:
         code = app(standalone_mode=False)  # click's errors come here, not to its boxed usage text
-    except cli_errors.NoArgsIsHelpError:  # no command given: the help, as before
+    except no_command:  # no command given: the help, as before
         app(["--help"], standalone_mode=False)
         sys.exit(2)
     except cli_errors.UsageError as exc:  # a missing option, a value out of range, no such command
