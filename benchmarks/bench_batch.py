@@ -44,6 +44,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench_floor import bytecode_env  # this folder: run_all.py and a run of the script both see it
+
 ROOT = Path(__file__).resolve().parent.parent
 FORCE = "West Yorkshire"
 TARGET = 1.7
@@ -52,12 +54,6 @@ TARGET = 1.7
 def _cli() -> list[str]:
     exe = Path(sys.executable).parent / "localprofile"
     return [str(exe)] if exe.exists() else [sys.executable, "-m", "localprofile"]
-
-
-def _env(pycache: Path) -> dict[str, str]:
-    """This environment with compiled bytecode kept under ``pycache`` (see the module's notes)."""
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-    return dict(env, PYTHONPYCACHEPREFIX=str(pycache), PYTHONHASHSEED="0")
 
 
 def _command(cmd: list[str], env: dict[str, str]) -> float:
@@ -88,7 +84,7 @@ def run(catalog: Path | None = None, log=lambda msg="": None, repeat: int = 3) -
     repeat = max(1, int(repeat))
     with tempfile.TemporaryDirectory(prefix="bench-batch-") as tmp:
         tmp = Path(tmp)
-        env = _env(tmp / "pycache")
+        env = dict(bytecode_env(tmp / "pycache"), PYTHONHASHSEED="0")
         runs: dict[str, list[float]] = {k: [] for k in ("separate", "serial", "dask_cold", "dask_warm")}
         from localprofile.batch import plan_batch
 

@@ -55,9 +55,8 @@ def read_police_uk_tables(
 
         # each monthly table parsed once: a rebuild after adding a month parses only that month;
         # on disk only for an open layer (a force's own extract marked restricted stays in its folder)
-        frame = (cache.cached_table(cache.key("police.uk table", table.label, hashlib.sha256(raw).hexdigest(),
-                                              spec.encoding, columns, hint), parse)
-                 if spec.sensitivity == "open" else parse())
+        key = cache.key("police.uk table", table.label, hashlib.sha256(raw).hexdigest(), spec.encoding, columns, hint)
+        frame = cache.cached_table(key if spec.sensitivity == "open" else None, parse)
         if not len(frame):
             empty.append(table.label)
         name = table.name.lower()

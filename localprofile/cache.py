@@ -172,9 +172,9 @@ def cached_layer(k: str | None, read) -> LayerData:
     return data
 
 
-def cached_table(k: str, parse) -> pd.DataFrame:
-    """The parsed table stored under ``k``, or ``parse()`` stored there."""
-    if cache_dir() is None:
+def cached_table(k: str | None, parse) -> pd.DataFrame:
+    """The parsed table stored under ``k``, or ``parse()`` stored there (``k`` None: no caching)."""
+    if k is None or cache_dir() is None:
         return parse()
     hit = _read("table", k)
     if hit is not None:

@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import copy
+import functools
 import hashlib
 from collections import OrderedDict
 from collections.abc import Callable
@@ -69,28 +70,32 @@ class LoadContext:
         self.skip = set(skip)  # layers this build may not use (restricted, for its audience)
         self.loaded: dict[str, LayerData] = {}
         self._geocoder = None
-        self._postcode_files: tuple | None | bool = False  # not yet looked at
+        self._files: dict[str, tuple | None] = {}
 
+    def _files_of(self, name: str) -> tuple | None:
+        """:func:`_fingerprint` of layer ``name``'s files, worked out once in this context."""
+        if name not in self._files:
+            self._files[name] = _fingerprint(self.catalog.paths(name))
+        return self._files[name]
+
+    @functools.cached_property
     def _postcode_fingerprint(self) -> tuple | None:
         """What the geocoder is built from (:meth:`geocoder`): each postcode layer this build
         may use, by name, adapter, catalog entry and the bytes of its files; None when one of
         them is missing (its adapter will say so, uncached)."""
-        if self._postcode_files is False:
-            out = []
-            for name in self.catalog.with_role("postcodes"):
-                if name in self.skip:
-                    continue
-                spec = self.catalog.layers[name]
-                try:
-                    files = _fingerprint(self.catalog.paths(name))
-                except InputError:
-                    files = None
-                if files is None:
-                    out = None
-                    break
-                out.append((name, spec.adapter, spec.model_dump_json(), files))
-            self._postcode_files = None if out is None else tuple(out)
-        return self._postcode_files
+        out = []
+        for name in self.catalog.with_role("postcodes"):
+            if name in self.skip:
+                continue
+            try:
+                files = self._files_of(name)
+            except InputError:
+                files = None
+            if files is None:
+                return None
+            spec = self.catalog.layers[name]
+            out.append((name, spec.adapter, spec.model_dump_json(), files))
+        return tuple(out)
 
     def layer(self, name: str) -> LayerData:
         """Layer ``name``, read by its adapter the first time it is asked for."""
@@ -100,9 +105,9 @@ class LoadContext:
                 self.progress(f"reading {name}")
             module = ADAPTERS[spec.adapter]
             paths = self.catalog.paths(name)
-            files = _fingerprint(paths)
+            files = self._files_of(name)
             if files is not None and getattr(module, "USES_CONTEXT", False):  # geocoded: the
-                postcodes = self._postcode_fingerprint()                       # postcodes too
+                postcodes = self._postcode_fingerprint                         # postcodes too
                 files = None if postcodes is None else (files, postcodes)
             key = None if files is None else (spec.adapter, spec.model_dump_json(), files)
             if self.memory and key is not None and key in _CACHE:
