@@ -76,9 +76,32 @@ def test_an_existing_dask_cluster_is_used_by_its_address(force_batch, tmp_path):
         got = run_cli("build-all", "--catalog", str(CATALOG), "--districts", "E08000033", "--audience", "public",
                       "--out", str(tmp_path), "--scheduler", cluster.scheduler_address, "--no-cache")
         assert got.returncode == 0, got.stderr
-        ran = cluster.scheduler.task_prefixes["localprofile-build"]  # the build ran there, not here
-        assert ran.all_durations["compute"] > 1
+        prefixes = cluster.scheduler.task_prefixes  # the build ran there, not here, as one task:
+        assert prefixes["localprofile-build"].all_durations["compute"] > 1  # the profile does not travel
+        assert "localprofile-profile" not in prefixes and "localprofile-write" not in prefixes
     assert files(tmp_path / "calderdale" / "public") == files(root / "calderdale" / "public")
+
+
+def test_on_this_machine_a_district_is_two_tasks_and_its_profile_is_never_spilled(tmp_path):
+    import dask
+
+    from localprofile.batch import DaskRun, Options, plan_batch
+
+    task = plan_batch(load_catalog(CATALOG), districts=["Calderdale"], audience="public")[0]
+    run = DaskRun(None, 1, str(CATALOG), "public", None)
+    try:
+        got = run.run(str(CATALOG), str(tmp_path), [task], Options(audience="public"), None, None)
+        prefixes = run.cluster.scheduler.task_prefixes
+        spill = run.client.run(lambda: (dask.config.get("distributed.worker.memory.target"),
+                                        dask.config.get("distributed.worker.memory.spill")))
+    finally:
+        run.close()
+    assert [o.status for o in got.values()] == ["built"]
+    assert (tmp_path / task.folder / "results.gpkg").is_file()
+    assert "localprofile-build" not in prefixes
+    assert prefixes["localprofile-profile"].all_durations["compute"] > 0
+    assert prefixes["localprofile-write"].all_durations["compute"] > 0
+    assert list(spill.values()) == [(False, False)]  # the one worker keeps its results in memory
 
 
 def test_a_rerun_rebuilds_nothing_when_nothing_changed(force_batch):
